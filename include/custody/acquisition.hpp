@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+// Acquisition: image a Source into a raw image (one file or fixed-size segments) while hashing it,
+// then write the acquisition record. Reading, hashing (one worker per algorithm) and writing run
+// as a pipeline over a fixed pool of blocks, so memory is bounded whatever the source size.
+#pragma once
+
+#include <custody/error.hpp>
+#include <custody/hash.hpp>
+#include <custody/progress.hpp>
+#include <custody/record.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace custody {
+
+struct AcquireOptions {
+  std::string source_path;  // file, block device, or "-" for stdin
+  std::string output_base;  // writes output_base.raw or output_base.001..., and the record
+  std::optional<std::uint64_t> segment_size;  // split when set; >= 1 MiB, multiple of 512
+  std::vector<HashAlgorithm> algorithms;      // at least one
+  CaseInfo case_info;
+  bool overwrite = false;
+  std::string tool_name = "custody-acquire";
+};
+
+// The outcome of an acquisition that got as far as writing its record.
+struct AcquisitionResult {
+  AcquisitionRecord record;
+  std::string record_path;
+  std::vector<std::string> image_paths;
+};
+
+// Output paths for `output_base`: the record file, and the name of segment `index` (0-based) in
+// a split (`split` = true) or single-file image.
+std::string record_path_for(const std::string& output_base);
+std::string segment_path_for(const std::string& output_base, std::size_t index, bool split);
+
+// Images the source. Errors: Errc::invalid_argument (options), Errc::not_found (source),
+// Errc::already_exists (an output file exists and !overwrite), Errc::io_error (read or write
+// failure, disk full; the image files written so far are left in place and a record with status
+// "failed" is written when possible). A cancelled job returns a result whose record has status
+// "interrupted" (the image so far is complete and hashed).
+Result<AcquisitionResult> acquire(const AcquireOptions& options,
+                                  ProgressSink* progress = nullptr,
+                                  const CancelToken* cancel = nullptr);
+
+}  // namespace custody

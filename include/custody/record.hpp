@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+// The acquisition record: what was acquired, from what, by whom, when, into which files, and the
+// hashes of the image and of every segment. Stored as JSON next to the image; the format is
+// specified in custody-acquisition(5).
+#pragma once
+
+#include <custody/error.hpp>
+#include <custody/hash.hpp>
+#include <custody/source.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace custody {
+
+// The "format" and "version" members of a record file.
+inline constexpr const char* k_record_format = "custody-acquisition";
+inline constexpr int k_record_version = 1;
+
+// Case fields as the examiner typed them; empty optionals are not recorded.
+struct CaseInfo {
+  std::optional<std::string> case_number;
+  std::optional<std::string> evidence_number;
+  std::optional<std::string> examiner;
+  std::optional<std::string> description;
+  std::optional<std::string> notes;
+};
+
+// One file of the image.
+struct SegmentRecord {
+  std::string file;  // name relative to the record's directory
+  std::uint64_t offset = 0;
+  std::uint64_t size = 0;
+  DigestSet hashes;
+};
+
+enum class AcquisitionStatus : std::uint8_t { complete, interrupted, failed };
+
+// "complete", "interrupted", "failed".
+const char* status_name(AcquisitionStatus status);
+
+struct AcquisitionRecord {
+  AcquisitionStatus status = AcquisitionStatus::complete;
+  std::string error;  // why it failed, when status == failed
+  std::string tool_name;
+  std::string tool_version;
+  std::string hostname;
+  std::string system;  // "Linux 6.1.0 x86_64"
+  CaseInfo case_info;
+  SourceInfo source;
+  std::string started;   // RFC 3339 UTC
+  std::string finished;  // RFC 3339 UTC
+  std::uint64_t bytes_read = 0;
+  DigestSet hashes;  // of the whole image, exactly the bytes of the segments in order
+  std::string image_format = "raw";
+  std::uint64_t image_size = 0;
+  std::optional<std::uint64_t> segment_size;
+  std::vector<SegmentRecord> segments;
+};
+
+// Serializes `record` with its record_sha256 member. `pretty` indents for people; the digest is
+// always computed over the canonical (sorted, compact) form.
+std::string record_to_json(const AcquisitionRecord& record, bool pretty = true);
+
+// A parsed record and whether its record_sha256 matched its content.
+struct LoadedRecord {
+  AcquisitionRecord record;
+  bool digest_matches = false;
+  std::string recorded_digest;
+  std::string computed_digest;
+};
+
+// Parses a record. Errc::corrupt for invalid JSON or a missing/mistyped member,
+// Errc::unsupported for another format name or version. A digest mismatch is not an error: it is
+// reported in LoadedRecord::digest_matches.
+Result<LoadedRecord> parse_record(std::string_view json);
+
+// Reads and parses the record file at `path` (Errc::not_found if absent; the size is limited to
+// 16 MiB, larger is Errc::corrupt).
+Result<LoadedRecord> load_record(const std::string& path);
+
+}  // namespace custody

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "internal/pipeline.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace custody::internal {
+
+namespace {
+
+class BlockPool {
+ public:
+  explicit BlockPool(const PipelineConfig& config) : m_blocks(config.block_count) {
+    for (Block& block : m_blocks) {
+      block.storage.resize(config.block_size);
+      m_free.push_back(&block);
+    }
+  }
+
+  Block* acquire() {
+    std::unique_lock lock(m_mutex);
+    m_available.wait(lock, [this] { return !m_free.empty(); });
+    Block* block = m_free.back();
+    m_free.pop_back();
+    return block;
+  }
+
+  void release(Block* block) {
+    {
+      std::lock_guard lock(m_mutex);
+      m_free.push_back(block);
+    }
+    m_available.notify_one();
+  }
+
+ private:
+  std::vector<Block> m_blocks;
+  std::vector<Block*> m_free;
+  std::mutex m_mutex;
+  std::condition_variable m_available;
+};
+
+// A sink, its queue and its thread. A null block ends the queue.
+class SinkWorker {
+ public:
+  SinkWorker(BlockSink& sink, BlockPool& pool, std::atomic<bool>& failed)
+      : m_sink(sink), m_pool(pool), m_failed(failed), m_thread([this] { run(); }) {}
+  SinkWorker(const SinkWorker&) = delete;
+  SinkWorker& operator=(const SinkWorker&) = delete;
+  ~SinkWorker() { join(); }
+
+  void push(Block* block) {
+    {
+      std::lock_guard lock(m_mutex);
+      m_queue.push_back(block);
+    }
+    m_ready.notify_one();
+  }
+
+  void join() {
+    if (m_thread.joinable()) {
+      m_thread.join();
+    }
+  }
+
+  std::optional<Error>& error() { return m_error; }
+
+ private:
+  Block* pop() {
+    std::unique_lock lock(m_mutex);
+    m_ready.wait(lock, [this] { return !m_queue.empty(); });
+    Block* block = m_queue.front();
+    m_queue.pop_front();
+    return block;
+  }
+
+  void run() {
+    while (Block* block = pop()) {
+      // After any failure the remaining blocks are only released: the run is over.
+      if (!m_error && !m_failed.load(std::memory_order_relaxed)) {
+        if (auto done = m_sink.consume(*block); !done) {
+          fail(std::move(done).error());
+        }
+      }
+      if (block->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        m_pool.release(block);
+      }
+    }
+    if (auto done = m_sink.finish(); !done && !m_error) {
+      fail(std::move(done).error());
+    }
+  }
+
+  void fail(Error error) {
+    m_error = std::move(error);
+    m_failed.store(true, std::memory_order_relaxed);
+  }
+
+  BlockSink& m_sink;
+  BlockPool& m_pool;
+  std::atomic<bool>& m_failed;
+  std::optional<Error> m_error;
+  std::deque<Block*> m_queue;
+  std::mutex m_mutex;
+  std::condition_variable m_ready;
+  std::thread m_thread;  // last: starts after every other member exists
+};
+
+}  // namespace
+
+Result<PipelineOutcome> run_pipeline(Source& source,
+                                     std::span<BlockSink* const> sinks,
+                                     std::uint64_t expected_total,
+                                     ProgressSink* progress,
+                                     const CancelToken* cancel,
+                                     PipelineConfig config) {
+  BlockPool pool(config);
+  std::atomic<bool> failed{false};
+  std::vector<std::unique_ptr<SinkWorker>> workers;
+  workers.reserve(sinks.size());
+  for (BlockSink* sink : sinks) {
+    workers.push_back(std::make_unique<SinkWorker>(*sink, pool, failed));
+  }
+
+  PipelineOutcome outcome;
+  std::optional<Error> read_error;
+  while (!failed.load(std::memory_order_relaxed)) {
+    if (cancel != nullptr && cancel->cancelled()) {
+      outcome.cancelled = true;
+      break;
+    }
+    Block* block = pool.acquire();
+    auto got = source.read(block->storage);
+    if (!got || *got == 0) {
+      if (!got) {
+        read_error = std::move(got).error();
+      }
+      pool.release(block);
+      break;
+    }
+    block->size = *got;
+    block->offset = outcome.bytes;
+    block->pending.store(workers.size(), std::memory_order_relaxed);
+    for (auto& worker : workers) {
+      worker->push(block);
+    }
+    outcome.bytes += *got;
+    if (progress != nullptr) {
+      progress->update(outcome.bytes, expected_total);
+    }
+    if (*got < block->storage.size()) {
+      break;  // a short read is the end of the source
+    }
+  }
+
+  for (auto& worker : workers) {
+    worker->push(nullptr);
+  }
+  for (auto& worker : workers) {
+    worker->join();
+  }
+  // A sink's failure (a write error) caused the stop, so it is the error to report.
+  for (auto& worker : workers) {
+    if (worker->error()) {
+      return tl::unexpected(std::move(*worker->error()));
+    }
+  }
+  if (read_error) {
+    return tl::unexpected(std::move(*read_error));
+  }
+  return outcome;
+}
+
+std::uint64_t SegmentLayout::length(std::size_t index) const {
+  if (m_fixed != 0) {
+    return m_fixed;
+  }
+  if (index + 1 < m_sizes.size()) {
+    return m_sizes[index];
+  }
+  return k_unbounded;
+}
+
+DigestSink::DigestSink(Hasher total, std::unique_ptr<Hasher> per_segment, SegmentLayout layout)
+    : m_total(std::move(total)), m_segment(std::move(per_segment)), m_layout(std::move(layout)) {}
+
+Result<void> DigestSink::consume(const Block& block) {
+  std::span<const std::byte> data = block.data();
+  m_total.update(data);
+  if (!m_segment) {
+    return {};
+  }
+  while (!data.empty()) {
+    const std::uint64_t room = m_layout.length(m_index) - m_segment_done;
+    const std::size_t take = room < data.size() ? static_cast<std::size_t>(room) : data.size();
+    m_segment->update(data.first(take));
+    m_segment_done += take;
+    data = data.subspan(take);
+    if (m_segment_done == m_layout.length(m_index)) {
+      m_segment_digests.push_back(m_segment->finish_hex());
+      ++m_index;
+      m_segment_done = 0;
+    }
+  }
+  return {};
+}
+
+Result<void> DigestSink::finish() {
+  m_total_digest = m_total.finish_hex();
+  if (!m_segment) {
+    m_segment_digests = {m_total_digest};
+  } else if (m_segment_done > 0 || m_segment_digests.empty()) {
+    m_segment_digests.push_back(m_segment->finish_hex());
+  }
+  return {};
+}
+
+Result<std::vector<std::unique_ptr<DigestSink>>> make_digest_sinks(
+    std::span<const HashAlgorithm> algorithms,
+    const SegmentLayout& layout) {
+  std::vector<std::unique_ptr<DigestSink>> sinks;
+  for (HashAlgorithm algorithm : algorithms) {
+    auto total = Hasher::create(algorithm);
+    CUSTODY_TRY(total);
+    std::unique_ptr<Hasher> per_segment;
+    if (!layout.is_single()) {
+      auto segment = Hasher::create(algorithm);
+      CUSTODY_TRY(segment);
+      per_segment = std::make_unique<Hasher>(std::move(*segment));
+    }
+    sinks.push_back(
+        std::make_unique<DigestSink>(std::move(*total), std::move(per_segment), layout));
+  }
+  return sinks;
+}
+
+}  // namespace custody::internal

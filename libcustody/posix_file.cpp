@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "internal/posix_file.hpp"
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <random>
+
+namespace custody::internal {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    m_fd = other.release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+}
+
+Result<void> UniqueFd::close_checked(const std::string& path) {
+  const int fd = release();
+  if (fd >= 0 && ::close(fd) != 0 && errno != EINTR) {
+    return make_sys_error(Errc::io_error, "cannot close", path, errno);
+  }
+  return {};
+}
+
+Result<std::size_t> read_full(int fd,
+                              std::span<std::byte> buffer,
+                              const std::string& path,
+                              std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < buffer.size()) {
+    const ssize_t got = ::read(fd, buffer.data() + done, buffer.size() - done);
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return make_sys_error(Errc::io_error, "read error", path, errno, offset + done);
+    }
+    if (got == 0) {
+      break;
+    }
+    done += static_cast<std::size_t>(got);
+  }
+  return done;
+}
+
+Result<void> write_full(int fd,
+                        std::span<const std::byte> data,
+                        const std::string& path,
+                        std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t put = ::write(fd, data.data() + done, data.size() - done);
+    if (put < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      const int error = errno;
+      auto failure = make_sys_error(Errc::io_error, "write error", path, error, offset + done);
+      if (error == ENOSPC || error == EDQUOT) {
+        failure.value().message = "disk full while writing";
+        failure.value().hint = "free space on the output disk or choose another output, then run again";
+      }
+      return failure;
+    }
+    done += static_cast<std::size_t>(put);
+  }
+  return {};
+}
+
+Result<void> fsync_checked(int fd, const std::string& path) {
+  if (::fsync(fd) != 0) {
+    return make_sys_error(Errc::io_error, "cannot flush to disk (fsync)", path, errno);
+  }
+  return {};
+}
+
+Result<void> fsync_parent_directory(const std::string& path) {
+  std::string directory = std::filesystem::path(path).parent_path().string();
+  if (directory.empty()) {
+    directory = ".";
+  }
+  UniqueFd fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) {
+    return make_sys_error(Errc::io_error, "cannot open directory", directory, errno);
+  }
+  return fsync_checked(fd.get(), directory);
+}
+
+Result<void> write_file_atomically(const std::string& path,
+                                   std::string_view content,
+                                   bool overwrite) {
+  if (!overwrite && path_exists(path)) {
+    Error error{Errc::already_exists, "refusing to overwrite", path, {}, 0,
+                "use --force to replace it, or choose another output name"};
+    return tl::unexpected(std::move(error));
+  }
+  std::random_device entropy;
+  const std::string temporary = fmt::format("{}.tmp-{:08x}", path, entropy());
+  UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd) {
+    return make_sys_error(Errc::already_exists, "cannot create", temporary, errno);
+  }
+  auto written = write_full(fd.get(), std::as_bytes(std::span(content.data(), content.size())),
+                            temporary, 0);
+  if (written) {
+    written = fsync_checked(fd.get(), temporary);
+  }
+  if (written) {
+    written = fd.close_checked(temporary);
+  }
+  if (written && (overwrite || !path_exists(path))) {
+    if (::rename(temporary.c_str(), path.c_str()) != 0) {
+      written = make_sys_error(Errc::io_error, "cannot rename into place", path, errno);
+    }
+  } else if (written) {
+    written = tl::unexpected(Error{Errc::already_exists, "refusing to overwrite", path, {}, 0,
+                                   "use --force to replace it"});
+  }
+  if (!written) {
+    ::unlink(temporary.c_str());
+    return written;
+  }
+  return fsync_parent_directory(path);
+}
+
+Result<std::string> read_small_file(const std::string& path, std::size_t limit) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    const int error = errno;
+    return make_sys_error(error == ENOENT ? Errc::not_found : Errc::io_error, "cannot open", path,
+                          error);
+  }
+  std::string content(limit + 1, '\0');
+  auto got = read_full(fd.get(), std::as_writable_bytes(std::span(content.data(), content.size())),
+                       path, 0);
+  CUSTODY_TRY(got);
+  if (*got > limit) {
+    return make_error(Errc::corrupt,
+                      fmt::format("{} is larger than {} bytes: not a custody file", path, limit));
+  }
+  content.resize(*got);
+  return content;
+}
+
+bool path_exists(const std::string& path) {
+  struct stat status {};
+  return ::lstat(path.c_str(), &status) == 0;
+}
+
+}  // namespace custody::internal

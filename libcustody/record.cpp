@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <custody/record.hpp>
+
+#include "internal/posix_file.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace custody {
+
+using nlohmann::json;
+
+const char* status_name(AcquisitionStatus status) {
+  switch (status) {
+    case AcquisitionStatus::complete:
+      return "complete";
+    case AcquisitionStatus::interrupted:
+      return "interrupted";
+    case AcquisitionStatus::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr std::size_t k_record_size_limit = std::size_t{16} << 20U;
+
+// The canonical form the record digest covers: keys sorted (nlohmann's default object is a
+// std::map), no whitespace, UTF-8. Bytes that are not UTF-8 are replaced rather than thrown on,
+// identically when writing and when checking.
+std::string canonical(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string sha256_hex(std::string_view text) {
+  auto digests = hash_bytes(std::as_bytes(std::span(text.data(), text.size())),
+                            std::array{HashAlgorithm::sha256});
+  return digests ? digests->at(HashAlgorithm::sha256) : std::string();
+}
+
+template <typename T>
+json optional_value(const std::optional<T>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+json digests_to_json(const DigestSet& digests) {
+  json out = json::object();
+  for (const auto& [algorithm, hex] : digests) {
+    out[std::string(hash_name(algorithm))] = hex;
+  }
+  return out;
+}
+
+json case_to_json(const CaseInfo& info) {
+  json out = json::object();
+  const std::pair<const char*, const std::optional<std::string>*> fields[] = {
+      {"case_number", &info.case_number}, {"evidence_number", &info.evidence_number},
+      {"examiner", &info.examiner},       {"description", &info.description},
+      {"notes", &info.notes},
+  };
+  for (const auto& [name, value] : fields) {
+    if (*value) {
+      out[name] = **value;
+    }
+  }
+  return out;
+}
+
+json source_to_json(const SourceInfo& source) {
+  return json{
+      {"path", source.path},
+      {"kind", source_kind_name(source.kind)},
+      {"size", optional_value(source.size)},
+      {"logical_sector_size", optional_value(source.logical_sector_size)},
+      {"physical_sector_size", optional_value(source.physical_sector_size)},
+      {"kernel_read_only", optional_value(source.kernel_read_only)},
+      {"vendor", optional_value(source.vendor)},
+      {"model", optional_value(source.model)},
+      {"serial", optional_value(source.serial)},
+  };
+}
+
+json record_body(const AcquisitionRecord& record) {
+  json segments = json::array();
+  for (const SegmentRecord& segment : record.segments) {
+    segments.push_back(json{{"file", segment.file},
+                            {"offset", segment.offset},
+                            {"size", segment.size},
+                            {"hashes", digests_to_json(segment.hashes)}});
+  }
+  json body{
+      {"format", k_record_format},
+      {"version", k_record_version},
+      {"status", status_name(record.status)},
+      {"tool", json{{"name", record.tool_name}, {"version", record.tool_version}}},
+      {"host", json{{"hostname", record.hostname}, {"system", record.system}}},
+      {"case", case_to_json(record.case_info)},
+      {"source", source_to_json(record.source)},
+      {"started", record.started},
+      {"finished", record.finished},
+      {"bytes_read", record.bytes_read},
+      {"hashes", digests_to_json(record.hashes)},
+      {"image", json{{"format", record.image_format},
+                     {"size", record.image_size},
+                     {"segment_size", optional_value(record.segment_size)},
+                     {"segments", segments}}},
+      {"defects", json::array()},
+  };
+  if (record.status == AcquisitionStatus::failed) {
+    body["error"] = record.error;
+  }
+  return body;
+}
+
+// Typed access to a parsed record, throwing std::runtime_error with the member's path; the
+// caller turns that into Errc::corrupt.
+class Reader {
+ public:
+  static const json& member(const json& object, const char* name, const std::string& where) {
+    if (!object.is_object() || !object.contains(name)) {
+      throw std::runtime_error(fmt::format("missing member \"{}{}\"", where, name));
+    }
+    return object.at(name);
+  }
+  static std::string string(const json& object, const char* name, const std::string& where = "") {
+    const json& value = member(object, name, where);
+    if (!value.is_string()) {
+      throw std::runtime_error(fmt::format("member \"{}{}\" is not a string", where, name));
+    }
+    return value.get<std::string>();
+  }
+  static std::uint64_t number(const json& object, const char* name, const std::string& where = "") {
+    const json& value = member(object, name, where);
+    if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<std::int64_t>() >= 0)) {
+      throw std::runtime_error(
+          fmt::format("member \"{}{}\" is not a non-negative integer", where, name));
+    }
+    return value.get<std::uint64_t>();
+  }
+  template <typename T>
+  static std::optional<T> optional(const json& object, const char* name) {
+    if (!object.is_object() || !object.contains(name) || object.at(name).is_null()) {
+      return std::nullopt;
+    }
+    return object.at(name).get<T>();
+  }
+  static DigestSet digests(const json& object, const std::string& where) {
+    if (!object.is_object()) {
+      throw std::runtime_error(fmt::format("member \"{}\" is not an object", where));
+    }
+    DigestSet out;
+    for (const auto& [name, value] : object.items()) {
+      auto algorithm = parse_hash_name(name);
+      if (!algorithm || !value.is_string()) {
+        throw std::runtime_error(fmt::format("unknown or invalid hash \"{}.{}\"", where, name));
+      }
+      out[*algorithm] = value.get<std::string>();
+    }
+    return out;
+  }
+};
+
+AcquisitionStatus parse_status(const std::string& text) {
+  for (AcquisitionStatus status : {AcquisitionStatus::complete, AcquisitionStatus::interrupted,
+                                   AcquisitionStatus::failed}) {
+    if (text == status_name(status)) {
+      return status;
+    }
+  }
+  throw std::runtime_error(fmt::format("unknown status \"{}\"", text));
+}
+
+SourceKind parse_kind(const std::string& text) {
+  for (SourceKind kind : {SourceKind::file, SourceKind::block_device, SourceKind::stream}) {
+    if (text == source_kind_name(kind)) {
+      return kind;
+    }
+  }
+  throw std::runtime_error(fmt::format("unknown source kind \"{}\"", text));
+}
+
+AcquisitionRecord record_from_json(const json& body) {
+  AcquisitionRecord record;
+  record.status = parse_status(Reader::string(body, "status"));
+  if (record.status == AcquisitionStatus::failed) {
+    record.error = Reader::optional<std::string>(body, "error").value_or("");
+  }
+  const json& tool = Reader::member(body, "tool", "");
+  record.tool_name = Reader::string(tool, "name", "tool.");
+  record.tool_version = Reader::string(tool, "version", "tool.");
+  const json& host = Reader::member(body, "host", "");
+  record.hostname = Reader::string(host, "hostname", "host.");
+  record.system = Reader::string(host, "system", "host.");
+  const json& case_fields = Reader::member(body, "case", "");
+  record.case_info.case_number = Reader::optional<std::string>(case_fields, "case_number");
+  record.case_info.evidence_number = Reader::optional<std::string>(case_fields, "evidence_number");
+  record.case_info.examiner = Reader::optional<std::string>(case_fields, "examiner");
+  record.case_info.description = Reader::optional<std::string>(case_fields, "description");
+  record.case_info.notes = Reader::optional<std::string>(case_fields, "notes");
+  const json& source = Reader::member(body, "source", "");
+  record.source.path = Reader::string(source, "path", "source.");
+  record.source.kind = parse_kind(Reader::string(source, "kind", "source."));
+  record.source.size = Reader::optional<std::uint64_t>(source, "size");
+  record.source.logical_sector_size = Reader::optional<std::uint32_t>(source, "logical_sector_size");
+  record.source.physical_sector_size =
+      Reader::optional<std::uint32_t>(source, "physical_sector_size");
+  record.source.kernel_read_only = Reader::optional<bool>(source, "kernel_read_only");
+  record.source.vendor = Reader::optional<std::string>(source, "vendor");
+  record.source.model = Reader::optional<std::string>(source, "model");
+  record.source.serial = Reader::optional<std::string>(source, "serial");
+  record.started = Reader::string(body, "started");
+  record.finished = Reader::string(body, "finished");
+  record.bytes_read = Reader::number(body, "bytes_read");
+  record.hashes = Reader::digests(Reader::member(body, "hashes", ""), "hashes");
+  const json& image = Reader::member(body, "image", "");
+  record.image_format = Reader::string(image, "format", "image.");
+  if (record.image_format != "raw") {
+    throw std::runtime_error(fmt::format("unknown image format \"{}\"", record.image_format));
+  }
+  record.image_size = Reader::number(image, "size", "image.");
+  record.segment_size = Reader::optional<std::uint64_t>(image, "segment_size");
+  const json& segments = Reader::member(image, "segments", "image.");
+  if (!segments.is_array() || segments.empty()) {
+    throw std::runtime_error("member \"image.segments\" is not a non-empty array");
+  }
+  for (const json& item : segments) {
+    SegmentRecord segment;
+    segment.file = Reader::string(item, "file", "image.segments[].");
+    segment.offset = Reader::number(item, "offset", "image.segments[].");
+    segment.size = Reader::number(item, "size", "image.segments[].");
+    segment.hashes =
+        Reader::digests(Reader::member(item, "hashes", "image.segments[]."), "segments[].hashes");
+    record.segments.push_back(std::move(segment));
+  }
+  return record;
+}
+
+}  // namespace
+
+std::string record_to_json(const AcquisitionRecord& record, bool pretty) {
+  json body = record_body(record);
+  body["record_sha256"] = sha256_hex(canonical(body));
+  return pretty ? body.dump(2, ' ', false, json::error_handler_t::replace) + "\n" : canonical(body);
+}
+
+Result<LoadedRecord> parse_record(std::string_view text) {
+  json body = json::parse(text, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return make_error(Errc::corrupt, "not a custody acquisition record: the file is not valid JSON");
+  }
+  try {
+    const std::string format = Reader::string(body, "format");
+    if (format != k_record_format) {
+      return make_error(Errc::unsupported,
+                        fmt::format("not an acquisition record: format is \"{}\", expected \"{}\"",
+                                    format, k_record_format));
+    }
+    const std::uint64_t version = Reader::number(body, "version");
+    if (version != static_cast<std::uint64_t>(k_record_version)) {
+      return make_error(Errc::unsupported,
+                        fmt::format("acquisition record version {} is not supported (this is "
+                                    "custody for version {}); use a newer custody",
+                                    version, k_record_version));
+    }
+    LoadedRecord loaded;
+    loaded.recorded_digest = Reader::string(body, "record_sha256");
+    body.erase("record_sha256");
+    loaded.computed_digest = sha256_hex(canonical(body));
+    loaded.digest_matches = loaded.computed_digest == loaded.recorded_digest;
+    loaded.record = record_from_json(body);
+    return loaded;
+  } catch (const std::exception& problem) {
+    return make_error(Errc::corrupt,
+                      fmt::format("damaged acquisition record: {}", problem.what()));
+  }
+}
+
+Result<LoadedRecord> load_record(const std::string& path) {
+  auto text = internal::read_small_file(path, k_record_size_limit);
+  CUSTODY_TRY(text);
+  auto loaded = parse_record(*text);
+  if (!loaded) {
+    loaded.error().path = path;
+  }
+  return loaded;
+}
+
+}  // namespace custody

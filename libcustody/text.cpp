@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <custody/text.hpp>
+
+#include <fmt/format.h>
+
+#include <array>
+#include <charconv>
+#include <ctime>
+
+namespace custody {
+
+Result<std::uint64_t> parse_size(std::string_view text) {
+  const auto invalid = [&] {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("invalid size '{}' (examples: 4096, 650M, 2G)", text));
+  };
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [rest, error] = std::from_chars(text.data(), end, value);
+  if (error != std::errc() || rest == text.data() || value == 0) {
+    return invalid();
+  }
+  std::string_view unit(rest, static_cast<std::size_t>(end - rest));
+  if (unit.ends_with("iB")) {
+    unit.remove_suffix(2);
+  } else if (unit.size() == 2 && unit.ends_with('B')) {
+    unit.remove_suffix(1);
+  }
+  unsigned shift = 0;
+  if (unit == "K" || unit == "k") {
+    shift = 10;
+  } else if (unit == "M") {
+    shift = 20;
+  } else if (unit == "G") {
+    shift = 30;
+  } else if (unit == "T") {
+    shift = 40;
+  } else if (!unit.empty() && unit != "B") {
+    return invalid();
+  }
+  if (shift != 0 && value > (UINT64_MAX >> shift)) {
+    return invalid();
+  }
+  return value << shift;
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+  static constexpr std::array k_units = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+  if (bytes < 1024) {
+    return fmt::format("{} B", bytes);
+  }
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  value /= 1024.0;
+  while (value >= 1024.0 && unit + 1 < k_units.size()) {
+    value /= 1024.0;
+    ++unit;
+  }
+  return fmt::format("{:.2f} {}", value, k_units[unit]);
+}
+
+std::string format_utc(std::chrono::system_clock::time_point time) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", parts.tm_year + 1900,
+                     parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
+}
+
+std::string utc_now() { return format_utc(std::chrono::system_clock::now()); }
+
+}  // namespace custody

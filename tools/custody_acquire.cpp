@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+// custody-acquire: image a disk, a file or a pipe into a raw image with an acquisition record.
+#include <custody/acquisition.hpp>
+#include <custody/text.hpp>
+
+#include "common/tool_main.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+
+namespace custody::tools {
+namespace {
+
+constexpr const char* k_tool = "custody-acquire";
+
+struct Options {
+  std::string source;
+  std::string output;
+  std::string segment_size;
+  std::string hashes = "md5,sha1,sha256";
+  CaseInfo case_info;
+  bool force = false;
+};
+
+void add_case_option(CLI::App& app,
+                     const char* name,
+                     std::optional<std::string>& field,
+                     const char* help) {
+  app.add_option_function<std::string>(
+         name, [&field](const std::string& value) { field = value; }, help)
+      ->type_name("TEXT");
+}
+
+void print_summary(const AcquisitionResult& result, double seconds) {
+  const AcquisitionRecord& record = result.record;
+  fmt::print("acquired {} bytes from {} in {:.1f} s ({:.0f} MB/s)\n", record.image_size,
+             record.source.path, seconds,
+             seconds > 0 ? static_cast<double>(record.image_size) / seconds / 1e6 : 0.0);
+  if (result.image_paths.size() == 1) {
+    fmt::print("image   {}\n", result.image_paths.front());
+  } else {
+    fmt::print("image   {} ... {} ({} segments)\n", result.image_paths.front(),
+               result.image_paths.back(), result.image_paths.size());
+  }
+  fmt::print("record  {}\n", result.record_path);
+  for (const auto& [algorithm, hex] : record.hashes) {
+    fmt::print("{:<7} {}\n", hash_name(algorithm), hex);
+  }
+}
+
+ExitCode run(Options& options, const CommonOptions& common) {
+  AcquireOptions acquire_options;
+  acquire_options.source_path = options.source;
+  acquire_options.output_base = options.output;
+  acquire_options.case_info = options.case_info;
+  acquire_options.overwrite = options.force;
+  auto algorithms = parse_hash_list(options.hashes);
+  if (!algorithms) {
+    return report_error(k_tool, algorithms.error());
+  }
+  acquire_options.algorithms = *algorithms;
+  if (!options.segment_size.empty()) {
+    auto size = parse_size(options.segment_size);
+    if (!size) {
+      return report_error(k_tool, size.error());
+    }
+    acquire_options.segment_size = *size;
+  }
+
+  const CancelToken& cancel = install_interrupt_handler();
+  ConsoleProgress progress(!common.quiet);
+  const auto start = std::chrono::steady_clock::now();
+  auto result = acquire(acquire_options, &progress, &cancel);
+  progress.finish();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!result) {
+    return report_error(k_tool, result.error());
+  }
+  if (common.json) {
+    fmt::print("{}", record_to_json(result->record));
+  } else if (!common.quiet) {
+    print_summary(*result, seconds);
+  }
+  if (result->record.status == AcquisitionStatus::interrupted) {
+    fmt::print(stderr,
+               "{}: error: interrupted after {} bytes; the partial image and a record marked "
+               "\"interrupted\" are in place: {}\n",
+               k_tool, result->record.image_size, result->record_path);
+    return ExitCode::interrupted;
+  }
+  return ExitCode::ok;
+}
+
+}  // namespace
+}  // namespace custody::tools
+
+int main(int argc, char** argv) {
+  using namespace custody::tools;
+  Options options;
+  CommonOptions common;
+  CLI::App app{"Image a disk, a file or a pipe into a raw image, hashing it in one pass, and "
+               "write an acquisition record.\nThe source is opened read-only and never written."};
+  add_common_options(app, common, k_tool,
+                     "  custody-acquire /dev/sdb -o /cases/17/disk1 --case 17 --evidence E1 "
+                     "--examiner 'J. Doe'\n"
+                     "  custody-acquire phone.bin -o out/phone --hash sha256,sha512 "
+                     "--segment-size 2G\n"
+                     "  ssh lab2 'cat /dev/sdc' | custody-acquire - -o out/remote");
+  app.add_option("SOURCE", options.source, "File, block device, or '-' for standard input")
+      ->required();
+  app.add_option("-o,--output", options.output,
+                 "Output base name: writes PATH.raw (or PATH.001, ...) and "
+                 "PATH.acquisition.json")
+      ->required()
+      ->type_name("PATH");
+  app.add_option("--segment-size", options.segment_size,
+                 "Split the image into files of SIZE (e.g. 2G; at least 1M, multiple of 512)")
+      ->type_name("SIZE");
+  app.add_option("--hash", options.hashes,
+                 "Hash algorithms, comma-separated: md5, sha1, sha256, sha512, sha3-256, "
+                 "blake2b-512")
+      ->type_name("LIST")
+      ->capture_default_str();
+  add_case_option(app, "--case", options.case_info.case_number, "Case number");
+  add_case_option(app, "--evidence", options.case_info.evidence_number, "Evidence number");
+  add_case_option(app, "--examiner", options.case_info.examiner, "Examiner's name");
+  add_case_option(app, "--description", options.case_info.description, "What the evidence is");
+  add_case_option(app, "--notes", options.case_info.notes, "Free notes");
+  app.add_flag("--force", options.force, "Overwrite existing output files");
+  return run_tool(app, argc, argv, [&] { return run(options, common); });
+}
