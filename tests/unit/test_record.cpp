@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <custody/record.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+
+namespace custody {
+namespace {
+
+AcquisitionRecord sample_record() {
+  AcquisitionRecord record;
+  record.tool_name = "custody-acquire";
+  record.tool_version = "0.1.0";
+  record.hostname = "lab-1";
+  record.system = "Linux 6.1.0 x86_64";
+  record.case_info.case_number = "2026-17";
+  record.case_info.examiner = "J. Doe";
+  record.case_info.notes = "line one\nline two \"quoted\"";
+  record.source.path = "/dev/loop0";
+  record.source.kind = SourceKind::block_device;
+  record.source.size = 2048;
+  record.source.logical_sector_size = 512;
+  record.source.kernel_read_only = true;
+  record.started = "2026-11-29T04:40:12Z";
+  record.finished = "2026-11-29T04:40:13Z";
+  record.bytes_read = 2048;
+  record.hashes[HashAlgorithm::sha256] = std::string(64, 'a');
+  record.image_size = 2048;
+  record.segments.push_back(SegmentRecord{"disk.raw", 0, 2048, record.hashes});
+  return record;
+}
+
+void replace_once(std::string& text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  BOOST_REQUIRE(at != std::string::npos);
+  text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(record)
+
+BOOST_AUTO_TEST_CASE(round_trip_keeps_every_field_and_digest_matches) {
+  const std::string json = record_to_json(sample_record());
+  auto loaded = parse_record(json);
+  BOOST_REQUIRE(loaded);
+  BOOST_TEST(loaded->digest_matches);
+  const AcquisitionRecord& record = loaded->record;
+  BOOST_TEST(*record.case_info.notes == "line one\nline two \"quoted\"");
+  BOOST_TEST(!record.case_info.description.has_value());
+  BOOST_TEST((record.source.kind == SourceKind::block_device));
+  BOOST_TEST(*record.source.kernel_read_only);
+  BOOST_TEST(!record.source.physical_sector_size.has_value());
+  BOOST_TEST(record.segments.at(0).file == "disk.raw");
+  BOOST_TEST(record.hashes.at(HashAlgorithm::sha256) == std::string(64, 'a'));
+  // Pretty and compact forms carry the same digest.
+  auto compact = parse_record(record_to_json(record, false));
+  BOOST_REQUIRE(compact);
+  BOOST_TEST(compact->recorded_digest == loaded->recorded_digest);
+}
+
+BOOST_AUTO_TEST_CASE(an_edited_field_breaks_the_record_digest) {
+  std::string json = record_to_json(sample_record());
+  replace_once(json, "J. Doe", "A. Nother");
+  auto loaded = parse_record(json);
+  BOOST_REQUIRE(loaded);
+  BOOST_TEST(!loaded->digest_matches);
+}
+
+BOOST_AUTO_TEST_CASE(reformatting_whitespace_keeps_the_digest) {
+  std::string json = record_to_json(sample_record());
+  replace_once(json, "\"format\": ", "\"format\":     ");
+  auto loaded = parse_record(json);
+  BOOST_REQUIRE(loaded);
+  BOOST_TEST(loaded->digest_matches);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_json_is_corrupt) {
+  auto loaded = parse_record("{\"format\": \"custody-acquisition\", ");
+  BOOST_REQUIRE(!loaded);
+  BOOST_TEST((loaded.error().code == Errc::corrupt));
+}
+
+BOOST_AUTO_TEST_CASE(missing_member_is_corrupt_and_named) {
+  std::string json = record_to_json(sample_record());
+  replace_once(json, "\"bytes_read\"", "\"bytes_wrote\"");
+  auto loaded = parse_record(json);
+  BOOST_REQUIRE(!loaded);
+  BOOST_TEST((loaded.error().code == Errc::corrupt));
+  BOOST_TEST(loaded.error().message.find("bytes_read") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(mistyped_member_is_corrupt) {
+  std::string json = record_to_json(sample_record());
+  replace_once(json, "\"logical_sector_size\": 512", "\"logical_sector_size\": \"512\"");
+  auto loaded = parse_record(json);
+  BOOST_REQUIRE(!loaded);
+  BOOST_TEST((loaded.error().code == Errc::corrupt));
+}
+
+BOOST_AUTO_TEST_CASE(other_version_or_format_is_unsupported) {
+  std::string json = record_to_json(sample_record());
+  replace_once(json, "\"version\": 1", "\"version\": 2");
+  auto newer = parse_record(json);
+  BOOST_REQUIRE(!newer);
+  BOOST_TEST((newer.error().code == Errc::unsupported));
+  auto other = parse_record(R"({"format": "something-else", "version": 1})");
+  BOOST_REQUIRE(!other);
+  BOOST_TEST((other.error().code == Errc::unsupported));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace custody
