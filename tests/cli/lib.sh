@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared helpers for the CLI tests. Each test is a bash script that sources this file, runs the
+# real binaries from $CUSTODY_BIN in a scratch directory, and checks exit status and output.
+# Exit 0 = pass, 77 = skipped (ctest prints "Skipped", not "Passed"), anything else = fail.
+set -euo pipefail
+
+: "${CUSTODY_BIN:?CUSTODY_BIN must point at the directory holding the custody tools}"
+ACQUIRE="$CUSTODY_BIN/custody-acquire"
+VERIFY="$CUSTODY_BIN/custody-verify"
+INFO="$CUSTODY_BIN/custody-info"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/custody-cli-XXXXXX")
+cleanup_hooks=()
+cleanup() {
+  local hook
+  for hook in "${cleanup_hooks[@]}"; do eval "$hook" || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+cd "$WORK"
+
+fail() {
+  echo "FAIL: $*"
+  echo "--- exit status: ${RC:-none}"
+  echo "--- stdout:"; cat "$WORK/stdout" 2>/dev/null || true
+  echo "--- stderr:"; cat "$WORK/stderr" 2>/dev/null || true
+  exit 1
+}
+
+skip() {
+  echo "SKIPPED: $*"
+  exit 77
+}
+
+need_root() {
+  [ "$(id -u)" -eq 0 ] || skip "needs root ($*)"
+}
+
+# run CMD...: runs a command, keeping its exit status in RC and its output in stdout/stderr.
+run() {
+  set +e
+  "$@" >"$WORK/stdout" 2>"$WORK/stderr"
+  RC=$?
+  set -e
+  # No tool may ever print an internal error or a sanitizer report.
+  if grep -qE 'internal error|runtime error:|AddressSanitizer|LeakSanitizer' "$WORK/stderr"; then
+    fail "internal error or sanitizer report from: $*"
+  fi
+}
+
+expect_rc() {
+  [ "$RC" -eq "$1" ] || fail "expected exit status $1"
+}
+
+expect_stdout() {
+  grep -qF -- "$1" "$WORK/stdout" || fail "stdout lacks: $1"
+}
+
+expect_stderr() {
+  grep -qF -- "$1" "$WORK/stderr" || fail "stderr lacks: $1"
+}
+
+expect_no_stdout() {
+  [ ! -s "$WORK/stdout" ] || fail "expected no output on stdout"
+}
+
+# Diagnostics follow "custody-<tool>: error: ..." and say what to do next.
+expect_error_line() {
+  grep -qE "^custody-[a-z]+: error: .+" "$WORK/stderr" || fail "no 'custody-<tool>: error:' line"
+}
+
+# make_source FILE BYTES [SEED]: deterministic pseudo-random bytes with a zero run in the middle.
+make_source() {
+  local file=$1 bytes=$2 seed=${3:-custody}
+  # openssl dies of SIGPIPE when head has enough: that is expected, so only the size is checked.
+  openssl enc -aes-128-ctr -pass "pass:$seed" -nosalt -pbkdf2 </dev/zero 2>/dev/null |
+    head -c "$bytes" >"$file" || true
+  [ "$(stat -c %s "$file")" -eq "$bytes" ] || fail "could not make a $bytes-byte source"
+  if [ "$bytes" -ge 3145728 ]; then
+    dd if=/dev/zero of="$file" bs=1M seek=1 count=1 conv=notrunc status=none
+  fi
+}
+
+json_field() {
+  jq -r "$1" "$2"
+}
+
+digest() {
+  "$1sum" "$2" | cut -d' ' -f1
+}
