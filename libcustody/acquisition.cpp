@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <custody/acquisition.hpp>
-
-#include <custody/text.hpp>
-#include <custody/version.hpp>
-
 #include "internal/pipeline.hpp"
 #include "internal/posix_file.hpp"
+
+#include <custody/acquisition.hpp>
+#include <custody/text.hpp>
+#include <custody/version.hpp>
 
 #include <fmt/format.h>
 
@@ -75,7 +74,10 @@ class SegmentWriterSink final : public internal::BlockSink {
       const int error = errno;
       Error failure{error == EEXIST ? Errc::already_exists : Errc::io_error,
                     error == EEXIST ? "refusing to overwrite" : "cannot create image file",
-                    m_path, {}, error == EEXIST ? 0 : error, {}};
+                    m_path,
+                    {},
+                    error == EEXIST ? 0 : error,
+                    {}};
       failure.hint = error == EEXIST ? "use --force to replace it, or choose another output name"
                                      : "check that the output directory exists and is writable";
       return tl::unexpected(std::move(failure));
@@ -98,8 +100,7 @@ class SegmentWriterSink final : public internal::BlockSink {
     if (m_current.size - m_synced >= k_writeback_interval) {
       // Advisory: an error here resurfaces at fsync, which is checked.
       (void)::sync_file_range(m_fd.get(), static_cast<off_t>(m_synced),
-                              static_cast<off_t>(m_current.size - m_synced),
-                              SYNC_FILE_RANGE_WRITE);
+                              static_cast<off_t>(m_current.size - m_synced), SYNC_FILE_RANGE_WRITE);
       m_synced = m_current.size;
     }
   }
@@ -132,7 +133,11 @@ Result<void> check_options(const AcquireOptions& options) {
   }
   const std::string directory = std::filesystem::path(options.output_base).parent_path().string();
   if (!directory.empty() && !std::filesystem::is_directory(directory)) {
-    Error failure{Errc::already_exists, "output directory does not exist", directory, {}, 0,
+    Error failure{Errc::already_exists,
+                  "output directory does not exist",
+                  directory,
+                  {},
+                  0,
                   "create it first (mkdir -p), or choose another output"};
     return tl::unexpected(std::move(failure));
   }
@@ -147,7 +152,11 @@ Result<void> refuse_existing_outputs(const AcquireOptions& options) {
        {record_path_for(options.output_base),
         segment_path_for(options.output_base, 0, options.segment_size.has_value())}) {
     if (internal::path_exists(path)) {
-      Error failure{Errc::already_exists, "refusing to overwrite existing output", path, {}, 0,
+      Error failure{Errc::already_exists,
+                    "refusing to overwrite existing output",
+                    path,
+                    {},
+                    0,
                     "use --force to replace it, or choose another output name"};
       return tl::unexpected(std::move(failure));
     }
@@ -215,8 +224,8 @@ Result<AcquisitionResult> acquire(const AcquireOptions& options,
   CUSTODY_TRY(writer.open_first());
   auto sinks = internal::sink_pointers(*digest_sinks, {&writer});
 
-  auto outcome = internal::run_pipeline(**source, sinks, record.source.size.value_or(0), progress,
-                                        cancel);
+  auto outcome =
+      internal::run_pipeline(**source, sinks, record.source.size.value_or(0), progress, cancel);
   record.finished = utc_now();
   record.segments = writer.segments();
   for (const auto& sink : *digest_sinks) {

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <custody/hash.hpp>
-
-#include <custody/source.hpp>
-
 #include "internal/openssl_ptr.hpp"
 #include "internal/pipeline.hpp"
+
+#include <custody/hash.hpp>
+#include <custody/source.hpp>
 
 #include <fmt/format.h>
 
@@ -42,15 +41,16 @@ const char* openssl_name(HashAlgorithm algorithm) {
 
 std::string lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-    return static_cast<char>(std::tolower(c));
-  });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
 }  // namespace
 
-std::span<const HashAlgorithm> all_hash_algorithms() { return k_all; }
+std::span<const HashAlgorithm> all_hash_algorithms() {
+  return k_all;
+}
 
 std::string_view hash_name(HashAlgorithm algorithm) {
   switch (algorithm) {
@@ -130,7 +130,8 @@ Result<Hasher> Hasher::create(HashAlgorithm algorithm) {
   auto impl = std::make_unique<Impl>();
   impl->md.reset(EVP_MD_fetch(nullptr, openssl_name(algorithm), nullptr));
   impl->ctx.reset(EVP_MD_CTX_new());
-  if (!impl->md || !impl->ctx || EVP_DigestInit_ex2(impl->ctx.get(), impl->md.get(), nullptr) != 1) {
+  if (!impl->md || !impl->ctx ||
+      EVP_DigestInit_ex2(impl->ctx.get(), impl->md.get(), nullptr) != 1) {
     return make_error(Errc::crypto, fmt::format("OpenSSL does not provide {}: {}",
                                                 hash_name(algorithm), internal::openssl_errors()));
   }

@@ -219,8 +219,7 @@ Result<void> DigestSink::finish() {
 }
 
 Result<std::vector<std::unique_ptr<DigestSink>>> make_digest_sinks(
-    std::span<const HashAlgorithm> algorithms,
-    const SegmentLayout& layout) {
+    std::span<const HashAlgorithm> algorithms, const SegmentLayout& layout) {
   std::vector<std::unique_ptr<DigestSink>> sinks;
   for (HashAlgorithm algorithm : algorithms) {
     auto total = Hasher::create(algorithm);

@@ -73,7 +73,8 @@ Result<void> write_full(int fd,
       auto failure = make_sys_error(Errc::io_error, "write error", path, error, offset + done);
       if (error == ENOSPC || error == EDQUOT) {
         failure.value().message = "disk full while writing";
-        failure.value().hint = "free space on the output disk or choose another output, then run again";
+        failure.value().hint =
+            "free space on the output disk or choose another output, then run again";
       }
       return failure;
     }
@@ -105,7 +106,11 @@ Result<void> write_file_atomically(const std::string& path,
                                    std::string_view content,
                                    bool overwrite) {
   if (!overwrite && path_exists(path)) {
-    Error error{Errc::already_exists, "refusing to overwrite", path, {}, 0,
+    Error error{Errc::already_exists,
+                "refusing to overwrite",
+                path,
+                {},
+                0,
                 "use --force to replace it, or choose another output name"};
     return tl::unexpected(std::move(error));
   }
@@ -115,8 +120,8 @@ Result<void> write_file_atomically(const std::string& path,
   if (!fd) {
     return make_sys_error(Errc::already_exists, "cannot create", temporary, errno);
   }
-  auto written = write_full(fd.get(), std::as_bytes(std::span(content.data(), content.size())),
-                            temporary, 0);
+  auto written =
+      write_full(fd.get(), std::as_bytes(std::span(content.data(), content.size())), temporary, 0);
   if (written) {
     written = fsync_checked(fd.get(), temporary);
   }
@@ -128,8 +133,8 @@ Result<void> write_file_atomically(const std::string& path,
       written = make_sys_error(Errc::io_error, "cannot rename into place", path, errno);
     }
   } else if (written) {
-    written = tl::unexpected(Error{Errc::already_exists, "refusing to overwrite", path, {}, 0,
-                                   "use --force to replace it"});
+    written = tl::unexpected(Error{
+        Errc::already_exists, "refusing to overwrite", path, {}, 0, "use --force to replace it"});
   }
   if (!written) {
     ::unlink(temporary.c_str());

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <custody/record.hpp>
-
 #include "internal/posix_file.hpp"
+
+#include <custody/record.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -55,8 +55,10 @@ json digests_to_json(const DigestSet& digests) {
 json case_to_json(const CaseInfo& info) {
   json out = json::object();
   const std::pair<const char*, const std::optional<std::string>*> fields[] = {
-      {"case_number", &info.case_number}, {"evidence_number", &info.evidence_number},
-      {"examiner", &info.examiner},       {"description", &info.description},
+      {"case_number", &info.case_number},
+      {"evidence_number", &info.evidence_number},
+      {"examiner", &info.examiner},
+      {"description", &info.description},
       {"notes", &info.notes},
   };
   for (const auto& [name, value] : fields) {
@@ -132,7 +134,8 @@ class Reader {
   }
   static std::uint64_t number(const json& object, const char* name, const std::string& where = "") {
     const json& value = member(object, name, where);
-    if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<std::int64_t>() >= 0)) {
+    if (!value.is_number_unsigned() &&
+        !(value.is_number_integer() && value.get<std::int64_t>() >= 0)) {
       throw std::runtime_error(
           fmt::format("member \"{}{}\" is not a non-negative integer", where, name));
     }
@@ -162,8 +165,8 @@ class Reader {
 };
 
 AcquisitionStatus parse_status(const std::string& text) {
-  for (AcquisitionStatus status : {AcquisitionStatus::complete, AcquisitionStatus::interrupted,
-                                   AcquisitionStatus::failed}) {
+  for (AcquisitionStatus status :
+       {AcquisitionStatus::complete, AcquisitionStatus::interrupted, AcquisitionStatus::failed}) {
     if (text == status_name(status)) {
       return status;
     }
@@ -202,7 +205,8 @@ AcquisitionRecord record_from_json(const json& body) {
   record.source.path = Reader::string(source, "path", "source.");
   record.source.kind = parse_kind(Reader::string(source, "kind", "source."));
   record.source.size = Reader::optional<std::uint64_t>(source, "size");
-  record.source.logical_sector_size = Reader::optional<std::uint32_t>(source, "logical_sector_size");
+  record.source.logical_sector_size =
+      Reader::optional<std::uint32_t>(source, "logical_sector_size");
   record.source.physical_sector_size =
       Reader::optional<std::uint32_t>(source, "physical_sector_size");
   record.source.kernel_read_only = Reader::optional<bool>(source, "kernel_read_only");
@@ -247,7 +251,8 @@ std::string record_to_json(const AcquisitionRecord& record, bool pretty) {
 Result<LoadedRecord> parse_record(std::string_view text) {
   json body = json::parse(text, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
-    return make_error(Errc::corrupt, "not a custody acquisition record: the file is not valid JSON");
+    return make_error(Errc::corrupt,
+                      "not a custody acquisition record: the file is not valid JSON");
   }
   try {
     const std::string format = Reader::string(body, "format");
@@ -271,8 +276,7 @@ Result<LoadedRecord> parse_record(std::string_view text) {
     loaded.record = record_from_json(body);
     return loaded;
   } catch (const std::exception& problem) {
-    return make_error(Errc::corrupt,
-                      fmt::format("damaged acquisition record: {}", problem.what()));
+    return make_error(Errc::corrupt, fmt::format("damaged acquisition record: {}", problem.what()));
   }
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <custody/source.hpp>
-
 #include "internal/posix_file.hpp"
+
+#include <custody/source.hpp>
 
 #include <fmt/format.h>
 
@@ -118,8 +118,8 @@ Result<internal::UniqueFd> open_read_only(const std::string& path) {
   internal::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (!fd) {
     const int error = errno;
-    Error failure{error == ENOENT ? Errc::not_found : Errc::io_error, "cannot open", path, {},
-                  error, {}};
+    Error failure{
+        error == ENOENT ? Errc::not_found : Errc::io_error, "cannot open", path, {}, error, {}};
     failure.hint = error == ENOENT ? "check the path" : "check permissions (devices need root)";
     return tl::unexpected(std::move(failure));
   }
@@ -184,8 +184,8 @@ class ConcatenatedSource final : public Source {
         m_fd = std::move(*opened);
         m_file_offset = 0;
       }
-      auto got = internal::read_full(m_fd.get(), buffer.subspan(done), m_paths[m_index],
-                                     m_file_offset);
+      auto got =
+          internal::read_full(m_fd.get(), buffer.subspan(done), m_paths[m_index], m_file_offset);
       CUSTODY_TRY(got);
       done += *got;
       m_file_offset += *got;
@@ -216,8 +216,8 @@ Result<std::unique_ptr<Source>> open_concatenated_files(const std::vector<std::s
     struct stat status {};
     if (::stat(path.c_str(), &status) != 0) {
       const int error = errno;
-      return make_sys_error(error == ENOENT ? Errc::not_found : Errc::io_error, "cannot open",
-                            path, error);
+      return make_sys_error(error == ENOENT ? Errc::not_found : Errc::io_error, "cannot open", path,
+                            error);
     }
     total += static_cast<std::uint64_t>(status.st_size);
   }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <custody/verification.hpp>
-
 #include "internal/pipeline.hpp"
+
+#include <custody/verification.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -33,23 +33,24 @@ void check_record_integrity(const LoadedRecord& loaded, VerificationReport& repo
   check.actual = loaded.computed_digest;
   if (!loaded.digest_matches) {
     check.result = CheckResult::fail;
-    check.detail = "the record was edited after acquisition (record_sha256 does not match its content)";
+    check.detail =
+        "the record was edited after acquisition (record_sha256 does not match its content)";
   }
   report.checks.push_back(std::move(check));
   if (loaded.record.status != AcquisitionStatus::complete) {
-    report.checks.push_back(failed_check(
-        "acquisition", "image",
-        loaded.record.status == AcquisitionStatus::interrupted
-            ? "the acquisition was interrupted: the image is incomplete"
-            : fmt::format("the acquisition failed ({}): the image is incomplete",
-                          loaded.record.error)));
+    report.checks.push_back(
+        failed_check("acquisition", "image",
+                     loaded.record.status == AcquisitionStatus::interrupted
+                         ? "the acquisition was interrupted: the image is incomplete"
+                         : fmt::format("the acquisition failed ({}): the image is incomplete",
+                                       loaded.record.error)));
   }
 }
 
 // Sizes of the segment files as they are now; a size that differs from the record is a failed
 // check (truncated or extended), a missing file is an error (nothing to check).
 Result<std::vector<std::uint64_t>> check_segment_sizes(const std::vector<std::string>& paths,
-                                                      VerificationReport& report) {
+                                                       VerificationReport& report) {
   std::vector<std::uint64_t> sizes;
   for (std::size_t index = 0; index < paths.size(); ++index) {
     struct stat status {};
@@ -63,10 +64,10 @@ Result<std::vector<std::uint64_t>> check_segment_sizes(const std::vector<std::st
     const auto actual = static_cast<std::uint64_t>(status.st_size);
     const SegmentRecord& segment = report.record.segments[index];
     if (actual != segment.size) {
-      Check check = failed_check(
-          "segment", segment.file,
-          fmt::format("size is {} bytes, the record says {} ({})", actual, segment.size,
-                      actual < segment.size ? "truncated" : "extended"));
+      Check check =
+          failed_check("segment", segment.file,
+                       fmt::format("size is {} bytes, the record says {} ({})", actual,
+                                   segment.size, actual < segment.size ? "truncated" : "extended"));
       check.algorithm = "size";
       check.expected = std::to_string(segment.size);
       check.actual = std::to_string(actual);
@@ -151,8 +152,9 @@ Result<VerificationReport> verify_record(const std::string& record_path,
     return make_error(Errc::cancelled, "verification was interrupted");
   }
   compare_digests(*sinks, report);
-  report.verified = std::all_of(report.checks.begin(), report.checks.end(),
-                                [](const Check& check) { return check.result == CheckResult::pass; });
+  report.verified = std::all_of(report.checks.begin(), report.checks.end(), [](const Check& check) {
+    return check.result == CheckResult::pass;
+  });
   return report;
 }
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // custody-acquire: image a disk, a file or a pipe into a raw image with an acquisition record.
+#include "common/tool_main.hpp"
+
 #include <custody/acquisition.hpp>
 #include <custody/text.hpp>
-
-#include "common/tool_main.hpp"
 
 #include <fmt/format.h>
 
@@ -101,8 +101,9 @@ int main(int argc, char** argv) {
   using namespace custody::tools;
   Options options;
   CommonOptions common;
-  CLI::App app{"Image a disk, a file or a pipe into a raw image, hashing it in one pass, and "
-               "write an acquisition record.\nThe source is opened read-only and never written."};
+  CLI::App app{
+      "Image a disk, a file or a pipe into a raw image, hashing it in one pass, and "
+      "write an acquisition record.\nThe source is opened read-only and never written."};
   add_common_options(app, common, k_tool,
                      "  custody-acquire /dev/sdb -o /cases/17/disk1 --case 17 --evidence E1 "
                      "--examiner 'J. Doe'\n"

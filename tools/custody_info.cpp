@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // custody-info: show what an acquisition record says was acquired.
+#include "common/tool_main.hpp"
+
 #include <custody/record.hpp>
 #include <custody/text.hpp>
-
-#include "common/tool_main.hpp"
 
 #include <fmt/format.h>
 
@@ -36,8 +36,9 @@ void print_record(const AcquisitionRecord& record, bool digest_matches) {
   fmt::print("source\n");
   fmt::print("  {:<12} {}\n", "path", source.path);
   fmt::print("  {:<12} {}\n", "kind", source_kind_name(source.kind));
-  fmt::print("  {:<12} {}\n", "size", source.size ? std::to_string(*source.size) + " bytes"
-                                                  : std::string("unknown (stream)"));
+  fmt::print(
+      "  {:<12} {}\n", "size",
+      source.size ? std::to_string(*source.size) + " bytes" : std::string("unknown (stream)"));
   fmt::print("  {:<12} {} logical, {} physical\n", "sectors",
              or_unknown(source.logical_sector_size), or_unknown(source.physical_sector_size));
   fmt::print("  {:<12} {}\n", "read-only",

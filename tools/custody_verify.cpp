@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // custody-verify: re-hash an image and compare it with its acquisition record.
+#include "common/tool_main.hpp"
+
 #include <custody/text.hpp>
 #include <custody/verification.hpp>
-
-#include "common/tool_main.hpp"
 
 #include <fmt/format.h>
 
@@ -85,8 +85,9 @@ int main(int argc, char** argv) {
   using namespace custody::tools;
   std::string record;
   CommonOptions common;
-  CLI::App app{"Re-read a raw image and check it against its acquisition record: every segment's\n"
-               "size and hashes, the whole image's hashes, and the record's own integrity."};
+  CLI::App app{
+      "Re-read a raw image and check it against its acquisition record: every segment's\n"
+      "size and hashes, the whole image's hashes, and the record's own integrity."};
   add_common_options(app, common, k_tool,
                      "  custody-verify /cases/17/disk1.acquisition.json\n"
                      "  custody-verify --json disk1.acquisition.json | jq .verdict");

@@ -60,10 +60,10 @@ tl::unexpected<Error> make_sys_error(Errc code,
 }  // namespace custody
 
 // Propagates a failed Result from the enclosing function (which must return a Result).
-#define CUSTODY_TRY(expression_)                                   \
-  do {                                                             \
-    auto&& custody_result_ = (expression_);                        \
-    if (!custody_result_) {                                        \
-      return tl::unexpected(std::move(custody_result_.error()));  \
-    }                                                              \
+#define CUSTODY_TRY(expression_)                                 \
+  do {                                                           \
+    auto&& custody_result_ = (expression_);                      \
+    if (!custody_result_) {                                      \
+      return tl::unexpected(std::move(custody_result_.error())); \
+    }                                                            \
   } while (false)

@@ -104,8 +104,7 @@ class DigestSink final : public BlockSink {
 };
 
 Result<std::vector<std::unique_ptr<DigestSink>>> make_digest_sinks(
-    std::span<const HashAlgorithm> algorithms,
-    const SegmentLayout& layout);
+    std::span<const HashAlgorithm> algorithms, const SegmentLayout& layout);
 
 // Plain pointers to `sinks`, appended to `out` (or a new vector).
 template <typename Owned>

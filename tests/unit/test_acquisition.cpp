@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "../support/temp_dir.hpp"
+
 #include <custody/acquisition.hpp>
 #include <custody/verification.hpp>
-
-#include "../support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 

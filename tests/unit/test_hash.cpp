@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "../support/temp_dir.hpp"
+
 #include <custody/hash.hpp>
 #include <custody/source.hpp>
-
-#include "../support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -26,8 +26,7 @@ BOOST_AUTO_TEST_SUITE(hash)
 BOOST_AUTO_TEST_CASE(md5_matches_rfc_1321_vectors) {
   BOOST_TEST(digest_of(HashAlgorithm::md5, "") == "d41d8cd98f00b204e9800998ecf8427e");
   BOOST_TEST(digest_of(HashAlgorithm::md5, "abc") == "900150983cd24fb0d6963f7d28e17f72");
-  BOOST_TEST(digest_of(HashAlgorithm::md5, "message digest") ==
-             "f96b697d7cb7938d525a2f31aaf161d0");
+  BOOST_TEST(digest_of(HashAlgorithm::md5, "message digest") == "f96b697d7cb7938d525a2f31aaf161d0");
   BOOST_TEST(digest_of(HashAlgorithm::md5,
                        "12345678901234567890123456789012345678901234567890123456789012345678901234"
                        "567890") == "57edf4a22be3c955ac49da2e2107b67a");
@@ -41,9 +40,10 @@ BOOST_AUTO_TEST_CASE(sha1_sha256_sha512_match_fips_180_vectors) {
   BOOST_TEST(digest_of(HashAlgorithm::sha256,
                        "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
              "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  BOOST_TEST(digest_of(HashAlgorithm::sha512, "abc") ==
-             "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c2"
-             "3a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+  BOOST_TEST(
+      digest_of(HashAlgorithm::sha512, "abc") ==
+      "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c2"
+      "3a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
   BOOST_TEST(digest_of(HashAlgorithm::sha256, std::string(1000000, 'a')) ==
              "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "internal/pipeline.hpp"
-
 #include "../support/memory_source.hpp"
 #include "../support/temp_dir.hpp"
+#include "internal/pipeline.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -101,8 +100,8 @@ BOOST_AUTO_TEST_CASE(sink_failure_stops_the_run_and_is_reported) {
   FailingSink failing(2);
   auto sinks = make_digest_sinks(std::array{HashAlgorithm::sha1}, SegmentLayout::single());
   BOOST_REQUIRE(sinks);
-  auto outcome = run_pipeline(source, sink_pointers(*sinks, {&failing}), 0, nullptr, nullptr,
-                              k_small);
+  auto outcome =
+      run_pipeline(source, sink_pointers(*sinks, {&failing}), 0, nullptr, nullptr, k_small);
   BOOST_REQUIRE(!outcome);
   BOOST_TEST(outcome.error().message == "disk full while writing");
   BOOST_TEST(failing.finished());

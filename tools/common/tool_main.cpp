@@ -45,10 +45,11 @@ void add_common_options(CLI::App& app,
   app.add_flag("--json", common.json, "Print the result as JSON (a documented, versioned schema)");
   app.add_flag("-q,--quiet", common.quiet, "Print nothing but errors");
   app.add_flag("-v,--verbose", common.verbose, "More detail on stderr (repeatable)");
-  app.footer(fmt::format("Examples:\n{}\nExit status: 0 ok, 1 verification failed, 64 usage, "
-                         "65 corrupt input, 66 missing input,\n73 cannot create or would "
-                         "overwrite, 74 I/O error, 130 interrupted. See {}(1) and custody(7).",
-                         examples, tool));
+  app.footer(
+      fmt::format("Examples:\n{}\nExit status: 0 ok, 1 verification failed, 64 usage, "
+                  "65 corrupt input, 66 missing input,\n73 cannot create or would "
+                  "overwrite, 74 I/O error, 130 interrupted. See {}(1) and custody(7).",
+                  examples, tool));
 }
 
 int run_tool(CLI::App& app, int argc, char** argv, const std::function<ExitCode()>& body) {
@@ -116,7 +117,9 @@ ConsoleProgress::ConsoleProgress(bool enabled)
       m_start(std::chrono::steady_clock::now()),
       m_last(m_start) {}
 
-ConsoleProgress::~ConsoleProgress() { finish(); }
+ConsoleProgress::~ConsoleProgress() {
+  finish();
+}
 
 void ConsoleProgress::update(std::uint64_t done, std::uint64_t total) {
   if (!m_enabled) {
