@@ -47,7 +47,7 @@ class SegmentWriterSink final : public internal::BlockSink {
       const std::uint64_t room =
           m_segment_size ? *m_segment_size - m_current.size : internal::SegmentLayout::k_unbounded;
       const std::size_t take = room < data.size() ? static_cast<std::size_t>(room) : data.size();
-      CUSTODY_TRY(internal::write_full(m_fd.get(), data.first(take), m_path, m_current.size));
+      CUSTODY_TRY(write_chunk(data.first(take)));
       m_current.size += take;
       data = data.subspan(take);
       start_writeback();
@@ -69,7 +69,13 @@ class SegmentWriterSink final : public internal::BlockSink {
   Result<void> open_segment() {
     m_path = segment_path_for(m_base, m_segments.size(), m_segment_size.has_value());
     const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (m_overwrite ? O_TRUNC : O_EXCL);
-    m_fd = internal::UniqueFd(::open(m_path.c_str(), flags, 0644));
+    // Direct I/O spares a copy of every byte into the page cache (and the flush of it later);
+    // file systems without it (tmpfs) get ordinary writes.
+    m_fd = internal::UniqueFd(::open(m_path.c_str(), flags | O_DIRECT, 0644));
+    m_direct = static_cast<bool>(m_fd);
+    if (!m_fd && errno == EINVAL) {
+      m_fd = internal::UniqueFd(::open(m_path.c_str(), flags, 0644));
+    }
     if (!m_fd) {
       const int error = errno;
       Error failure{error == EEXIST ? Errc::already_exists : Errc::io_error,
@@ -96,8 +102,36 @@ class SegmentWriterSink final : public internal::BlockSink {
     return {};
   }
 
+  // Writes at the current end of the segment. Direct I/O needs aligned memory, offset and length;
+  // the first chunk that is not (the source's tail, a segment cut not on 4 KiB) switches the file
+  // to buffered writes for good.
+  Result<void> write_chunk(std::span<const std::byte> chunk) {
+    if (m_direct && !direct_io_allows(chunk)) {
+      stop_direct_io();
+    }
+    auto written = internal::write_full(m_fd.get(), chunk, m_path, m_current.size);
+    if (!written && m_direct && written.error().sys_errno == EINVAL) {
+      stop_direct_io();
+      written = internal::write_full(m_fd.get(), chunk, m_path, m_current.size);
+    }
+    return written;
+  }
+
+  bool direct_io_allows(std::span<const std::byte> chunk) const {
+    constexpr std::size_t k_alignment = internal::k_block_alignment;
+    return chunk.size() % k_alignment == 0 && m_current.size % k_alignment == 0 &&
+           reinterpret_cast<std::uintptr_t>(chunk.data()) % k_alignment == 0;
+  }
+
+  void stop_direct_io() {
+    const int flags = ::fcntl(m_fd.get(), F_GETFL);
+    (void)::fcntl(m_fd.get(), F_SETFL, flags & ~O_DIRECT);
+    m_direct = false;
+    m_synced = m_current.size;
+  }
+
   void start_writeback() {
-    if (m_current.size - m_synced >= k_writeback_interval) {
+    if (!m_direct && m_current.size - m_synced >= k_writeback_interval) {
       // Advisory: an error here resurfaces at fsync, which is checked.
       (void)::sync_file_range(m_fd.get(), static_cast<off_t>(m_synced),
                               static_cast<off_t>(m_current.size - m_synced), SYNC_FILE_RANGE_WRITE);
@@ -109,6 +143,7 @@ class SegmentWriterSink final : public internal::BlockSink {
   std::optional<std::uint64_t> m_segment_size;
   bool m_overwrite;
   internal::UniqueFd m_fd;
+  bool m_direct = false;
   std::string m_path;
   SegmentRecord m_current;
   std::uint64_t m_offset = 0;
@@ -222,7 +257,8 @@ Result<AcquisitionResult> acquire(const AcquireOptions& options,
   CUSTODY_TRY(digest_sinks);
   SegmentWriterSink writer(options.output_base, options.segment_size, options.overwrite);
   CUSTODY_TRY(writer.open_first());
-  auto sinks = internal::sink_pointers(*digest_sinks, {&writer});
+  const auto hash_workers = internal::group_digest_sinks(*digest_sinks);
+  auto sinks = internal::sink_pointers(hash_workers, {&writer});
 
   auto outcome =
       internal::run_pipeline(**source, sinks, record.source.size.value_or(0), progress, cancel);

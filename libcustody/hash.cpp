@@ -169,7 +169,8 @@ Result<DigestSet> hash_source(Source& source,
                               const CancelToken* cancel) {
   auto sinks = internal::make_digest_sinks(algorithms, internal::SegmentLayout::single());
   CUSTODY_TRY(sinks);
-  auto outcome = internal::run_pipeline(source, internal::sink_pointers(*sinks),
+  const auto hash_workers = internal::group_digest_sinks(*sinks);
+  auto outcome = internal::run_pipeline(source, internal::sink_pointers(hash_workers),
                                         source.info().size.value_or(0), progress, cancel);
   CUSTODY_TRY(outcome);
   if (outcome->cancelled) {

@@ -145,7 +145,8 @@ Result<VerificationReport> verify_record(const std::string& record_path,
   CUSTODY_TRY(sinks);
   auto source = open_concatenated_files(paths);
   CUSTODY_TRY(source);
-  auto outcome = internal::run_pipeline(**source, internal::sink_pointers(*sinks),
+  const auto hash_workers = internal::group_digest_sinks(*sinks);
+  auto outcome = internal::run_pipeline(**source, internal::sink_pointers(hash_workers),
                                         (*source)->info().size.value_or(0), progress, cancel);
   CUSTODY_TRY(outcome);
   if (outcome->cancelled) {

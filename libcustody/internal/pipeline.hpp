@@ -20,8 +20,16 @@
 
 namespace custody::internal {
 
+// Block memory is aligned for O_DIRECT output (k_block_alignment).
+inline constexpr std::size_t k_block_alignment = 4096;
+
+struct AlignedFree {
+  void operator()(std::byte* memory) const;
+};
+
 struct Block {
-  std::vector<std::byte> storage;
+  std::unique_ptr<std::byte[], AlignedFree> memory;
+  std::span<std::byte> storage;
   std::size_t size = 0;
   std::uint64_t offset = 0;  // of the first byte within the source
   std::atomic<std::size_t> pending{0};
@@ -105,6 +113,13 @@ class DigestSink final : public BlockSink {
 
 Result<std::vector<std::unique_ptr<DigestSink>>> make_digest_sinks(
     std::span<const HashAlgorithm> algorithms, const SegmentLayout& layout);
+
+// Groups the digest sinks into at most one sink per core, balancing their measured speed on this
+// machine (longest first onto the least-loaded group). On two cores MD5 gets a worker of its own
+// and SHA-1 + SHA-256 share the other, instead of three threads time-sliced over two cores, which
+// would hold the slowest hash to two thirds of a core.
+std::vector<std::unique_ptr<BlockSink>> group_digest_sinks(
+    const std::vector<std::unique_ptr<DigestSink>>& sinks, unsigned cores = 0);
 
 // Plain pointers to `sinks`, appended to `out` (or a new vector).
 template <typename Owned>

@@ -139,6 +139,24 @@ BOOST_AUTO_TEST_CASE(empty_source_hashes_the_empty_message) {
   BOOST_TEST(sinks->front()->segment_digests().size() == 1U);
 }
 
+BOOST_AUTO_TEST_CASE(grouped_hashers_use_at_most_one_worker_per_core_and_stay_exact) {
+  const auto data = test::random_bytes(50000, 10);
+  const std::array algorithms{HashAlgorithm::md5, HashAlgorithm::sha1, HashAlgorithm::sha256};
+  auto sinks = make_digest_sinks(algorithms, SegmentLayout::single());
+  BOOST_REQUIRE(sinks);
+  BOOST_TEST(group_digest_sinks(*sinks, 8).size() == 3U);
+  BOOST_TEST(group_digest_sinks(*sinks, 1).size() == 1U);
+  const auto workers = group_digest_sinks(*sinks, 2);
+  BOOST_TEST(workers.size() == 2U);
+  test::MemorySource source(data);
+  BOOST_REQUIRE(run_pipeline(source, sink_pointers(workers), 0, nullptr, nullptr, k_small));
+  auto expected = hash_bytes(std::as_bytes(std::span(data.data(), data.size())), algorithms);
+  BOOST_REQUIRE(expected);
+  for (const auto& sink : *sinks) {
+    BOOST_TEST(sink->total_digest() == expected->at(sink->algorithm()));
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace custody::internal
