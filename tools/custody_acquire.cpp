@@ -33,6 +33,38 @@ void add_case_option(CLI::App& app,
       ->type_name("TEXT");
 }
 
+std::string describe_source(const SourceInfo& source) {
+  std::string text = source_kind_name(source.kind);
+  if (source.size) {
+    text += fmt::format(", {} bytes", *source.size);
+  }
+  if (source.logical_sector_size) {
+    text += fmt::format(", sectors {}/{}", *source.logical_sector_size,
+                        source.physical_sector_size.value_or(0));
+  }
+  if (source.kernel_read_only) {
+    text += *source.kernel_read_only ? ", kernel read-only: yes" : ", kernel read-only: no";
+  }
+  if (source.model) {
+    text += fmt::format(", model {}", *source.model);
+  }
+  if (source.serial) {
+    text += fmt::format(", serial {}", *source.serial);
+  }
+  return text;
+}
+
+// custody never writes to the source, but other software on the machine can (automounters, a
+// journal replay): say so when the kernel does not block writes to the device.
+void warn_if_writable(const SourceInfo& source) {
+  if (source.kind == SourceKind::block_device && source.kernel_read_only == false) {
+    print_warning(k_tool, fmt::format("the kernel does not mark {} read-only; custody opened it "
+                                      "read-only, but use a hardware write blocker or "
+                                      "'blockdev --setro {}' so nothing else can write to it",
+                                      source.path, source.path));
+  }
+}
+
 void print_summary(const AcquisitionResult& result, double seconds) {
   const AcquisitionRecord& record = result.record;
   fmt::print("acquired {} bytes from {} in {:.1f} s ({:.0f} MB/s)\n", record.image_size,
@@ -45,6 +77,7 @@ void print_summary(const AcquisitionResult& result, double seconds) {
                result.image_paths.back(), result.image_paths.size());
   }
   fmt::print("record  {}\n", result.record_path);
+  fmt::print("source  {}\n", describe_source(record.source));
   for (const auto& [algorithm, hex] : record.hashes) {
     fmt::print("{:<7} {}\n", hash_name(algorithm), hex);
   }
@@ -78,6 +111,13 @@ ExitCode run(Options& options, const CommonOptions& common) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!result) {
     return report_error(k_tool, result.error());
+  }
+  warn_if_writable(result->record.source);
+  if (common.verbose > 0) {
+    fmt::print(stderr, "{}: source {}: {}\n", k_tool, result->record.source.path,
+               describe_source(result->record.source));
+    fmt::print(stderr, "{}: started {}, finished {}, {} bytes read\n", k_tool,
+               result->record.started, result->record.finished, result->record.bytes_read);
   }
   if (common.json) {
     fmt::print("{}", record_to_json(result->record));
