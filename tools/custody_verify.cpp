@@ -52,7 +52,9 @@ void print_report(const VerificationReport& report, int verbose) {
              format_bytes(report.record.image_size), report.record.segments.size(),
              report.record.segments.size() == 1 ? "" : "s");
   for (const Check& check : report.checks) {
-    if (check.result == CheckResult::fail) {
+    if (check.result == CheckResult::fail && check.name == "image") {
+      fmt::print("  whole image: {}\n", check.detail);
+    } else if (check.result == CheckResult::fail) {
       fmt::print("  {} {}: {}\n", check.name, check.subject, check.detail);
     } else if (check.name == "image") {
       fmt::print("  {:<9} {}  ok\n", check.algorithm, check.actual);

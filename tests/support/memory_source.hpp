@@ -26,7 +26,9 @@ class MemorySource final : public Source {
     if (m_fail_at && m_offset + take > *m_fail_at) {
       return make_sys_error(Errc::io_error, "read error", "memory", EIO, *m_fail_at);
     }
-    std::memcpy(buffer.data(), m_data.data() + m_offset, take);
+    if (take > 0) {
+      std::memcpy(buffer.data(), m_data.data() + m_offset, take);
+    }
     m_offset += take;
     return take;
   }

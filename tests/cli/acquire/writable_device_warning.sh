@@ -5,7 +5,9 @@ need_root "losetup"
 command -v losetup >/dev/null || skip "losetup not installed"
 make_source disk.img 1048576
 loop=$(losetup -f --show disk.img 2>/dev/null) || skip "no loop device available here"
-cleanup_hooks+=("losetup -d $loop")
+# The read-only policy of a loop device outlives its detachment: reset it both ways.
+cleanup_hooks+=("blockdev --setrw $loop; losetup -d $loop")
+blockdev --setrw "$loop"
 before=$(digest sha256 disk.img)
 run "$ACQUIRE" "$loop" -o rw -v
 expect_rc 0
