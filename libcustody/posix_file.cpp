@@ -150,7 +150,17 @@ Result<std::string> read_small_file(const std::string& path, std::size_t limit) 
     return make_sys_error(error == ENOENT ? Errc::not_found : Errc::io_error, "cannot open", path,
                           error);
   }
-  std::string content(limit + 1, '\0');
+  struct stat status {};
+  if (::fstat(fd.get(), &status) != 0) {
+    return make_sys_error(Errc::io_error, "cannot stat", path, errno);
+  }
+  if (!S_ISREG(status.st_mode) || static_cast<std::uint64_t>(status.st_size) > limit) {
+    return make_error(Errc::corrupt, fmt::format("{} is not a regular file of at most {} bytes: "
+                                                 "not a custody file",
+                                                 path, limit));
+  }
+  // One byte more than the size, to notice a file that grew since fstat.
+  std::string content(static_cast<std::size_t>(status.st_size) + 1, '\0');
   auto got = read_full(fd.get(), std::as_writable_bytes(std::span(content.data(), content.size())),
                        path, 0);
   CUSTODY_TRY(got);
