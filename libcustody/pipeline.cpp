@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -58,8 +59,15 @@ class BlockPool {
 // A sink, its queue and its thread. A null block ends the queue.
 class SinkWorker {
  public:
-  SinkWorker(BlockSink& sink, BlockPool& pool, std::atomic<bool>& failed)
-      : m_sink(sink), m_pool(pool), m_failed(failed), m_thread([this] { run(); }) {}
+  SinkWorker(BlockSink& sink,
+             BlockPool& pool,
+             std::atomic<bool>& failed,
+             std::function<void()> on_failure)
+      : m_sink(sink),
+        m_pool(pool),
+        m_failed(failed),
+        m_on_failure(std::move(on_failure)),
+        m_thread([this] { run(); }) {}
   SinkWorker(const SinkWorker&) = delete;
   SinkWorker& operator=(const SinkWorker&) = delete;
   ~SinkWorker() { join(); }
@@ -109,11 +117,13 @@ class SinkWorker {
   void fail(Error error) {
     m_error = std::move(error);
     m_failed.store(true, std::memory_order_relaxed);
+    m_on_failure();
   }
 
   BlockSink& m_sink;
   BlockPool& m_pool;
   std::atomic<bool>& m_failed;
+  std::function<void()> m_on_failure;
   std::optional<Error> m_error;
   std::deque<Block*> m_queue;
   std::mutex m_mutex;
@@ -133,8 +143,13 @@ Result<PipelineOutcome> run_pipeline(Source& source,
   std::atomic<bool> failed{false};
   std::vector<std::unique_ptr<SinkWorker>> workers;
   workers.reserve(sinks.size());
+  const auto abort_all = [sinks] {
+    for (BlockSink* sink : sinks) {
+      sink->abort();
+    }
+  };
   for (BlockSink* sink : sinks) {
-    workers.push_back(std::make_unique<SinkWorker>(*sink, pool, failed));
+    workers.push_back(std::make_unique<SinkWorker>(*sink, pool, failed, abort_all));
   }
 
   PipelineOutcome outcome;
@@ -250,29 +265,39 @@ Result<std::vector<std::unique_ptr<DigestSink>>> make_digest_sinks(
 
 namespace {
 
-// Feeds every block to several digest sinks in turn, on one thread.
-class DigestGroupSink final : public BlockSink {
+// Feeds every block to several sinks in turn, on one thread.
+class GroupSink final : public BlockSink {
  public:
-  void add(DigestSink& sink) { m_members.push_back(&sink); }
+  void add(BlockSink& sink) { m_members.push_back(&sink); }
   Result<void> consume(const Block& block) override {
-    for (DigestSink* member : m_members) {
+    for (BlockSink* member : m_members) {
       CUSTODY_TRY(member->consume(block));
     }
     return {};
   }
   Result<void> finish() override {
-    for (DigestSink* member : m_members) {
-      CUSTODY_TRY(member->finish());
+    Result<void> outcome;
+    for (BlockSink* member : m_members) {
+      auto done = member->finish();
+      if (!done && outcome) {
+        outcome = std::move(done);
+      }
     }
-    return {};
+    return outcome;
+  }
+  void abort() noexcept override {
+    for (BlockSink* member : m_members) {
+      member->abort();
+    }
   }
 
  private:
-  std::vector<DigestSink*> m_members;
+  std::vector<BlockSink*> m_members;
 };
 
-// Seconds one algorithm needs for a warm 256 KiB on this machine.
-double measure_cost(HashAlgorithm algorithm) {
+}  // namespace
+
+double measure_hash_cost(HashAlgorithm algorithm) {
   static const std::vector<std::byte> sample(std::size_t{256} << 10U, std::byte{0x5a});
   auto hasher = Hasher::create(algorithm);
   if (!hasher) {
@@ -284,36 +309,39 @@ double measure_cost(HashAlgorithm algorithm) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-}  // namespace
-
-std::vector<std::unique_ptr<BlockSink>> group_digest_sinks(
-    const std::vector<std::unique_ptr<DigestSink>>& sinks, unsigned cores) {
+std::vector<std::unique_ptr<BlockSink>> group_work(std::vector<WorkUnit> units, unsigned cores) {
   if (cores == 0) {
     cores = std::max(1U, std::thread::hardware_concurrency());
   }
-  const std::size_t group_count = std::min<std::size_t>(cores, sinks.size());
-  std::vector<std::pair<double, DigestSink*>> by_cost;
-  for (const auto& sink : sinks) {
-    by_cost.emplace_back(measure_cost(sink->algorithm()), sink.get());
-  }
-  std::sort(by_cost.begin(), by_cost.end(),
-            [](const auto& left, const auto& right) { return left.first > right.first; });
-  std::vector<std::unique_ptr<DigestGroupSink>> groups;
+  const std::size_t group_count = std::min<std::size_t>(cores, units.size());
+  std::stable_sort(units.begin(), units.end(), [](const WorkUnit& left, const WorkUnit& right) {
+    return left.cost > right.cost;
+  });
+  std::vector<std::unique_ptr<GroupSink>> groups;
   std::vector<double> load(group_count, 0.0);
   for (std::size_t index = 0; index < group_count; ++index) {
-    groups.push_back(std::make_unique<DigestGroupSink>());
+    groups.push_back(std::make_unique<GroupSink>());
   }
-  for (const auto& [cost, sink] : by_cost) {
+  for (const WorkUnit& unit : units) {
     const auto lightest =
         static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
-    groups[lightest]->add(*sink);
-    load[lightest] += cost;
+    groups[lightest]->add(*unit.sink);
+    load[lightest] += unit.cost;
   }
   std::vector<std::unique_ptr<BlockSink>> out;
   for (auto& group : groups) {
     out.push_back(std::move(group));
   }
   return out;
+}
+
+std::vector<std::unique_ptr<BlockSink>> group_digest_sinks(
+    const std::vector<std::unique_ptr<DigestSink>>& sinks, unsigned cores) {
+  std::vector<WorkUnit> units;
+  for (const auto& sink : sinks) {
+    units.push_back(WorkUnit{sink.get(), measure_hash_cost(sink->algorithm())});
+  }
+  return group_work(std::move(units), cores);
 }
 
 }  // namespace custody::internal

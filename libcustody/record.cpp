@@ -83,6 +83,24 @@ json source_to_json(const SourceInfo& source) {
   };
 }
 
+json image_to_json(const AcquisitionRecord& record, const json& segments) {
+  json image{{"format", record.image_format},
+             {"size", record.image_size},
+             {"segment_size", optional_value(record.segment_size)},
+             {"segments", segments}};
+  if (record.container) {
+    const ContainerRecord& container = *record.container;
+    image["container"] = json{{"file", container.file},
+                              {"volume", container.volume_urn},
+                              {"image", container.image_urn},
+                              {"compression", container.compression},
+                              {"chunk_size", container.chunk_size},
+                              {"stored_chunks", container.stored_chunks},
+                              {"zero_chunks", container.zero_chunks}};
+  }
+  return image;
+}
+
 json record_body(const AcquisitionRecord& record) {
   json segments = json::array();
   for (const SegmentRecord& segment : record.segments) {
@@ -103,10 +121,7 @@ json record_body(const AcquisitionRecord& record) {
       {"finished", record.finished},
       {"bytes_read", record.bytes_read},
       {"hashes", digests_to_json(record.hashes)},
-      {"image", json{{"format", record.image_format},
-                     {"size", record.image_size},
-                     {"segment_size", optional_value(record.segment_size)},
-                     {"segments", segments}}},
+      {"image", image_to_json(record, segments)},
       {"defects", json::array()},
   };
   if (record.status == AcquisitionStatus::failed) {
@@ -219,14 +234,28 @@ AcquisitionRecord record_from_json(const json& body) {
   record.hashes = Reader::digests(Reader::member(body, "hashes", ""), "hashes");
   const json& image = Reader::member(body, "image", "");
   record.image_format = Reader::string(image, "format", "image.");
-  if (record.image_format != "raw") {
+  if (record.image_format != "raw" && record.image_format != "aff4") {
     throw std::runtime_error(fmt::format("unknown image format \"{}\"", record.image_format));
   }
   record.image_size = Reader::number(image, "size", "image.");
   record.segment_size = Reader::optional<std::uint64_t>(image, "segment_size");
   const json& segments = Reader::member(image, "segments", "image.");
-  if (!segments.is_array() || segments.empty()) {
+  const bool is_raw = record.image_format == "raw";
+  if (!segments.is_array() || (is_raw && segments.empty())) {
     throw std::runtime_error("member \"image.segments\" is not a non-empty array");
+  }
+  if (!is_raw) {
+    const json& container = Reader::member(image, "container", "image.");
+    ContainerRecord out;
+    out.file = Reader::string(container, "file", "image.container.");
+    out.volume_urn = Reader::string(container, "volume", "image.container.");
+    out.image_urn = Reader::string(container, "image", "image.container.");
+    out.compression = Reader::string(container, "compression", "image.container.");
+    out.chunk_size =
+        static_cast<std::uint32_t>(Reader::number(container, "chunk_size", "image.container."));
+    out.stored_chunks = Reader::number(container, "stored_chunks", "image.container.");
+    out.zero_chunks = Reader::number(container, "zero_chunks", "image.container.");
+    record.container = std::move(out);
   }
   for (const json& item : segments) {
     SegmentRecord segment;

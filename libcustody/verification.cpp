@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "internal/pipeline.hpp"
+#include "internal/zip.hpp"
 
+#include <custody/container.hpp>
 #include <custody/verification.hpp>
 
 #include <fmt/format.h>
@@ -154,8 +156,217 @@ Result<VerificationReport> verify_record(const std::string& record_path,
   }
   compare_digests(*sinks, report);
   report.verified = std::all_of(report.checks.begin(), report.checks.end(), [](const Check& check) {
-    return check.result == CheckResult::pass;
+    return check.result != CheckResult::fail;
   });
+  return report;
+}
+
+const char* check_result_name(CheckResult result) {
+  switch (result) {
+    case CheckResult::pass:
+      return "pass";
+    case CheckResult::fail:
+      return "fail";
+    case CheckResult::warn:
+      return "warn";
+  }
+  return "fail";
+}
+
+namespace {
+
+Check make_check(std::string name, std::string subject, CheckResult result, std::string detail) {
+  Check check;
+  check.name = std::move(name);
+  check.subject = std::move(subject);
+  check.result = result;
+  check.detail = std::move(detail);
+  return check;
+}
+
+// The hashes the image must have: the custody record's, and information.turtle's (which must
+// agree).
+DigestSet expected_hashes(const VerificationReport& report,
+                          const ContainerInfo& info,
+                          std::vector<Check>& checks) {
+  DigestSet expected = report.has_record ? report.record.hashes : DigestSet{};
+  for (const auto& [algorithm, hex] : info.linear_hashes) {
+    auto known = expected.find(algorithm);
+    if (known == expected.end()) {
+      expected[algorithm] = hex;
+    } else if (known->second != hex) {
+      checks.push_back(make_check("metadata", "information.turtle", CheckResult::fail,
+                                  fmt::format("{} in information.turtle ({}) differs from the "
+                                              "custody record ({})",
+                                              hash_name(algorithm), hex, known->second)));
+    }
+  }
+  return expected;
+}
+
+void add_defect_checks(const ContainerInfo& info, VerificationReport& report) {
+  const ContainerMapSummary& map = info.map;
+  if (map.unreadable_bytes > 0) {
+    std::string ranges;
+    for (const auto& [offset, length] : map.unreadable_ranges) {
+      if (ranges.size() > 400) {
+        ranges += ", ...";
+        break;
+      }
+      ranges += fmt::format("{}{}..{}", ranges.empty() ? "" : ", ", offset, offset + length);
+    }
+    report.checks.push_back(
+        make_check("defects", "image", CheckResult::warn,
+                   fmt::format("{} bytes could not be read at acquisition and are filled with the "
+                               "UNREADABLEDATA pattern (bytes {})",
+                               map.unreadable_bytes, ranges)));
+  }
+  if (map.unknown_bytes > 0) {
+    report.checks.push_back(make_check(
+        "defects", "image", CheckResult::warn,
+        fmt::format("{} bytes were not acquired (UnknownData: e.g. unallocated space left out)",
+                    map.unknown_bytes)));
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// When the AFF4 structure cannot be read, the ZIP layer may still say which member was damaged.
+// Returns the report if some member's CRC-32 fails, the original error otherwise.
+Result<VerificationReport> verify_unreadable_container(const std::vector<std::string>& paths,
+                                                       Error open_error) {
+  VerificationReport report;
+  report.record_path = paths.front();
+  report.kind = "aff4";
+  report.has_record = false;
+  for (const std::string& path : paths) {
+    auto zip = internal::ZipReader::open(path);
+    if (!zip) {
+      return tl::unexpected(std::move(open_error));
+    }
+    for (const internal::ZipMember& member : zip->members()) {
+      auto crc = zip->compute_crc32(member);
+      if (!crc || *crc != member.crc32) {
+        report.checks.push_back(make_check(
+            "member", member.name, CheckResult::fail,
+            crc ? fmt::format("bytes {}..{} of {} changed (CRC-32 recorded {:08x}, computed "
+                              "{:08x})",
+                              member.data_offset, member.data_offset + member.compressed_size, path,
+                              member.crc32, *crc)
+                : crc.error().message));
+      }
+    }
+  }
+  if (report.checks.empty()) {
+    return tl::unexpected(std::move(open_error));
+  }
+  report.checks.insert(report.checks.begin(),
+                       make_check("container", paths.front(), CheckResult::fail,
+                                  "cannot be read as an AFF4 image: " + open_error.to_string()));
+  return report;
+}
+
+}  // namespace
+
+Result<VerificationReport> verify_container(const std::vector<std::string>& paths,
+                                            ProgressSink* progress,
+                                            const CancelToken* cancel) {
+  auto container = Container::open(paths);
+  if (!container && container.error().code == Errc::corrupt) {
+    return verify_unreadable_container(paths, std::move(container).error());
+  }
+  CUSTODY_TRY(container);
+  const ContainerInfo& info = (*container)->info();
+  VerificationReport report;
+  report.record_path = paths.front();
+  report.kind = "aff4";
+  report.has_record = info.custody_record.has_value();
+  if (report.has_record) {
+    auto loaded = parse_record(*info.custody_record);
+    if (loaded) {
+      report.record = loaded->record;
+      check_record_integrity(*loaded, report);
+      report.checks.front().subject = "custody/acquisition.json";
+    } else {
+      // Verify the rest all the same: the member checks below say which bytes changed.
+      report.has_record = false;
+      report.checks.push_back(
+          make_check("record", "custody/acquisition.json", CheckResult::fail,
+                     "the custody record is damaged: " + loaded.error().message));
+    }
+  }
+  if (!report.has_record) {
+    report.record.image_format = "aff4";
+    report.record.image_size = info.size;
+    report.record.source.path = info.image_properties.count("diskDeviceName") != 0
+                                    ? info.image_properties.at("diskDeviceName")
+                                    : std::string("unknown");
+  }
+  report.record.image_size = info.size;
+
+  // 1. The image's linear hashes, all algorithms in one pass.
+  DigestSet expected = expected_hashes(report, info, report.checks);
+  std::vector<HashAlgorithm> algorithms;
+  for (const auto& entry : expected) {
+    algorithms.push_back(entry.first);
+  }
+  if (!algorithms.empty()) {
+    auto sinks = internal::make_digest_sinks(algorithms, internal::SegmentLayout::single());
+    CUSTODY_TRY(sinks);
+    const auto workers = internal::group_digest_sinks(*sinks);
+    auto source = (*container)->image_source(0, info.size);
+    auto outcome = internal::run_pipeline(*source, internal::sink_pointers(workers), info.size,
+                                          progress, cancel);
+    if (!outcome && outcome.error().code == Errc::corrupt) {
+      // Damage that stops reading is a failed check; the member checks below locate it.
+      report.checks.push_back(make_check("image", "image", CheckResult::fail,
+                                         "the image cannot be read: " + outcome.error().message));
+    } else {
+      CUSTODY_TRY(outcome);
+      if (outcome->cancelled) {
+        return make_error(Errc::cancelled, "verification was interrupted");
+      }
+      for (const auto& sink : *sinks) {
+        const std::string name(hash_name(sink->algorithm()));
+        compare(Check{"image", "image", name, expected.at(sink->algorithm()), {}, {}, {}},
+                sink->total_digest(), report);
+      }
+    }
+  } else {
+    report.checks.push_back(make_check("image", "image", CheckResult::warn,
+                                       "the container records no linear hash of the image; its "
+                                       "block hashes and checksums are checked instead"));
+  }
+
+  // 2. Every member's bytes against its CRC-32, naming damaged chunks.
+  auto problems = (*container)->check_members(progress, cancel);
+  CUSTODY_TRY(problems);
+  for (const IntegrityProblem& problem : *problems) {
+    report.checks.push_back(
+        make_check(problem.what, problem.subject, CheckResult::fail, problem.detail));
+  }
+  if (problems->empty()) {
+    report.checks.push_back(make_check("members", fmt::format("{} members", info.members.size()),
+                                       CheckResult::pass, "CRC-32 of every member matches"));
+  }
+
+  // 3. AFF4 block hashes, where the producer wrote them.
+  std::vector<std::string> checked;
+  auto block_problems = (*container)->check_block_hashes(checked);
+  CUSTODY_TRY(block_problems);
+  for (const IntegrityProblem& problem : *block_problems) {
+    report.checks.push_back(
+        make_check(problem.what, problem.subject, CheckResult::fail, problem.detail));
+  }
+  for (const std::string& what : checked) {
+    report.checks.push_back(make_check("block hashes", what, CheckResult::pass, ""));
+  }
+
+  add_defect_checks(info, report);
+  report.verified = std::none_of(report.checks.begin(), report.checks.end(),
+                                 [](const Check& c) { return c.result == CheckResult::fail; });
   return report;
 }
 
@@ -165,7 +376,7 @@ std::string report_to_json(const VerificationReport& report) {
   for (const Check& check : report.checks) {
     json item{{"check", check.name},
               {"subject", check.subject},
-              {"result", check.result == CheckResult::pass ? "pass" : "fail"}};
+              {"result", check_result_name(check.result)}};
     if (!check.algorithm.empty()) {
       item["algorithm"] = check.algorithm;
       item["expected"] = check.expected;
@@ -178,6 +389,7 @@ std::string report_to_json(const VerificationReport& report) {
   }
   json out{{"format", "custody-verification"},
            {"version", 1},
+           {"kind", report.kind},
            {"record", report.record_path},
            {"verdict", report.verified ? "verified" : "failed"},
            {"status", status_name(report.record.status)},

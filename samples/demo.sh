@@ -29,7 +29,7 @@ if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null &&
 else
   echo "(not root or no loop device: imaging the file itself)"
 fi
-show custody-acquire "$source" -o evidence/disk1 --case DEMO-2026-17 --evidence E-001 \
+show custody-acquire --format raw "$source" -o evidence/disk1 --case DEMO-2026-17 --evidence E-001 \
   --examiner "Demo Examiner" --description "sample disk" --notes "seal bag 0042"
 
 step "3. What the record says"
@@ -46,7 +46,7 @@ echo "sha256sum:     $got"
 [ "$want" = "$got" ] && echo "match"
 
 step "6. Acquire from a pipe into 2 MiB segments, and verify"
-cat sample-disk.img | show custody-acquire - -o evidence/piped --segment-size 2M -q
+cat sample-disk.img | show custody-acquire --format raw - -o evidence/piped --segment-size 2M -q
 show custody-verify evidence/piped.acquisition.json
 echo "cat evidence/piped.0* | sha256sum:"
 cat evidence/piped.0* | sha256sum

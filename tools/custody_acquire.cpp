@@ -20,6 +20,9 @@ struct Options {
   std::string output;
   std::string segment_size;
   std::string hashes = "md5,sha1,sha256";
+  std::string format = "aff4";
+  std::string compression = "snappy";
+  std::string chunk_size = "32K";
   CaseInfo case_info;
   bool force = false;
 };
@@ -70,13 +73,19 @@ void print_summary(const AcquisitionResult& result, double seconds) {
   fmt::print("acquired {} bytes from {} in {:.1f} s ({:.0f} MB/s)\n", record.image_size,
              record.source.path, seconds,
              seconds > 0 ? static_cast<double>(record.image_size) / seconds / 1e6 : 0.0);
-  if (result.image_paths.size() == 1) {
+  if (record.container) {
+    fmt::print("container {} ({}, {} chunks stored, {} all-zero chunks not stored)\n",
+               result.image_paths.front(), record.container->compression,
+               record.container->stored_chunks, record.container->zero_chunks);
+  } else if (result.image_paths.size() == 1) {
     fmt::print("image   {}\n", result.image_paths.front());
   } else {
     fmt::print("image   {} ... {} ({} segments)\n", result.image_paths.front(),
                result.image_paths.back(), result.image_paths.size());
   }
-  fmt::print("record  {}\n", result.record_path);
+  if (!record.container) {
+    fmt::print("record  {}\n", result.record_path);
+  }
   fmt::print("source  {}\n", describe_source(record.source));
   for (const auto& [algorithm, hex] : record.hashes) {
     fmt::print("{:<7} {}\n", hash_name(algorithm), hex);
@@ -94,6 +103,24 @@ ExitCode run(Options& options, const CommonOptions& common) {
     return report_error(k_tool, algorithms.error());
   }
   acquire_options.algorithms = *algorithms;
+  if (options.format == "raw") {
+    acquire_options.format = ImageFormat::raw;
+  } else if (options.format != "aff4") {
+    return report_error(
+        k_tool, Error{Errc::invalid_argument,
+                      fmt::format("unknown format '{}' (choose aff4 or raw)", options.format),
+                      {},
+                      {},
+                      0,
+                      {}});
+  }
+  acquire_options.compression = options.compression;
+  auto chunk_size = parse_size(options.chunk_size);
+  if (!chunk_size) {
+    return report_error(k_tool, chunk_size.error());
+  }
+  acquire_options.chunk_size =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(*chunk_size, UINT32_MAX));
   if (!options.segment_size.empty()) {
     auto size = parse_size(options.segment_size);
     if (!size) {
@@ -148,17 +175,32 @@ int main(int argc, char** argv) {
                      "  custody-acquire /dev/sdb -o /cases/17/disk1 --case 17 --evidence E1 "
                      "--examiner 'J. Doe'\n"
                      "  custody-acquire phone.bin -o out/phone --hash sha256,sha512 "
-                     "--segment-size 2G\n"
+                     "--compression lz4\n"
+                     "  custody-acquire /dev/sdc -o out/disk --format raw --segment-size 2G\n"
                      "  ssh lab2 'cat /dev/sdc' | custody-acquire - -o out/remote");
   app.add_option("SOURCE", options.source, "File, block device, or '-' for standard input")
       ->required();
   app.add_option("-o,--output", options.output,
-                 "Output base name: writes PATH.raw (or PATH.001, ...) and "
-                 "PATH.acquisition.json")
+                 "Output name: writes PATH.aff4 (or, with --format raw, PATH.raw or PATH.001, ... "
+                 "and PATH.acquisition.json)")
       ->required()
       ->type_name("PATH");
+  app.add_option("--format", options.format,
+                 "aff4 (default): one AFF4 container PATH.aff4 holding image, metadata and "
+                 "record; raw: PATH.raw (or segments) plus PATH.acquisition.json")
+      ->type_name("FORMAT")
+      ->capture_default_str();
+  app.add_option("--compression", options.compression,
+                 "AFF4 chunk compression: snappy, lz4, deflate or none")
+      ->type_name("METHOD")
+      ->capture_default_str();
+  app.add_option("--chunk-size", options.chunk_size,
+                 "AFF4 chunk size: a power of two from 4K to 1M")
+      ->type_name("SIZE")
+      ->capture_default_str();
   app.add_option("--segment-size", options.segment_size,
-                 "Split the image into files of SIZE (e.g. 2G; at least 1M, multiple of 512)")
+                 "Raw format: split the image into files of SIZE (e.g. 2G; at least 1M, multiple "
+                 "of 512)")
       ->type_name("SIZE");
   app.add_option("--hash", options.hashes,
                  "Hash algorithms, comma-separated: md5, sha1, sha256, sha512, sha3-256, "

@@ -2,6 +2,7 @@
 // custody-info: show what an acquisition record says was acquired.
 #include "common/tool_main.hpp"
 
+#include <custody/container.hpp>
 #include <custody/record.hpp>
 #include <custody/text.hpp>
 
@@ -54,13 +55,24 @@ void print_record(const AcquisitionRecord& record, bool digest_matches) {
              record.hostname, record.system);
   fmt::print("  {:<12} {} bytes\n", "bytes read", record.bytes_read);
   fmt::print("image\n");
-  fmt::print("  {:<12} {} bytes ({}) in {} segment{}\n", "size", record.image_size,
-             format_bytes(record.image_size), record.segments.size(),
-             record.segments.size() == 1 ? "" : "s");
+  if (record.container) {
+    fmt::print("  {:<12} {} bytes ({})\n", "size", record.image_size,
+               format_bytes(record.image_size));
+  } else {
+    fmt::print("  {:<12} {} bytes ({}) in {} segment{}\n", "size", record.image_size,
+               format_bytes(record.image_size), record.segments.size(),
+               record.segments.size() == 1 ? "" : "s");
+  }
   for (const auto& [algorithm, hex] : record.hashes) {
     fmt::print("  {:<12} {}\n", hash_name(algorithm), hex);
   }
-  fmt::print("segments\n");
+  if (record.container) {
+    fmt::print("  {:<12} {} ({}, {}-byte chunks: {} stored, {} all-zero not stored)\n", "container",
+               record.container->file, record.container->compression, record.container->chunk_size,
+               record.container->stored_chunks, record.container->zero_chunks);
+  } else {
+    fmt::print("segments\n");
+  }
   for (const SegmentRecord& segment : record.segments) {
     fmt::print("  {}  offset {}  size {}\n", segment.file, segment.offset, segment.size);
   }
@@ -69,7 +81,95 @@ void print_record(const AcquisitionRecord& record, bool digest_matches) {
   }
 }
 
-ExitCode run(const std::string& path, const CommonOptions& common) {
+ExitCode run_record(const std::string& path, const CommonOptions& common);
+
+void print_container(const ContainerInfo& info) {
+  fmt::print("container    {}{}\n", info.paths.front(),
+             info.paths.size() > 1 ? fmt::format(" (+{} more volumes)", info.paths.size() - 1)
+                                   : std::string());
+  fmt::print("  {:<12} AFF4 1.0, written by {}\n", "format",
+             info.tool.empty() ? "unknown" : info.tool);
+  fmt::print("  {:<12} {}\n", "volume", info.volume_urn);
+  fmt::print("image        {}\n", info.image_urn);
+  fmt::print("  {:<12} {} bytes ({})\n", "size", info.size, format_bytes(info.size));
+  for (const auto& [algorithm, hex] : info.linear_hashes) {
+    fmt::print("  {:<12} {}\n", hash_name(algorithm), hex);
+  }
+  if (info.block_map_hash) {
+    fmt::print("  {:<12} {}\n", "blockMapHash", *info.block_map_hash);
+  }
+  for (const auto& [name, value] : info.image_properties) {
+    fmt::print("  {:<12} {}\n", name, value);
+  }
+  const ContainerMapSummary& map = info.map;
+  fmt::print("map          {} entries\n", map.entries);
+  fmt::print("  {:<12} {} bytes stored, {} zero, {} filled, {} not acquired, {} unreadable\n",
+             "content", map.stream_bytes, map.zero_bytes, map.fill_bytes, map.unknown_bytes,
+             map.unreadable_bytes);
+  for (const auto& [offset, length] : map.unreadable_ranges) {
+    fmt::print("  {:<12} bytes {}..{} ({} bytes) could not be read\n", "unreadable", offset,
+               offset + length, length);
+  }
+  for (const ContainerStream& stream : info.streams) {
+    fmt::print("stream       {}\n", stream.urn);
+    fmt::print("  {:<12} {} bytes, {} compression, {}-byte chunks, {} per bevy\n", "layout",
+               stream.size, stream.compression, stream.chunk_size, stream.chunks_per_bevy);
+  }
+  for (const auto& [type, fields] : info.case_metadata) {
+    fmt::print("{}\n", type);
+    for (const auto& [name, value] : fields) {
+      fmt::print("  {:<12} {}\n", name, value);
+    }
+  }
+  fmt::print("members      {}\n", info.members.size());
+  for (const ContainerMember& member : info.members) {
+    fmt::print("  {:>12}  {}\n", member.size, member.name);
+  }
+}
+
+ExitCode run_container(const std::vector<std::string>& paths, const CommonOptions& common) {
+  auto container = Container::open(paths);
+  if (!container) {
+    return report_error(k_tool, container.error());
+  }
+  const ContainerInfo& info = (*container)->info();
+  if (common.json) {
+    fmt::print("{}", container_info_to_json(info));
+    return ExitCode::ok;
+  }
+  if (common.quiet) {
+    return ExitCode::ok;
+  }
+  print_container(info);
+  if (info.custody_record) {
+    auto loaded = parse_record(*info.custody_record);
+    if (!loaded) {
+      print_warning(k_tool, "custody/acquisition.json is damaged: " + loaded.error().message);
+    } else {
+      fmt::print("custody record (custody/acquisition.json)\n");
+      print_record(loaded->record, loaded->digest_matches);
+    }
+  }
+  return ExitCode::ok;
+}
+
+ExitCode run(const std::vector<std::string>& paths, const CommonOptions& common) {
+  if (looks_like_container(paths.front())) {
+    return run_container(paths, common);
+  }
+  if (paths.size() > 1) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "several files are accepted only for the volumes of one "
+                                      "AFF4 container",
+                                      {},
+                                      {},
+                                      0,
+                                      {}});
+  }
+  return run_record(paths.front(), common);
+}
+
+ExitCode run_record(const std::string& path, const CommonOptions& common) {
   auto loaded = load_record(path);
   if (!loaded) {
     return report_error(k_tool, loaded.error());
@@ -92,12 +192,18 @@ ExitCode run(const std::string& path, const CommonOptions& common) {
 
 int main(int argc, char** argv) {
   using namespace custody::tools;
-  std::string record;
+  std::vector<std::string> paths;
   CommonOptions common;
-  CLI::App app{"Show what an acquisition record says: case, source, times, image files, hashes."};
+  CLI::App app{
+      "Show what an AFF4 container or an acquisition record holds: image, hashes, case "
+      "and device\nmetadata, map, members, and the custody record."};
   add_common_options(app, common, k_tool,
-                     "  custody-info /cases/17/disk1.acquisition.json\n"
+                     "  custody-info /cases/17/disk1.aff4\n"
+                     "  custody-info /cases/17/disk2.acquisition.json\n"
                      "  custody-info --json disk1.acquisition.json | jq .hashes");
-  app.add_option("RECORD", record, "Acquisition record (NAME.acquisition.json)")->required();
-  return run_tool(app, argc, argv, [&] { return run(record, common); });
+  app.add_option("EVIDENCE", paths,
+                 "An AFF4 container (every volume of a striped image), or the acquisition record "
+                 "of a raw image (NAME.acquisition.json)")
+      ->required();
+  return run_tool(app, argc, argv, [&] { return run(paths, common); });
 }

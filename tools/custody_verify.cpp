@@ -2,6 +2,7 @@
 // custody-verify: re-hash an image and compare it with its acquisition record.
 #include "common/tool_main.hpp"
 
+#include <custody/container.hpp>
 #include <custody/text.hpp>
 #include <custody/verification.hpp>
 
@@ -15,6 +16,9 @@ namespace {
 constexpr const char* k_tool = "custody-verify";
 
 std::string image_name(const VerificationReport& report) {
+  if (report.kind == "aff4") {
+    return std::filesystem::path(report.record_path).filename().string();
+  }
   const auto& segments = report.record.segments;
   if (segments.size() == 1) {
     return segments.front().file;
@@ -37,37 +41,70 @@ void print_case_line(const AcquisitionRecord& record) {
 }
 
 void print_report(const VerificationReport& report, int verbose) {
-  if (report.verified) {
+  if (report.verified && report.has_record) {
     fmt::print("VERIFIED: {} matches its acquisition record\n", image_name(report));
+  } else if (report.verified) {
+    fmt::print(
+        "VERIFIED: {} is intact (no custody record in it: its own checksums and hashes "
+        "were checked)\n",
+        image_name(report));
   } else {
     std::size_t failures = 0;
     for (const Check& check : report.checks) {
       failures += check.result == CheckResult::fail ? 1 : 0;
     }
-    fmt::print("FAILED: {} does not match its acquisition record ({} failed check{})\n",
-               image_name(report), failures, failures == 1 ? "" : "s");
+    fmt::print(
+        "FAILED: {} {} ({} failed check{})\n", image_name(report),
+        report.has_record ? "does not match its acquisition record" : "is damaged or was altered",
+        failures, failures == 1 ? "" : "s");
   }
-  print_case_line(report.record);
-  fmt::print("  size      {} bytes ({}) in {} segment{}\n", report.record.image_size,
-             format_bytes(report.record.image_size), report.record.segments.size(),
-             report.record.segments.size() == 1 ? "" : "s");
+  if (report.has_record) {
+    print_case_line(report.record);
+  }
+  if (report.kind == "aff4") {
+    fmt::print("  size      {} bytes ({})\n", report.record.image_size,
+               format_bytes(report.record.image_size));
+  } else {
+    fmt::print("  size      {} bytes ({}) in {} segment{}\n", report.record.image_size,
+               format_bytes(report.record.image_size), report.record.segments.size(),
+               report.record.segments.size() == 1 ? "" : "s");
+  }
   for (const Check& check : report.checks) {
     if (check.result == CheckResult::fail && check.name == "image") {
       fmt::print("  whole image: {}\n", check.detail);
     } else if (check.result == CheckResult::fail) {
       fmt::print("  {} {}: {}\n", check.name, check.subject, check.detail);
+    } else if (check.result == CheckResult::warn) {
+      fmt::print("  warning: {}\n", check.detail);
     } else if (check.name == "image") {
       fmt::print("  {:<9} {}  ok\n", check.algorithm, check.actual);
     } else if (verbose > 0) {
-      fmt::print("  {} {}: {} {}  ok\n", check.name, check.subject, check.algorithm, check.actual);
+      if (check.algorithm.empty()) {
+        fmt::print("  {}: {}{}  ok\n", check.name, check.subject,
+                   check.detail.empty() ? "" : " (" + check.detail + ")");
+      } else {
+        fmt::print("  {} {}: {} {}  ok\n", check.name, check.subject, check.algorithm,
+                   check.actual);
+      }
     }
   }
 }
 
-ExitCode run(const std::string& record_path, const CommonOptions& common) {
+ExitCode run(const std::vector<std::string>& paths, const CommonOptions& common) {
   const CancelToken& cancel = install_interrupt_handler();
   ConsoleProgress progress(!common.quiet);
-  auto report = verify_record(record_path, &progress, &cancel);
+  const bool container = looks_like_container(paths.front());
+  if (!container && paths.size() > 1) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "several files are accepted only for the volumes of one "
+                                      "AFF4 container",
+                                      {},
+                                      {},
+                                      0,
+                                      {}});
+  }
+  auto report = container ? verify_container(paths, &progress, &cancel)
+                          : verify_record(paths.front(), &progress, &cancel);
   progress.finish();
   if (!report) {
     return report_error(k_tool, report.error());
@@ -85,14 +122,18 @@ ExitCode run(const std::string& record_path, const CommonOptions& common) {
 
 int main(int argc, char** argv) {
   using namespace custody::tools;
-  std::string record;
+  std::vector<std::string> paths;
   CommonOptions common;
   CLI::App app{
       "Re-read a raw image and check it against its acquisition record: every segment's\n"
       "size and hashes, the whole image's hashes, and the record's own integrity."};
   add_common_options(app, common, k_tool,
-                     "  custody-verify /cases/17/disk1.acquisition.json\n"
+                     "  custody-verify /cases/17/disk1.aff4\n"
+                     "  custody-verify /cases/17/disk2.acquisition.json\n"
                      "  custody-verify --json disk1.acquisition.json | jq .verdict");
-  app.add_option("RECORD", record, "Acquisition record (NAME.acquisition.json)")->required();
-  return run_tool(app, argc, argv, [&] { return run(record, common); });
+  app.add_option("EVIDENCE", paths,
+                 "An AFF4 container (NAME.aff4; every volume of a striped image), or the "
+                 "acquisition record of a raw image (NAME.acquisition.json)")
+      ->required();
+  return run_tool(app, argc, argv, [&] { return run(paths, common); });
 }

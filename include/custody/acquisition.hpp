@@ -16,10 +16,18 @@
 
 namespace custody {
 
+enum class ImageFormat : std::uint8_t { aff4, raw };
+
 struct AcquireOptions {
   std::string source_path;  // file, block device, or "-" for stdin
-  std::string output_base;  // writes output_base.raw or output_base.001..., and the record
-  std::optional<std::uint64_t> segment_size;  // split when set; >= 1 MiB, multiple of 512
+  // aff4: writes output_base.aff4 (a trailing ".aff4" in output_base is not doubled), holding the
+  // record as custody/acquisition.json. raw: writes output_base.raw or output_base.001..., and the
+  // record beside it as output_base.acquisition.json.
+  std::string output_base;
+  ImageFormat format = ImageFormat::aff4;
+  std::string compression = "snappy";         // aff4: snappy, lz4, deflate, none
+  std::uint32_t chunk_size = 32768;           // aff4: a power of two from 4 KiB to 1 MiB
+  std::optional<std::uint64_t> segment_size;  // raw: split when set; >= 1 MiB, multiple of 512
   std::vector<HashAlgorithm> algorithms;      // at least one
   CaseInfo case_info;
   bool overwrite = false;
@@ -29,9 +37,12 @@ struct AcquireOptions {
 // The outcome of an acquisition that got as far as writing its record.
 struct AcquisitionResult {
   AcquisitionRecord record;
-  std::string record_path;
-  std::vector<std::string> image_paths;
+  std::string record_path;               // for aff4, the container (the record is inside)
+  std::vector<std::string> image_paths;  // the image files (the container for aff4)
 };
+
+// The container file name for `output_base`.
+std::string container_path_for(const std::string& output_base);
 
 // Output paths for `output_base`: the record file, and the name of segment `index` (0-based) in
 // a split (`split` = true) or single-file image.

@@ -36,6 +36,17 @@ struct SegmentRecord {
   DigestSet hashes;
 };
 
+// Where an AFF4 image lives: the container and its object names.
+struct ContainerRecord {
+  std::string file;  // name of the .aff4 file (relative to where the record was written)
+  std::string volume_urn;
+  std::string image_urn;
+  std::string compression;
+  std::uint32_t chunk_size = 0;
+  std::uint64_t stored_chunks = 0;
+  std::uint64_t zero_chunks = 0;
+};
+
 enum class AcquisitionStatus : std::uint8_t { complete, interrupted, failed };
 
 // "complete", "interrupted", "failed".
@@ -54,10 +65,11 @@ struct AcquisitionRecord {
   std::string finished;  // RFC 3339 UTC
   std::uint64_t bytes_read = 0;
   DigestSet hashes;  // of the whole image, exactly the bytes of the segments in order
-  std::string image_format = "raw";
+  std::string image_format = "raw";  // "raw" or "aff4"
   std::uint64_t image_size = 0;
   std::optional<std::uint64_t> segment_size;
-  std::vector<SegmentRecord> segments;
+  std::vector<SegmentRecord> segments;       // raw only
+  std::optional<ContainerRecord> container;  // aff4 only
 };
 
 // Serializes `record` with its record_sha256 member. `pretty` indents for people; the digest is

@@ -13,7 +13,12 @@
 
 namespace custody {
 
-enum class CheckResult : std::uint8_t { pass, fail };
+// warn: not a failure, but something the reader of the report must know (unreadable sectors
+// recorded at acquisition, a hash that nothing recorded to compare with).
+enum class CheckResult : std::uint8_t { pass, fail, warn };
+
+// "pass", "fail", "warn".
+const char* check_result_name(CheckResult result);
 
 // One line of a verification report.
 struct Check {
@@ -27,7 +32,9 @@ struct Check {
 };
 
 struct VerificationReport {
-  std::string record_path;
+  std::string record_path;   // the record, or the (first) container
+  std::string kind = "raw";  // "raw" or "aff4"
+  bool has_record = true;    // false for a container made by another tool
   AcquisitionRecord record;
   bool verified = false;  // every check passed and the acquisition was complete
   std::vector<Check> checks;
@@ -39,6 +46,15 @@ struct VerificationReport {
 Result<VerificationReport> verify_record(const std::string& record_path,
                                          ProgressSink* progress = nullptr,
                                          const CancelToken* cancel = nullptr);
+
+// Verifies an AFF4 container (all volumes of a striped image): the CRC-32 of every member (a
+// damaged chunk is named with its offsets), AFF4 block hashes where present, the linear hashes of
+// the image against custody/acquisition.json and information.turtle, and the record's integrity.
+// Errors (could not check): Errc::not_found, Errc::corrupt (the container cannot be read),
+// Errc::unsupported, Errc::io_error. Mismatches are failed checks.
+Result<VerificationReport> verify_container(const std::vector<std::string>& paths,
+                                            ProgressSink* progress = nullptr,
+                                            const CancelToken* cancel = nullptr);
 
 // The report as versioned JSON ("format": "custody-verification", "version": 1).
 std::string report_to_json(const VerificationReport& report);

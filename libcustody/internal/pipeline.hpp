@@ -44,6 +44,9 @@ class BlockSink {
   virtual Result<void> consume(const Block& block) = 0;
   // Called once after the last block, also after a cancellation or another sink's failure.
   virtual Result<void> finish() = 0;
+  // Called from another thread when some sink failed: a sink that may be waiting for another
+  // sink's output (the container writer waits for compressed blocks) must stop waiting.
+  virtual void abort() noexcept {}
 };
 
 struct PipelineConfig {
@@ -114,10 +117,22 @@ class DigestSink final : public BlockSink {
 Result<std::vector<std::unique_ptr<DigestSink>>> make_digest_sinks(
     std::span<const HashAlgorithm> algorithms, const SegmentLayout& layout);
 
-// Groups the digest sinks into at most one sink per core, balancing their measured speed on this
-// machine (longest first onto the least-loaded group). On two cores MD5 gets a worker of its own
-// and SHA-1 + SHA-256 share the other, instead of three threads time-sliced over two cores, which
-// would hold the slowest hash to two thirds of a core.
+// A piece of per-block work and its cost (seconds for a 256 KiB sample on this machine).
+struct WorkUnit {
+  BlockSink* sink = nullptr;
+  double cost = 0.0;
+};
+
+// Seconds `algorithm` needs to hash a warm 256 KiB sample here.
+double measure_hash_cost(HashAlgorithm algorithm);
+
+// Groups work units into at most one sink per core, balancing their costs (longest first onto
+// the least-loaded group). On two cores MD5 gets a worker of its own and SHA-1 + SHA-256 share the
+// other, instead of three threads time-sliced over two cores, which would hold the slowest hash to
+// two thirds of a core.
+std::vector<std::unique_ptr<BlockSink>> group_work(std::vector<WorkUnit> units, unsigned cores = 0);
+
+// group_work over digest sinks with their measured costs.
 std::vector<std::unique_ptr<BlockSink>> group_digest_sinks(
     const std::vector<std::unique_ptr<DigestSink>>& sinks, unsigned cores = 0);
 

@@ -88,3 +88,19 @@ json_field() {
 digest() {
   "$1sum" "$2" | cut -d' ' -f1
 }
+
+EXPORT="$CUSTODY_BIN/custody-export"
+TESTDATA="${CUSTODY_SOURCE_DIR:-.}/../shared/testdata"
+
+# member_offset CONTAINER REGEX: file offset of the data of the first member whose name matches.
+member_offset() {
+  "$INFO" --json "$1" | jq -r --arg re "$2" '[.members[] | select(.name | test($re))][0].offset'
+}
+
+# flip_byte FILE OFFSET: xor one byte with 0x5a, in place.
+flip_byte() {
+  local file=$1 offset=$2 byte
+  byte=$(od -An -tu1 -j "$offset" -N1 "$file" | tr -d ' ')
+  printf "$(printf '\\%03o' $((byte ^ 0x5a)))" |
+    dd of="$file" bs=1 seek="$offset" conv=notrunc status=none
+}

@@ -16,6 +16,7 @@ AcquireOptions options_for(const test::TempDir& dir, const std::string& source) 
   options.source_path = source;
   options.output_base = dir.file("image");
   options.algorithms = {HashAlgorithm::md5, HashAlgorithm::sha256};
+  options.format = ImageFormat::raw;
   return options;
 }
 

@@ -1,7 +1,7 @@
 # Every supported algorithm in one pass, checked against independent implementations.
 source "$(dirname "$0")/../lib.sh"
 make_source src.bin 1234567
-run "$ACQUIRE" src.bin -o all --hash md5,sha1,sha256,sha512,sha3-256,blake2b-512 --json
+run "$ACQUIRE" --format raw src.bin -o all --hash md5,sha1,sha256,sha512,sha3-256,blake2b-512 --json
 expect_rc 0
 jq -e '.format == "custody-acquisition" and .version == 1' stdout >/dev/null || fail "--json record"
 [ "$(jq -r .hashes.sha512 stdout)" = "$(digest sha512 src.bin)" ] || fail "sha512"

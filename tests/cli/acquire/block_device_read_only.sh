@@ -7,7 +7,7 @@ make_source disk.img 4194304
 loop=$(losetup -f --show -r disk.img 2>/dev/null) || skip "no loop device available here"
 cleanup_hooks+=("losetup -d $loop")
 before=$(sha256sum <"$loop" | cut -d' ' -f1)
-run "$ACQUIRE" "$loop" -o dev --examiner tester
+run "$ACQUIRE" --format raw "$loop" -o dev --examiner tester
 expect_rc 0
 [ "$(json_field .source.kind dev.acquisition.json)" = "block-device" ] || fail "kind"
 [ "$(json_field .source.size dev.acquisition.json)" = "4194304" ] || fail "size"

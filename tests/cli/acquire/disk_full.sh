@@ -5,7 +5,7 @@ mkdir small
 mount -t tmpfs -o size=2m tmpfs small 2>/dev/null || skip "cannot mount tmpfs here"
 cleanup_hooks+=("umount $WORK/small")
 make_source src.bin 4194304
-run "$ACQUIRE" src.bin -o small/out
+run "$ACQUIRE" --format raw src.bin -o small/out
 expect_rc 74
 expect_error_line
 expect_stderr "disk full"

@@ -1,7 +1,7 @@
 # An empty source gives an empty image and the hashes of the empty message.
 source "$(dirname "$0")/../lib.sh"
 : >empty.bin
-run "$ACQUIRE" empty.bin -o empty --hash sha256
+run "$ACQUIRE" --format raw empty.bin -o empty --hash sha256
 expect_rc 0
 [ -f empty.raw ] && [ ! -s empty.raw ] || fail "expected an empty image file"
 [ "$(json_field .hashes.sha256 empty.acquisition.json)" = \

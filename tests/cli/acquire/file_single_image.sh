@@ -3,7 +3,7 @@
 source "$(dirname "$0")/../lib.sh"
 make_source src.bin 5000000
 before=$(digest sha256 src.bin)
-run "$ACQUIRE" src.bin -o out --case 2026-17 --evidence E1 --examiner "J. Doe" \
+run "$ACQUIRE" --format raw src.bin -o out --case 2026-17 --evidence E1 --examiner "J. Doe" \
   --description "USB stick" --notes "seized 2026-11-28"
 expect_rc 0
 expect_stdout "acquired 5000000 bytes from src.bin"

@@ -6,7 +6,7 @@ mkfifo feed
 # A slow writer: one MiB, then a pause long enough for the signal to arrive.
 ( cat chunk.bin; sleep 2; cat chunk.bin ) >feed &
 writer=$!
-"$ACQUIRE" feed -o partial >stdout 2>stderr &
+"$ACQUIRE" --format raw feed -o partial >stdout 2>stderr &
 pid=$!
 for _ in $(seq 50); do
   [ -s partial.raw ] && [ "$(stat -c %s partial.raw)" -ge 1048576 ] && break

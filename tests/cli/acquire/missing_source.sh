@@ -1,5 +1,5 @@
 source "$(dirname "$0")/../lib.sh"
-run "$ACQUIRE" /nonexistent/disk.img -o out
+run "$ACQUIRE" --format raw /nonexistent/disk.img -o out
 expect_rc 66
 expect_error_line
 expect_stderr "/nonexistent/disk.img"

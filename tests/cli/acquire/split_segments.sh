@@ -2,7 +2,7 @@
 # that of the file, the whole-image hash is that of the concatenation, and Sleuth Kit reads the set.
 source "$(dirname "$0")/../lib.sh"
 make_source src.bin 5500000
-run "$ACQUIRE" src.bin -o split --segment-size 2M --hash sha256,md5
+run "$ACQUIRE" --format raw src.bin -o split --segment-size 2M --hash sha256,md5
 expect_rc 0
 expect_stdout "(3 segments)"
 [ "$(ls split.0* | wc -l)" -eq 3 ] || fail "expected 3 segment files"

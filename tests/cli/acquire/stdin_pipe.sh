@@ -2,7 +2,7 @@
 source "$(dirname "$0")/../lib.sh"
 make_source src.bin 3000000
 set +e
-cat src.bin | "$ACQUIRE" - -o piped >stdout 2>stderr
+cat src.bin | "$ACQUIRE" --format raw - -o piped >stdout 2>stderr
 RC=$?
 set -e
 expect_rc 0

@@ -9,14 +9,14 @@ loop=$(losetup -f --show disk.img 2>/dev/null) || skip "no loop device available
 cleanup_hooks+=("blockdev --setrw $loop; losetup -d $loop")
 blockdev --setrw "$loop"
 before=$(digest sha256 disk.img)
-run "$ACQUIRE" "$loop" -o rw -v
+run "$ACQUIRE" --format raw "$loop" -o rw -v
 expect_rc 0
 expect_stderr "warning: the kernel does not mark $loop read-only"
 expect_stderr "blockdev --setro"
 expect_stdout "kernel read-only: no"
 [ "$(digest sha256 disk.img)" = "$before" ] || fail "the device was changed"
 blockdev --setro "$loop"
-run "$ACQUIRE" "$loop" -o ro
+run "$ACQUIRE" --format raw "$loop" -o ro
 expect_rc 0
 expect_stdout "kernel read-only: yes"
 if grep -q warning stderr; then fail "warned about a read-only device"; fi

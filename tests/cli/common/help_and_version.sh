@@ -1,7 +1,7 @@
 # Every tool answers --help (with examples and exit statuses) and --version, exit 0; no arguments
 # is a usage error, exit 64.
 source "$(dirname "$0")/../lib.sh"
-for tool in "$ACQUIRE" "$VERIFY" "$INFO"; do
+for tool in "$ACQUIRE" "$VERIFY" "$INFO" "$EXPORT"; do
   name=$(basename "$tool")
   run "$tool" --help
   expect_rc 0

@@ -1,6 +1,6 @@
 source "$(dirname "$0")/../lib.sh"
 make_source src.bin 100000
-"$ACQUIRE" src.bin -o img --case 2026-17 --evidence E-4 --examiner "J. Doe" --notes "bag 0042" -q
+"$ACQUIRE" --format raw src.bin -o img --case 2026-17 --evidence E-4 --examiner "J. Doe" --notes "bag 0042" -q
 run "$INFO" img.acquisition.json
 expect_rc 0
 expect_stdout "2026-17"

@@ -8,7 +8,7 @@ head -c 100 /dev/urandom >random.json
 run "$VERIFY" random.json
 expect_rc 65
 make_source src.bin 1000
-"$ACQUIRE" src.bin -o img -q
+"$ACQUIRE" --format raw src.bin -o img -q
 jq '.version = 7' img.acquisition.json >future.json
 run "$VERIFY" future.json
 expect_rc 65

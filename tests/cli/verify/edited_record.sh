@@ -2,7 +2,7 @@
 # swapping in the hash of other data is detected as a mismatch.
 source "$(dirname "$0")/../lib.sh"
 make_source src.bin 100000
-"$ACQUIRE" src.bin -o img --examiner "J. Doe" -q
+"$ACQUIRE" --format raw src.bin -o img --examiner "J. Doe" -q
 sed 's/J. Doe/M. Allory/' img.acquisition.json >edited.json && mv edited.json img.acquisition.json
 run "$VERIFY" img.acquisition.json
 expect_rc 1

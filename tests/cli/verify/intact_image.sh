@@ -1,6 +1,6 @@
 source "$(dirname "$0")/../lib.sh"
 make_source src.bin 3500000
-"$ACQUIRE" src.bin -o img --segment-size 1M --examiner "J. Doe" --case 17 -q
+"$ACQUIRE" --format raw src.bin -o img --segment-size 1M --examiner "J. Doe" --case 17 -q
 run "$VERIFY" img.acquisition.json
 expect_rc 0
 expect_stdout "VERIFIED: img.001 ... img.004 (4 segments) matches its acquisition record"

@@ -1,6 +1,6 @@
 source "$(dirname "$0")/../lib.sh"
 make_source src.bin 2200000
-"$ACQUIRE" src.bin -o img --segment-size 1M -q
+"$ACQUIRE" --format raw src.bin -o img --segment-size 1M -q
 run "$VERIFY" --json img.acquisition.json
 expect_rc 0
 jq -e '.format == "custody-verification" and .version == 1 and .verdict == "verified"' stdout \

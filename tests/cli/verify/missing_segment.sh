@@ -1,6 +1,6 @@
 source "$(dirname "$0")/../lib.sh"
 make_source src.bin 2500000
-"$ACQUIRE" src.bin -o img --segment-size 1M -q
+"$ACQUIRE" --format raw src.bin -o img --segment-size 1M -q
 rm img.002
 run "$VERIFY" img.acquisition.json
 expect_rc 66

@@ -1,7 +1,7 @@
 # One changed byte in one segment: exit 1, and the report names the segment and the algorithms.
 source "$(dirname "$0")/../lib.sh"
 make_source src.bin 3500000
-"$ACQUIRE" src.bin -o img --segment-size 1M -q
+"$ACQUIRE" --format raw src.bin -o img --segment-size 1M -q
 printf 'X' | dd of=img.003 bs=1 seek=4242 conv=notrunc status=none
 run "$VERIFY" img.acquisition.json
 expect_rc 1

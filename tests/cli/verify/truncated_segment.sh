@@ -1,6 +1,6 @@
 source "$(dirname "$0")/../lib.sh"
 make_source src.bin 2500000
-"$ACQUIRE" src.bin -o img -q
+"$ACQUIRE" --format raw src.bin -o img -q
 truncate -s 2000000 img.raw
 run "$VERIFY" img.acquisition.json
 expect_rc 1

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+// Export: write the image held in an AFF4 container back out as raw bytes (one file, numbered
+// segments, or standard output), hashing what is written in the same pass so that a full export
+// is also a verification against the recorded hashes.
+#pragma once
+
+#include <custody/error.hpp>
+#include <custody/hash.hpp>
+#include <custody/progress.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace custody {
+
+struct ExportOptions {
+  std::vector<std::string> container_paths;  // every volume of a striped image
+  std::string output;                        // a file name, or "-" for standard output
+  std::optional<std::uint64_t> split_size;   // write output.001, output.002, ... of this size
+  std::uint64_t offset = 0;                  // first image byte to export
+  std::optional<std::uint64_t> length;       // bytes to export (default: to the end)
+  bool overwrite = false;
+  // Algorithms to hash the exported bytes with; empty = those recorded for the image (or sha256).
+  std::vector<HashAlgorithm> algorithms;
+};
+
+struct ExportResult {
+  std::uint64_t bytes = 0;
+  std::vector<std::string> files;  // empty for standard output
+  DigestSet hashes;                // of the exported bytes
+  // For a whole-image export: the recorded hashes it was compared with, and whether all matched.
+  DigestSet recorded;
+  bool whole_image = false;
+  bool matches_record = true;
+};
+
+// Errc::invalid_argument (range outside the image, bad split size), Errc::already_exists
+// (output exists and !overwrite), Errc::corrupt (a damaged container), Errc::io_error.
+Result<ExportResult> export_image(const ExportOptions& options,
+                                  ProgressSink* progress = nullptr,
+                                  const CancelToken* cancel = nullptr);
+
+}  // namespace custody

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: Apache-2.0
+// custody-export: write the image in an AFF4 container back out as raw bytes.
+#include "common/tool_main.hpp"
+
+#include <custody/export.hpp>
+#include <custody/text.hpp>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+namespace custody::tools {
+namespace {
+
+constexpr const char* k_tool = "custody-export";
+
+struct Options {
+  std::vector<std::string> containers;
+  std::string output;
+  std::string split;
+  std::string offset;
+  std::string length;
+  std::string hashes;
+  bool force = false;
+};
+
+Result<std::uint64_t> parse_offset(const std::string& text) {
+  if (text == "0") {
+    return 0;
+  }
+  return parse_size(text);
+}
+
+Result<ExportOptions> to_export_options(const Options& options) {
+  ExportOptions out;
+  out.container_paths = options.containers;
+  out.output = options.output;
+  out.overwrite = options.force;
+  if (!options.split.empty()) {
+    auto split = parse_size(options.split);
+    CUSTODY_TRY(split);
+    out.split_size = *split;
+  }
+  if (!options.offset.empty()) {
+    auto offset = parse_offset(options.offset);
+    CUSTODY_TRY(offset);
+    out.offset = *offset;
+  }
+  if (!options.length.empty()) {
+    auto length = parse_size(options.length);
+    CUSTODY_TRY(length);
+    out.length = *length;
+  }
+  if (!options.hashes.empty()) {
+    auto algorithms = parse_hash_list(options.hashes);
+    CUSTODY_TRY(algorithms);
+    out.algorithms = *algorithms;
+  }
+  return out;
+}
+
+// Results go to stdout, unless the image itself does: then to stderr, so stdout stays pure.
+void print_result(const ExportResult& result, bool to_stderr) {
+  std::FILE* out = to_stderr ? stderr : stdout;
+  fmt::print(out, "exported {} bytes ({})\n", result.bytes, format_bytes(result.bytes));
+  if (result.files.size() == 1) {
+    fmt::print(out, "file    {}\n", result.files.front());
+  } else if (!result.files.empty()) {
+    fmt::print(out, "files   {} ... {} ({} files)\n", result.files.front(), result.files.back(),
+               result.files.size());
+  }
+  for (const auto& [algorithm, hex] : result.hashes) {
+    const auto recorded = result.recorded.find(algorithm);
+    const char* verdict = recorded == result.recorded.end() ? ""
+                          : recorded->second == hex        ? "  matches the recorded hash"
+                                                           : "  DIFFERS from the recorded hash";
+    fmt::print(out, "{:<7} {}{}\n", hash_name(algorithm), hex, verdict);
+  }
+}
+
+ExitCode run(const Options& options, const CommonOptions& common) {
+  auto export_options = to_export_options(options);
+  if (!export_options) {
+    return report_error(k_tool, export_options.error());
+  }
+  const CancelToken& cancel = install_interrupt_handler();
+  ConsoleProgress progress(!common.quiet);
+  auto result = export_image(*export_options, &progress, &cancel);
+  progress.finish();
+  if (!result) {
+    return report_error(k_tool, result.error());
+  }
+  const bool to_stdout = options.output == "-";
+  if (!common.quiet) {
+    print_result(*result, to_stdout);
+  }
+  if (!result->matches_record) {
+    fmt::print(stderr,
+               "{}: error: the exported image does not match the hash recorded at acquisition; "
+               "run custody-verify on the container to locate the damage\n",
+               k_tool);
+    return ExitCode::verification_failed;
+  }
+  return ExitCode::ok;
+}
+
+}  // namespace
+}  // namespace custody::tools
+
+int main(int argc, char** argv) {
+  using namespace custody::tools;
+  Options options;
+  CommonOptions common;
+  CLI::App app{"Write the image held in an AFF4 container back out as raw bytes: one file, "
+               "numbered\nsegments, or standard output. A whole-image export is hashed and "
+               "compared with the recorded hashes."};
+  add_common_options(app, common, k_tool,
+                     "  custody-export disk1.aff4 -o disk1.raw\n"
+                     "  custody-export disk1.aff4 -o disk1 --split 2G        # disk1.001, ...\n"
+                     "  custody-export disk1.aff4 -o - | sha256sum\n"
+                     "  custody-export disk1.aff4 -o mbr.bin --offset 0 --length 512");
+  app.add_option("CONTAINER", options.containers,
+                 "AFF4 container (every volume of a striped image)")
+      ->required();
+  app.add_option("-o,--output", options.output, "Output file, or '-' for standard output")
+      ->required()
+      ->type_name("PATH");
+  app.add_option("--split", options.split,
+                 "Write PATH.001, PATH.002, ... of SIZE each (at least 1M, multiple of 512)")
+      ->type_name("SIZE");
+  app.add_option("--offset", options.offset, "First image byte to export (default 0)")
+      ->type_name("BYTES");
+  app.add_option("--length", options.length, "Number of bytes to export (default: to the end)")
+      ->type_name("BYTES");
+  app.add_option("--hash", options.hashes,
+                 "Hash the exported bytes with these algorithms (default: those recorded)")
+      ->type_name("LIST");
+  app.add_flag("--force", options.force, "Overwrite an existing output file");
+  return run_tool(app, argc, argv, [&] { return run(options, common); });
+}
