@@ -2,20 +2,20 @@
 // The AFF4 reader: ZIP volume(s) -> Turtle graph -> Image -> Map -> ImageStreams and symbolic
 // streams. Follows shared/docs/aff4-subset.md §6; everything read from the file is checked
 // against the sizes it claims before it is used.
-#include <custody/container.hpp>
-
 #include "internal/aff4_format.hpp"
 #include "internal/codec.hpp"
 #include "internal/posix_file.hpp"
 #include "internal/turtle.hpp"
 #include "internal/zip.hpp"
 
+#include <custody/container.hpp>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <zlib.h>
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <charconv>
@@ -51,8 +51,8 @@ std::optional<std::uint64_t> to_u64(const std::string& text) {
 // What a map entry reads from.
 struct Target {
   enum class Kind : std::uint8_t { stream, fill, unknown, unreadable } kind = Kind::fill;
-  std::size_t stream = 0;   // index into streams, for Kind::stream
-  std::byte fill{0};        // for Kind::fill
+  std::size_t stream = 0;  // index into streams, for Kind::stream
+  std::byte fill{0};       // for Kind::fill
 };
 
 struct MapRun {
@@ -133,7 +133,8 @@ class Aff4Container final : public Container {
       return std::size_t{0};
     }
     const std::uint64_t available = m_info.size - offset;
-    const std::size_t total = available < out.size() ? static_cast<std::size_t>(available) : out.size();
+    const std::size_t total =
+        available < out.size() ? static_cast<std::size_t>(available) : out.size();
     std::size_t done = 0;
     while (done < total) {
       auto got = read_some(offset + done, out.subspan(done, total - done));
@@ -210,8 +211,8 @@ class Aff4Container final : public Container {
     for (std::size_t volume = 0; volume < m_volumes.size(); ++volume) {
       const ZipMember* member = m_volumes[volume]->find("information.turtle");
       if (member == nullptr) {
-        return make_error(Errc::corrupt, fmt::format("{} has no information.turtle",
-                                                     m_info.paths[volume]));
+        return make_error(Errc::corrupt,
+                          fmt::format("{} has no information.turtle", m_info.paths[volume]));
       }
       auto text = m_volumes[volume]->read_member(*member, k_small_member_limit);
       CUSTODY_TRY(text);
@@ -227,7 +228,8 @@ class Aff4Container final : public Container {
   }
 
   // Objects of (subject, predicate) over every volume's graph.
-  std::vector<const RdfTerm*> objects(const std::string& subject, const std::string& predicate) const {
+  std::vector<const RdfTerm*> objects(const std::string& subject,
+                                      const std::string& predicate) const {
     std::vector<const RdfTerm*> out;
     for (const RdfGraph& graph : m_graphs) {
       for (const RdfTerm* term : graph.objects(subject, predicate)) {
@@ -267,9 +269,8 @@ class Aff4Container final : public Container {
     }
     auto value = to_u64(term->value);
     if (!value) {
-      return make_error(Errc::corrupt,
-                        fmt::format("aff4:{} of {} is not a number: \"{}\"", local, subject,
-                                    term->value));
+      return make_error(Errc::corrupt, fmt::format("aff4:{} of {} is not a number: \"{}\"", local,
+                                                   subject, term->value));
     }
     return *value;
   }
@@ -286,8 +287,8 @@ class Aff4Container final : public Container {
     auto size = number(m_info.image_urn, "size");
     const RdfTerm* data_stream = object(m_info.image_urn, aff4::term("dataStream"));
     if (data_stream == nullptr) {
-      return make_error(Errc::corrupt, fmt::format("image {} has no aff4:dataStream",
-                                                   m_info.image_urn));
+      return make_error(Errc::corrupt,
+                        fmt::format("image {} has no aff4:dataStream", m_info.image_urn));
     }
     m_data_stream = data_stream->value;
     if (!size) {
@@ -311,8 +312,8 @@ class Aff4Container final : public Container {
     auto chunk_size = number(urn, "chunkSize");
     CUSTODY_TRY(chunk_size);
     if (*chunk_size == 0 || *chunk_size > k_max_chunk_size) {
-      return make_error(Errc::corrupt, fmt::format("chunk size {} of {} is out of range",
-                                                   *chunk_size, urn));
+      return make_error(Errc::corrupt,
+                        fmt::format("chunk size {} of {} is out of range", *chunk_size, urn));
     }
     std::uint64_t per_bevy = 1024;  // the pyaff4 and c-aff4 default when absent
     if (object(urn, aff4::term("chunksInSegment")) != nullptr) {
@@ -321,8 +322,8 @@ class Aff4Container final : public Container {
       per_bevy = *value;
     }
     if (per_bevy == 0 || per_bevy > k_max_chunks_per_bevy) {
-      return make_error(Errc::corrupt, fmt::format("chunksInSegment {} of {} is out of range",
-                                                   per_bevy, urn));
+      return make_error(Errc::corrupt,
+                        fmt::format("chunksInSegment {} of {} is out of range", per_bevy, urn));
     }
     stream.info.size = *size;
     stream.info.chunk_size = static_cast<std::uint32_t>(*chunk_size);
@@ -525,9 +526,12 @@ class Aff4Container final : public Container {
     for (const RdfTerm* hash : objects(m_info.image_urn, aff4::term("hash"))) {
       const std::string& type = hash->datatype;
       const std::pair<const char*, HashAlgorithm> linear[] = {
-          {"MD5", HashAlgorithm::md5},       {"SHA1", HashAlgorithm::sha1},
-          {"SHA256", HashAlgorithm::sha256}, {"SHA512", HashAlgorithm::sha512},
-          {"Blake2b", HashAlgorithm::blake2b_512}, {"blake2b", HashAlgorithm::blake2b_512},
+          {"MD5", HashAlgorithm::md5},
+          {"SHA1", HashAlgorithm::sha1},
+          {"SHA256", HashAlgorithm::sha256},
+          {"SHA512", HashAlgorithm::sha512},
+          {"Blake2b", HashAlgorithm::blake2b_512},
+          {"blake2b", HashAlgorithm::blake2b_512},
       };
       for (const auto& [local, algorithm] : linear) {
         if (type == aff4::term(local)) {
@@ -570,16 +574,15 @@ class Aff4Container final : public Container {
 
   // Reads from the run covering `offset` (or the gap before the next run).
   Result<std::size_t> read_some(std::uint64_t offset, std::span<std::byte> out) {
-    auto next = std::upper_bound(m_runs.begin(), m_runs.end(), offset,
-                                 [](std::uint64_t value, const MapRun& run) {
-                                   return value < run.mapped;
-                                 });
+    auto next =
+        std::upper_bound(m_runs.begin(), m_runs.end(), offset,
+                         [](std::uint64_t value, const MapRun& run) { return value < run.mapped; });
     if (next != m_runs.begin()) {
       const MapRun& run = *std::prev(next);
       if (offset < run.mapped + run.length) {
         const std::uint64_t delta = offset - run.mapped;
-        const std::size_t take = static_cast<std::size_t>(
-            std::min<std::uint64_t>(out.size(), run.length - delta));
+        const std::size_t take =
+            static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), run.length - delta));
         CUSTODY_TRY(read_target(run.target, run.target_offset + delta, out.first(take)));
         return take;
       }
@@ -616,10 +619,10 @@ class Aff4Container final : public Container {
 
   Result<void> read_stream(StreamState& stream, std::uint64_t offset, std::span<std::byte> out) {
     if (offset > stream.info.size || out.size() > stream.info.size - offset) {
-      return make_error(Errc::corrupt,
-                        fmt::format("the map reads bytes {}..{} of stream {}, which holds only {}",
-                                    offset, offset + out.size(), stream.info.urn,
-                                    stream.info.size));
+      return make_error(
+          Errc::corrupt,
+          fmt::format("the map reads bytes {}..{} of stream {}, which holds only {}", offset,
+                      offset + out.size(), stream.info.urn, stream.info.size));
     }
     std::size_t done = 0;
     while (done < out.size()) {
@@ -640,8 +643,8 @@ class Aff4Container final : public Container {
       return &found->second;
     }
     const std::string name = aff4::bevy_member(stream.member_prefix, bevy);
-    auto bytes = read_member(name + ".index", std::size_t{stream.info.chunks_per_bevy} *
-                                                  aff4::k_index_entry_size);
+    auto bytes = read_member(name + ".index",
+                             std::size_t{stream.info.chunks_per_bevy} * aff4::k_index_entry_size);
     CUSTODY_TRY(bytes);
     if (bytes->size() % aff4::k_index_entry_size != 0) {
       return make_error(Errc::corrupt, fmt::format("{}.index is {} bytes, not a whole number of "
@@ -657,8 +660,8 @@ class Aff4Container final : public Container {
     const auto* data = reinterpret_cast<const std::byte*>(bytes->data());
     for (std::size_t i = 0; i < bytes->size() / aff4::k_index_entry_size; ++i) {
       aff4::IndexEntry entry{aff4::get_u64(data + i * 12), aff4::get_u32(data + i * 12 + 8)};
-      if (entry.length == 0 || entry.length > stream.info.chunk_size ||
-          entry.offset > bevy_size || entry.length > bevy_size - entry.offset) {
+      if (entry.length == 0 || entry.length > stream.info.chunk_size || entry.offset > bevy_size ||
+          entry.length > bevy_size - entry.offset) {
         return make_error(Errc::corrupt,
                           fmt::format("index entry {} of {} (offset {}, length {}) does not fit "
                                       "the bevy of {} bytes",
@@ -698,12 +701,12 @@ class Aff4Container final : public Container {
     } else {
       auto decompressed = internal::decompress(stream.compression, stored, data);
       if (!decompressed) {
-        return make_error(Errc::corrupt,
-                          fmt::format("chunk {} (bevy {}, entry {}) at byte {} of {} is damaged: "
-                                      "{}",
-                                      chunk, bevy, entry_number, member.data_offset + entry.offset,
-                                      m_info.paths[found->second.first],
-                                      decompressed.error().message));
+        return make_error(
+            Errc::corrupt,
+            fmt::format("chunk {} (bevy {}, entry {}) at byte {} of {} is damaged: "
+                        "{}",
+                        chunk, bevy, entry_number, member.data_offset + entry.offset,
+                        m_info.paths[found->second.first], decompressed.error().message));
       }
       length = *decompressed;
     }
@@ -763,15 +766,18 @@ class Aff4Container final : public Container {
       std::vector<std::string>& checked) override {
     std::vector<IntegrityProblem> problems;
     static const std::pair<const char*, HashAlgorithm> k_algorithms[] = {
-        {"md5", HashAlgorithm::md5},       {"sha1", HashAlgorithm::sha1},
-        {"sha256", HashAlgorithm::sha256}, {"sha512", HashAlgorithm::sha512},
+        {"md5", HashAlgorithm::md5},
+        {"sha1", HashAlgorithm::sha1},
+        {"sha256", HashAlgorithm::sha256},
+        {"sha512", HashAlgorithm::sha512},
         {"blake2b", HashAlgorithm::blake2b_512},
     };
     // SHA-512 of each algorithm's concatenated block hashes, in algorithm order, for blockMapHash.
     std::string block_hashes_digests;
     for (StreamState& stream : m_streams) {
       for (const auto& [suffix, algorithm] : k_algorithms) {
-        const std::string first = aff4::bevy_member(stream.member_prefix, 0) + ".blockHash." + suffix;
+        const std::string first =
+            aff4::bevy_member(stream.member_prefix, 0) + ".blockHash." + suffix;
         if (m_members.count(first) == 0) {
           continue;
         }
@@ -782,10 +788,11 @@ class Aff4Container final : public Container {
         CUSTODY_TRY(combined);
         const std::string& digest = combined->at(HashAlgorithm::sha512);
         block_hashes_digests += hex_to_bytes(digest);
-        const RdfTerm* recorded = object(stream.info.urn + "/blockhash." + suffix, aff4::term("hash"));
+        const RdfTerm* recorded =
+            object(stream.info.urn + "/blockhash." + suffix, aff4::term("hash"));
         if (recorded != nullptr && recorded->value != digest) {
-          problems.push_back(IntegrityProblem{"block hash", stream.info.urn + "/blockhash." + suffix,
-                                              0, 0, 0,
+          problems.push_back(IntegrityProblem{"block hash",
+                                              stream.info.urn + "/blockhash." + suffix, 0, 0, 0,
                                               fmt::format("BlockHashes digest mismatch (recorded "
                                                           "{}, computed {})",
                                                           recorded->value, digest)});
@@ -823,9 +830,11 @@ class Aff4Container final : public Container {
     std::string all;
     const std::uint64_t chunks =
         (stream.info.size + stream.info.chunk_size - 1) / stream.info.chunk_size;
-    const std::uint64_t bevies = (chunks + stream.info.chunks_per_bevy - 1) / stream.info.chunks_per_bevy;
+    const std::uint64_t bevies =
+        (chunks + stream.info.chunks_per_bevy - 1) / stream.info.chunks_per_bevy;
     for (std::uint64_t bevy = 0; bevy < bevies; ++bevy) {
-      const std::string name = aff4::bevy_member(stream.member_prefix, bevy) + ".blockHash." + suffix;
+      const std::string name =
+          aff4::bevy_member(stream.member_prefix, bevy) + ".blockHash." + suffix;
       auto digests = read_member(name, k_small_member_limit);
       CUSTODY_TRY(digests);
       all += *digests;
@@ -833,7 +842,8 @@ class Aff4Container final : public Container {
       CUSTODY_TRY(probe);
       const std::size_t digest_size = probe->finish_hex().size() / 2;
       const std::uint64_t first = bevy * stream.info.chunks_per_bevy;
-      const std::uint64_t count = std::min<std::uint64_t>(stream.info.chunks_per_bevy, chunks - first);
+      const std::uint64_t count =
+          std::min<std::uint64_t>(stream.info.chunks_per_bevy, chunks - first);
       if (digests->size() != count * digest_size) {
         problems.push_back(IntegrityProblem{"block hash", name, 0, 0, 0,
                                             fmt::format("{} bytes, expected {} digests of {} bytes",
@@ -845,11 +855,15 @@ class Aff4Container final : public Container {
         CUSTODY_TRY(data);
         probe->update(**data);
         const std::string computed = hex_to_bytes(probe->finish_hex());
-        if (digests->compare(static_cast<std::size_t>(i * digest_size), digest_size, computed) != 0) {
-          problems.push_back(IntegrityProblem{
-              "chunk", fmt::format("chunk {} (bevy {}, entry {}) of {}", first + i, bevy, i, stream.info.urn),
-              0, 0, 0, fmt::format("{} block hash mismatch: the chunk's content changed{}", suffix,
-                                   image_range_text(stream, first + i))});
+        if (digests->compare(static_cast<std::size_t>(i * digest_size), digest_size, computed) !=
+            0) {
+          problems.push_back(
+              IntegrityProblem{"chunk",
+                               fmt::format("chunk {} (bevy {}, entry {}) of {}", first + i, bevy, i,
+                                           stream.info.urn),
+                               0, 0, 0,
+                               fmt::format("{} block hash mismatch: the chunk's content changed{}",
+                                           suffix, image_range_text(stream, first + i))});
         }
       }
     }
@@ -876,15 +890,17 @@ class Aff4Container final : public Container {
       point_and_idx += hex_to_bytes(digest);
       if (const RdfTerm* recorded = object(map, aff4::term(predicate))) {
         if (recorded->value != digest) {
-          problems.push_back(IntegrityProblem{"map hash", prefix + "/" + member, 0, 0, 0,
-                                              fmt::format("{} mismatch: the map changed", predicate)});
+          problems.push_back(
+              IntegrityProblem{"map hash", prefix + "/" + member, 0, 0, 0,
+                               fmt::format("{} mismatch: the map changed", predicate)});
         }
         checked.push_back(fmt::format("{} of {}", predicate, map));
       }
     }
     if (const RdfTerm* recorded = object(map, aff4::term("mapHash"))) {
       if (recorded->value != sha512_hex(concatenated)) {
-        problems.push_back(IntegrityProblem{"map hash", map, 0, 0, 0, "mapHash mismatch: the map changed"});
+        problems.push_back(
+            IntegrityProblem{"map hash", map, 0, 0, 0, "mapHash mismatch: the map changed"});
       }
       checked.push_back(fmt::format("mapHash of {}", map));
     }
@@ -944,8 +960,8 @@ class Aff4Container final : public Container {
         const aff4::IndexEntry entry = (**index)[i];
         std::vector<std::byte> stored(entry.length);
         CUSTODY_TRY(m_volumes[member.volume]->read_stored(zip_member, entry.offset, stored));
-        const auto computed = static_cast<std::uint32_t>(
-            ::crc32(0, reinterpret_cast<const Bytef*>(stored.data()), static_cast<uInt>(stored.size())));
+        const auto computed = static_cast<std::uint32_t>(::crc32(
+            0, reinterpret_cast<const Bytef*>(stored.data()), static_cast<uInt>(stored.size())));
         const std::uint32_t recorded =
             aff4::get_u32(reinterpret_cast<const std::byte*>(crcs->data()) + i * 4);
         if (computed != recorded) {
@@ -981,7 +997,8 @@ class Aff4Container final : public Container {
   std::size_t m_gap_target = 0;
   using CacheEntry = std::pair<std::pair<std::size_t, std::uint64_t>, std::vector<std::byte>>;
   std::list<CacheEntry> m_cache;
-  std::unordered_map<std::pair<std::size_t, std::uint64_t>, std::list<CacheEntry>::iterator,
+  std::unordered_map<std::pair<std::size_t, std::uint64_t>,
+                     std::list<CacheEntry>::iterator,
                      PairHash>
       m_cache_index;
 };
@@ -1069,14 +1086,13 @@ std::string container_info_to_json(const ContainerInfo& info) {
       {"block_map_hash", info.block_map_hash ? json(*info.block_map_hash) : json(nullptr)},
       {"image_properties", info.image_properties},
       {"case_metadata", metadata},
-      {"map",
-       json{{"entries", info.map.entries},
-            {"stream_bytes", info.map.stream_bytes},
-            {"zero_bytes", info.map.zero_bytes},
-            {"fill_bytes", info.map.fill_bytes},
-            {"unknown_bytes", info.map.unknown_bytes},
-            {"unreadable_bytes", info.map.unreadable_bytes},
-            {"unreadable_ranges", unreadable}}},
+      {"map", json{{"entries", info.map.entries},
+                   {"stream_bytes", info.map.stream_bytes},
+                   {"zero_bytes", info.map.zero_bytes},
+                   {"fill_bytes", info.map.fill_bytes},
+                   {"unknown_bytes", info.map.unknown_bytes},
+                   {"unreadable_bytes", info.map.unreadable_bytes},
+                   {"unreadable_ranges", unreadable}}},
       {"members", members},
       {"record", nullptr},
   };

@@ -7,10 +7,10 @@
 #include "internal/zip.hpp"
 
 #include <fmt/format.h>
-#include <zlib.h>
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -53,7 +53,10 @@ struct ChunkResult {
   bool zero = false;                 // all zero: mapped to aff4:Zero, not stored
   std::uint32_t stored_length = 0;   // bytes in the bevy
   std::uint32_t crc = 0;             // CRC-32 of the stored bytes
-  std::size_t offset = 0;            // of the stored bytes in CompressedBlock::bytes
+  // Where the stored bytes are: in the pipeline block itself (a full chunk stored raw, which
+  // spares a copy), else in CompressedBlock::bytes.
+  bool in_block = false;
+  std::size_t offset = 0;  // of the stored bytes in the block or in CompressedBlock::bytes
 };
 
 struct CompressedBlock {
@@ -117,12 +120,10 @@ class CompressorStripe final : public BlockSink {
       return {};
     }
     CompressedBlock out;
-    out.bytes.reserve(block.size);
-    std::span<const std::byte> data = block.data();
-    while (!data.empty()) {
-      const std::size_t take = std::min<std::size_t>(data.size(), m_options.chunk_size);
-      CUSTODY_TRY(add_chunk(data.first(take), out));
-      data = data.subspan(take);
+    const std::span<const std::byte> data = block.data();
+    for (std::size_t at = 0; at < data.size(); at += m_options.chunk_size) {
+      const std::size_t take = std::min<std::size_t>(data.size() - at, m_options.chunk_size);
+      CUSTODY_TRY(add_chunk(data.subspan(at, take), at, out));
     }
     m_table.put(index, std::move(out));
     return {};
@@ -132,7 +133,9 @@ class CompressorStripe final : public BlockSink {
   void abort() noexcept override { m_table.abort(); }
 
  private:
-  Result<void> add_chunk(std::span<const std::byte> chunk, CompressedBlock& out) {
+  Result<void> add_chunk(std::span<const std::byte> chunk,
+                         std::size_t offset_in_block,
+                         CompressedBlock& out) {
     ChunkResult result;
     result.logical_length = static_cast<std::uint32_t>(chunk.size());
     if (all_zero(chunk)) {
@@ -156,10 +159,15 @@ class CompressorStripe final : public BlockSink {
         stored = std::span<const std::byte>(m_compressed.data(), *length);
       }
     }
-    result.offset = out.bytes.size();
     result.stored_length = static_cast<std::uint32_t>(stored.size());
     result.crc = crc_of(stored);
-    out.bytes.insert(out.bytes.end(), stored.begin(), stored.end());
+    if (stored.data() == chunk.data()) {
+      result.in_block = true;
+      result.offset = offset_in_block;
+    } else {
+      result.offset = out.bytes.size();
+      out.bytes.insert(out.bytes.end(), stored.begin(), stored.end());
+    }
     out.chunks.push_back(result);
     return {};
   }
@@ -177,10 +185,11 @@ class MapBuilder {
  public:
   explicit MapBuilder(std::string directory) : m_directory(std::move(directory)) {}
 
-  Result<void> add(std::uint64_t mapped, std::uint64_t length, std::uint64_t target,
+  Result<void> add(std::uint64_t mapped,
+                   std::uint64_t length,
+                   std::uint64_t target,
                    std::uint32_t id) {
-    if (m_has_last && m_last.target_id == id &&
-        m_last.mapped_offset + m_last.length == mapped &&
+    if (m_has_last && m_last.target_id == id && m_last.mapped_offset + m_last.length == mapped &&
         m_last.target_offset + m_last.length == target) {
       m_last.length += length;
       return {};
@@ -204,8 +213,8 @@ class MapBuilder {
       std::vector<std::byte> buffer(std::size_t{1} << 20U);
       std::uint64_t offset = 0;
       while (true) {
-        const ssize_t got = ::pread(m_spool.get(), buffer.data(), buffer.size(),
-                                    static_cast<off_t>(offset));
+        const ssize_t got =
+            ::pread(m_spool.get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
         if (got < 0) {
           return make_sys_error(Errc::io_error, "cannot read the map spool", m_directory, errno);
         }
@@ -238,8 +247,8 @@ class MapBuilder {
     if (!m_spool) {
       m_spool = UniqueFd(::open(m_directory.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
       if (!m_spool) {
-        return make_sys_error(Errc::io_error, "cannot create a temporary map spool in",
-                              m_directory, errno);
+        return make_sys_error(Errc::io_error, "cannot create a temporary map spool in", m_directory,
+                              errno);
       }
     }
     CUSTODY_TRY(write_full(m_spool.get(), m_pending, "map spool", m_spooled));
@@ -297,9 +306,7 @@ struct Aff4Writer::State {
   std::uint64_t zero_chunks = 0;
 
   State(Aff4WriterOptions opts, ZipWriter writer_zip)
-      : options(std::move(opts)),
-        zip(std::move(writer_zip)),
-        map(directory_of(options.path)) {}
+      : options(std::move(opts)), zip(std::move(writer_zip)), map(directory_of(options.path)) {}
 
   static std::string directory_of(const std::string& path) {
     const std::string directory = std::filesystem::path(path).parent_path().string();
@@ -322,58 +329,58 @@ struct Aff4Writer::State {
     return {};
   }
 
-  // Appends a run of stored chunks that lie next to each other in `block.bytes`.
-  Result<void> write_run(const CompressedBlock& block, std::size_t first, std::size_t end,
-                         std::uint32_t crc) {
-    if (first == end) {
-      return {};
+  // Stored chunks that lie next to each other in memory, written with one call.
+  struct Run {
+    const std::byte* data = nullptr;
+    std::size_t length = 0;
+    std::uint32_t crc = 0;
+  };
+
+  Result<void> flush(Run& run) {
+    if (run.length > 0) {
+      CUSTODY_TRY(zip.write_member_data(std::span(run.data, run.length), run.crc));
     }
-    const std::size_t from = block.chunks[first].offset;
-    const std::size_t to = block.chunks[end - 1].offset + block.chunks[end - 1].stored_length;
-    return zip.write_member_data(std::span(block.bytes.data() + from, to - from), crc);
+    run = Run{};
+    return {};
   }
 
-  Result<void> write_block(std::uint64_t image_offset, const CompressedBlock& block) {
-    std::size_t run_start = 0;
-    std::uint32_t run_crc = 0;
-    std::size_t run_length = 0;
-    for (std::size_t i = 0; i < block.chunks.size(); ++i) {
-      const ChunkResult& chunk = block.chunks[i];
+  Result<void> write_block(const Block& source, const CompressedBlock& block) {
+    std::uint64_t image_offset = source.offset;
+    Run run;
+    for (const ChunkResult& chunk : block.chunks) {
       if (chunk.zero) {
-        CUSTODY_TRY(write_run(block, run_start, i, run_crc));
-        run_start = i + 1;
-        run_crc = 0;
-        run_length = 0;
         CUSTODY_TRY(map.add(image_offset, chunk.logical_length, image_offset, k_zero_target));
         ++zero_chunks;
-      } else {
-        if (!bevy_open) {
-          CUSTODY_TRY(write_run(block, run_start, i, run_crc));
-          run_start = i;
-          run_crc = 0;
-          run_length = 0;
-          CUSTODY_TRY(zip.begin_member(aff4::bevy_member(stream_member, bevy)));
-          bevy_open = true;
-        }
-        append_index(chunk);
-        run_crc = static_cast<std::uint32_t>(::crc32_combine(run_crc, chunk.crc,
-                                                             static_cast<z_off_t>(chunk.stored_length)));
-        run_length += chunk.stored_length;
-        CUSTODY_TRY(map.add(image_offset, chunk.logical_length, stream_size, k_stream_target));
-        // Every stored chunk but the last one of the stream is a full chunk.
-        stream_size += chunk.logical_length;
-        ++stored_chunks;
-        if (index.size() / aff4::k_index_entry_size == options.chunks_per_bevy) {
-          CUSTODY_TRY(write_run(block, run_start, i + 1, run_crc));
-          run_start = i + 1;
-          run_crc = 0;
-          run_length = 0;
-          CUSTODY_TRY(close_bevy());
-        }
+        image_offset += chunk.logical_length;
+        continue;
       }
+      if (!bevy_open) {
+        CUSTODY_TRY(zip.begin_member(aff4::bevy_member(stream_member, bevy)));
+        bevy_open = true;
+      }
+      const std::byte* stored =
+          (chunk.in_block ? source.storage.data() : block.bytes.data()) + chunk.offset;
+      if (run.length > 0 && run.data + run.length != stored) {
+        CUSTODY_TRY(flush(run));
+      }
+      if (run.length == 0) {
+        run.data = stored;
+      }
+      run.crc = static_cast<std::uint32_t>(
+          ::crc32_combine(run.crc, chunk.crc, static_cast<z_off_t>(chunk.stored_length)));
+      run.length += chunk.stored_length;
+      append_index(chunk);
+      CUSTODY_TRY(map.add(image_offset, chunk.logical_length, stream_size, k_stream_target));
+      // Every stored chunk but the stream's last is a full chunk, so stream offsets stay aligned.
+      stream_size += chunk.logical_length;
+      ++stored_chunks;
       image_offset += chunk.logical_length;
+      if (index.size() / aff4::k_index_entry_size == options.chunks_per_bevy) {
+        CUSTODY_TRY(flush(run));
+        CUSTODY_TRY(close_bevy());
+      }
     }
-    return write_run(block, run_start, block.chunks.size(), run_crc);
+    return flush(run);
   }
 
   void append_index(const ChunkResult& chunk) {
@@ -409,7 +416,7 @@ class Aff4WriterSink final : public BlockSink {
   Result<void> consume(const Block& block) override {
     auto compressed = m_state.table.take(block.offset / m_state.options.block_size);
     CUSTODY_TRY(compressed);
-    return m_state.write_block(block.offset, *compressed);
+    return m_state.write_block(block, *compressed);
   }
 
   Result<void> finish() override { return m_state.write_map(); }
@@ -463,7 +470,8 @@ std::vector<WorkUnit> Aff4Writer::compression_units(unsigned stripes) {
   const auto start = std::chrono::steady_clock::now();
   (void)compress(m_state->options.compression, sample, out);
   (void)crc_of(sample);
-  const double cost = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double cost =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::vector<WorkUnit> units;
   for (unsigned stripe = 0; stripe < stripes; ++stripe) {
     m_state->stripes.push_back(
@@ -473,12 +481,22 @@ std::vector<WorkUnit> Aff4Writer::compression_units(unsigned stripes) {
   return units;
 }
 
-BlockSink& Aff4Writer::writer_sink() { return *m_state->writer; }
+BlockSink& Aff4Writer::writer_sink() {
+  return *m_state->writer;
+}
 
-const Aff4Names& Aff4Writer::names() const { return m_state->names; }
-std::uint64_t Aff4Writer::stream_size() const { return m_state->stream_size; }
-std::uint64_t Aff4Writer::stored_chunks() const { return m_state->stored_chunks; }
-std::uint64_t Aff4Writer::zero_chunks() const { return m_state->zero_chunks; }
+const Aff4Names& Aff4Writer::names() const {
+  return m_state->names;
+}
+std::uint64_t Aff4Writer::stream_size() const {
+  return m_state->stream_size;
+}
+std::uint64_t Aff4Writer::stored_chunks() const {
+  return m_state->stored_chunks;
+}
+std::uint64_t Aff4Writer::zero_chunks() const {
+  return m_state->zero_chunks;
+}
 
 Result<void> Aff4Writer::finalize(
     const Aff4ImageFacts& facts,

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <custody/container.hpp>
-#include <custody/export.hpp>
-#include <custody/record.hpp>
-
 #include "internal/pipeline.hpp"
 #include "internal/posix_file.hpp"
 #include "internal/segment_writer.hpp"
+
+#include <custody/container.hpp>
+#include <custody/export.hpp>
+#include <custody/record.hpp>
 
 #include <fmt/format.h>
 
@@ -82,8 +82,7 @@ Result<ExportResult> export_image(const ExportOptions& options,
   if (algorithms.empty()) {
     algorithms = {HashAlgorithm::sha256};
   }
-  auto digest_sinks =
-      internal::make_digest_sinks(algorithms, internal::SegmentLayout::single());
+  auto digest_sinks = internal::make_digest_sinks(algorithms, internal::SegmentLayout::single());
   CUSTODY_TRY(digest_sinks);
   const auto workers = internal::group_digest_sinks(*digest_sinks);
 

@@ -72,8 +72,8 @@ void print_result(const ExportResult& result, bool to_stderr) {
   for (const auto& [algorithm, hex] : result.hashes) {
     const auto recorded = result.recorded.find(algorithm);
     const char* verdict = recorded == result.recorded.end() ? ""
-                          : recorded->second == hex        ? "  matches the recorded hash"
-                                                           : "  DIFFERS from the recorded hash";
+                          : recorded->second == hex         ? "  matches the recorded hash"
+                                                            : "  DIFFERS from the recorded hash";
     fmt::print(out, "{:<7} {}{}\n", hash_name(algorithm), hex, verdict);
   }
 }
@@ -111,9 +111,10 @@ int main(int argc, char** argv) {
   using namespace custody::tools;
   Options options;
   CommonOptions common;
-  CLI::App app{"Write the image held in an AFF4 container back out as raw bytes: one file, "
-               "numbered\nsegments, or standard output. A whole-image export is hashed and "
-               "compared with the recorded hashes."};
+  CLI::App app{
+      "Write the image held in an AFF4 container back out as raw bytes: one file, "
+      "numbered\nsegments, or standard output. A whole-image export is hashed and "
+      "compared with the recorded hashes."};
   add_common_options(app, common, k_tool,
                      "  custody-export disk1.aff4 -o disk1.raw\n"
                      "  custody-export disk1.aff4 -o disk1 --split 2G        # disk1.001, ...\n"

@@ -22,12 +22,12 @@ namespace custody {
 // A ZIP member of the volume.
 struct ContainerMember {
   std::string name;
-  std::size_t volume = 0;     // index into ContainerInfo::paths
-  std::uint64_t size = 0;     // uncompressed
-  std::uint64_t stored = 0;   // bytes in the file
-  std::uint16_t method = 0;   // 0 stored, 8 deflate
+  std::size_t volume = 0;    // index into ContainerInfo::paths
+  std::uint64_t size = 0;    // uncompressed
+  std::uint64_t stored = 0;  // bytes in the file
+  std::uint16_t method = 0;  // 0 stored, 8 deflate
   std::uint32_t crc32 = 0;
-  std::uint64_t offset = 0;   // of the member's data in its volume file
+  std::uint64_t offset = 0;  // of the member's data in its volume file
 };
 
 // An aff4:ImageStream: compressed chunks in bevies.
@@ -59,7 +59,7 @@ struct ContainerInfo {
   std::vector<std::string> map_urns;
   std::uint64_t size = 0;
   std::vector<ContainerStream> streams;
-  DigestSet linear_hashes;                 // aff4:hash of the image with a linear datatype
+  DigestSet linear_hashes;                    // aff4:hash of the image with a linear datatype
   std::optional<std::string> block_map_hash;  // aff4:hash ^^aff4:blockMapHashSHA512, if any
   // Image properties (local name in the aff4: namespace -> value), e.g. "diskModel".
   std::map<std::string, std::string> image_properties;
@@ -72,12 +72,12 @@ struct ContainerInfo {
 
 // Something in the container that does not match what was recorded about it.
 struct IntegrityProblem {
-  std::string what;      // "member", "chunk", "block hash", "map hash"
-  std::string subject;   // a member name, or "chunk 37 of aff4://..."
+  std::string what;     // "member", "chunk", "block hash", "map hash"
+  std::string subject;  // a member name, or "chunk 37 of aff4://..."
   std::size_t volume = 0;
   std::uint64_t file_offset = 0;  // where the damaged bytes start in that volume file
   std::uint64_t length = 0;
-  std::string detail;    // plain-language explanation
+  std::string detail;  // plain-language explanation
 };
 
 class Container {

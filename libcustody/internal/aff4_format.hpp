@@ -17,8 +17,12 @@ namespace custody::internal::aff4 {
 inline constexpr std::string_view k_ns = "http://aff4.org/Schema#";
 inline constexpr std::string_view k_xsd = "http://www.w3.org/2001/XMLSchema#";
 
-inline std::string term(std::string_view local) { return std::string(k_ns) + std::string(local); }
-inline std::string xsd(std::string_view local) { return std::string(k_xsd) + std::string(local); }
+inline std::string term(std::string_view local) {
+  return std::string(k_ns) + std::string(local);
+}
+inline std::string xsd(std::string_view local) {
+  return std::string(k_xsd) + std::string(local);
+}
 
 inline constexpr std::size_t k_index_entry_size = 12;  // u64 offset in bevy, u32 stored length
 inline constexpr std::size_t k_map_entry_size = 28;    // u64 mapped, u64 length, u64 target, u32 id

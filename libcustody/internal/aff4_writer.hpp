@@ -5,11 +5,11 @@
 // cores (grouped by cost), the writer sink on a thread of its own writes in order.
 #pragma once
 
-#include <custody/hash.hpp>
-#include <custody/record.hpp>
-
 #include "internal/codec.hpp"
 #include "internal/pipeline.hpp"
+
+#include <custody/hash.hpp>
+#include <custody/record.hpp>
 
 #include <memory>
 #include <string>
@@ -22,7 +22,7 @@ struct Aff4WriterOptions {
   std::string path;
   bool overwrite = false;
   Compression compression = Compression::snappy;
-  std::uint32_t chunk_size = 32768;       // a power of two dividing block_size
+  std::uint32_t chunk_size = 32768;  // a power of two dividing block_size
   std::uint32_t chunks_per_bevy = 2048;
   std::size_t block_size = std::size_t{1} << 20U;  // the pipeline's block size
   std::string tool;                                // "custody 0.1.0"

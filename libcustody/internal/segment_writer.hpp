@@ -3,10 +3,10 @@
 // with direct I/O where the file system allows it, and fsyncs each file when it is complete.
 #pragma once
 
-#include <custody/record.hpp>
-
 #include "internal/pipeline.hpp"
 #include "internal/posix_file.hpp"
+
+#include <custody/record.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -51,8 +51,6 @@ class SegmentWriterSink final : public BlockSink {
       start_writeback();
     }
     return {};
-
-
   }
 
   Result<void> finish() override {

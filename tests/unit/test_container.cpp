@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The AFF4 reader against the public reference images (shared/testdata/aff4, expected hashes in
 // EXPECTED_HASHES.md there), and the writer through the reader.
+#include "../support/temp_dir.hpp"
+
 #include <custody/acquisition.hpp>
 #include <custody/container.hpp>
-
-#include "../support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -17,8 +17,8 @@ const std::string k_std = std::string(CUSTODY_TESTDATA_DIR) + "/aff4/AFF4Std/";
 
 DigestSet linear_hashes(Container& container) {
   auto source = container.image_source(0, container.info().size);
-  auto digests = hash_source(*source, std::array{HashAlgorithm::md5, HashAlgorithm::sha1,
-                                                 HashAlgorithm::sha256});
+  auto digests = hash_source(
+      *source, std::array{HashAlgorithm::md5, HashAlgorithm::sha1, HashAlgorithm::sha256});
   BOOST_REQUIRE_MESSAGE(digests, (digests ? "" : digests.error().to_string()));
   return *digests;
 }
@@ -55,28 +55,28 @@ BOOST_AUTO_TEST_CASE(reference_linear_image_reproduces_expected_hashes) {
                   {"Base-Linear", "dd6dbda282e27fd0d196abd95f5c3e58",
                    "7d3d27f667f95f7ec5b9d32121622c0f4b60b48d",
                    "d7d6df4534f06568eb90a06e252592c9b79378b95bb9a7e01db3a388feda6c13"});
-  check_reference({k_std + "Base-Linear-AllHashes.aff4"},
-                  {"AllHashes", "dd6dbda282e27fd0d196abd95f5c3e58",
-                   "7d3d27f667f95f7ec5b9d32121622c0f4b60b48d",
-                   "d7d6df4534f06568eb90a06e252592c9b79378b95bb9a7e01db3a388feda6c13"});
+  check_reference(
+      {k_std + "Base-Linear-AllHashes.aff4"},
+      {"AllHashes", "dd6dbda282e27fd0d196abd95f5c3e58", "7d3d27f667f95f7ec5b9d32121622c0f4b60b48d",
+       "d7d6df4534f06568eb90a06e252592c9b79378b95bb9a7e01db3a388feda6c13"});
 }
 
 BOOST_AUTO_TEST_CASE(reference_read_error_and_allocated_images_use_symbolic_fills) {
-  check_reference({k_std + "Base-Linear-ReadError.aff4"},
-                  {"ReadError", "1f1ae18d3610d3b4ad2d705e3af42f19",
-                   "67e245a640e2784ead30c1ff1a3f8d237b58310f",
-                   "648d87d2e045334e750bda297f9c9a5f122b1c07ac673c16dcec46f5f18cd555"});
-  check_reference({k_std + "Base-Allocated.aff4"},
-                  {"Allocated", "54a02991ff289c238570893e2e16df86",
-                   "e8650e89b262cf0b4b73c025312488d5a6317a26",
-                   "c1c99315c2ff74e3f37247639e4f8bb2fb7c49ad09f9d6965ac567ce5e6e3c75"});
+  check_reference(
+      {k_std + "Base-Linear-ReadError.aff4"},
+      {"ReadError", "1f1ae18d3610d3b4ad2d705e3af42f19", "67e245a640e2784ead30c1ff1a3f8d237b58310f",
+       "648d87d2e045334e750bda297f9c9a5f122b1c07ac673c16dcec46f5f18cd555"});
+  check_reference(
+      {k_std + "Base-Allocated.aff4"},
+      {"Allocated", "54a02991ff289c238570893e2e16df86", "e8650e89b262cf0b4b73c025312488d5a6317a26",
+       "c1c99315c2ff74e3f37247639e4f8bb2fb7c49ad09f9d6965ac567ce5e6e3c75"});
 }
 
 BOOST_AUTO_TEST_CASE(reference_striped_pair_reads_as_one_image) {
-  check_reference({k_std + "Striped/Base-Linear_1.aff4", k_std + "Striped/Base-Linear_2.aff4"},
-                  {"Striped", "dd6dbda282e27fd0d196abd95f5c3e58",
-                   "7d3d27f667f95f7ec5b9d32121622c0f4b60b48d",
-                   "d7d6df4534f06568eb90a06e252592c9b79378b95bb9a7e01db3a388feda6c13"});
+  check_reference(
+      {k_std + "Striped/Base-Linear_1.aff4", k_std + "Striped/Base-Linear_2.aff4"},
+      {"Striped", "dd6dbda282e27fd0d196abd95f5c3e58", "7d3d27f667f95f7ec5b9d32121622c0f4b60b48d",
+       "d7d6df4534f06568eb90a06e252592c9b79378b95bb9a7e01db3a388feda6c13"});
 }
 
 BOOST_AUTO_TEST_CASE(reference_block_hashes_verify) {
@@ -105,7 +105,8 @@ BOOST_AUTO_TEST_CASE(reference_block_hashes_verify) {
 }
 
 BOOST_AUTO_TEST_CASE(exabyte_sparse_image_opens_without_reading_it_all) {
-  const std::string path = std::string(CUSTODY_TESTDATA_DIR) + "/aff4/Errata/Base-ExabyteSparse.aff4";
+  const std::string path =
+      std::string(CUSTODY_TESTDATA_DIR) + "/aff4/Errata/Base-ExabyteSparse.aff4";
   auto container = Container::open({path});
   BOOST_REQUIRE_MESSAGE(container, (container ? "" : container.error().to_string()));
   BOOST_TEST((*container)->info().size == 9223372036854775296ULL);
