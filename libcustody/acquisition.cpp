@@ -253,13 +253,11 @@ Result<AcquisitionResult> acquire_aff4(const AcquireOptions& options,
     record.status =
         outcome->cancelled ? AcquisitionStatus::interrupted : AcquisitionStatus::complete;
   }
-  internal::Aff4ImageFacts facts{record.image_size,
-                                 record.hashes,
-                                 record.case_info,
-                                 record.source,
-                                 record.started,
-                                 record.finished,
-                                 record.status == AcquisitionStatus::complete};
+  internal::Aff4ImageFacts facts{record.image_size, record.hashes,  record.case_info,
+                                 record.source,     record.started, record.finished};
+  facts.completion_state = record.status == AcquisitionStatus::complete      ? "Completed Normally"
+                           : record.status == AcquisitionStatus::interrupted ? "Interrupted"
+                                                                             : "Failed";
   auto finalized =
       (*writer)->finalize(facts, {{"custody/acquisition.json", record_to_json(record)}});
   if (!outcome) {

@@ -18,6 +18,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <list>
@@ -38,6 +40,10 @@ constexpr std::size_t k_small_member_limit = std::size_t{64} << 20U;
 constexpr std::uint32_t k_max_chunk_size = std::uint32_t{64} << 20U;
 constexpr std::uint32_t k_max_chunks_per_bevy = std::uint32_t{1} << 24U;
 constexpr std::size_t k_chunk_cache_entries = 64;
+
+std::string k_rdf_type_iri() {
+  return internal::k_rdf_type;
+}
 
 std::optional<std::uint64_t> to_u64(const std::string& text) {
   std::uint64_t value = 0;
@@ -116,6 +122,7 @@ class Aff4Container final : public Container {
     for (const std::string& path : paths) {
       auto volume = ZipReader::open(path);
       CUSTODY_TRY(volume);
+      m_info.trailing_bytes += volume->file_size() - volume->end_offset();
       m_volumes.push_back(std::make_unique<ZipReader>(std::move(*volume)));
       m_info.paths.push_back(path);
     }
@@ -393,6 +400,15 @@ class Aff4Container final : public Container {
       return make_error(Errc::corrupt, fmt::format("the image's data stream {} is not in the "
                                                    "container",
                                                    m_data_stream));
+    }
+    for (std::size_t volume = 0; volume < m_graphs.size(); ++volume) {
+      if (m_graphs[volume].objects(m_info.image_urn, k_rdf_type_iri()).empty()) {
+        return make_error(
+            Errc::invalid_argument,
+            fmt::format("{} is not a volume of image {} (described in {}); give "
+                        "only the volumes of one image",
+                        m_info.paths[volume], m_info.image_urn, m_info.paths.front()));
+      }
     }
     for (const std::string& map : maps) {
       CUSTODY_TRY(load_map(map));
@@ -1030,10 +1046,20 @@ Result<std::unique_ptr<Container>> Container::open(const std::vector<std::string
 }
 
 bool looks_like_container(const std::string& path) {
+  // A record is JSON: its first non-blank byte is '{'. Anything else is taken for a container,
+  // including a ZIP with data prepended, which the reader handles.
   internal::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  char magic[4] = {};
-  return fd && ::pread(fd.get(), magic, sizeof magic, 0) == 4 && magic[0] == 'P' &&
-         magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
+  std::array<char, 64> head{};
+  const ssize_t got = fd ? ::pread(fd.get(), head.data(), head.size(), 0) : -1;
+  if (got <= 0) {
+    return false;  // missing or empty: the record path reports that clearly
+  }
+  for (ssize_t i = 0; i < got; ++i) {
+    if (std::isspace(static_cast<unsigned char>(head[static_cast<std::size_t>(i)])) == 0) {
+      return head[static_cast<std::size_t>(i)] != '{';
+    }
+  }
+  return false;
 }
 
 }  // namespace custody
@@ -1094,6 +1120,7 @@ std::string container_info_to_json(const ContainerInfo& info) {
                    {"unreadable_bytes", info.map.unreadable_bytes},
                    {"unreadable_ranges", unreadable}}},
       {"members", members},
+      {"trailing_bytes", info.trailing_bytes},
       {"record", nullptr},
   };
   if (info.custody_record) {

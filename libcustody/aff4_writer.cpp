@@ -304,6 +304,7 @@ struct Aff4Writer::State {
   std::uint64_t stream_size = 0;
   std::uint64_t stored_chunks = 0;
   std::uint64_t zero_chunks = 0;
+  std::uint64_t image_bytes = 0;
 
   State(Aff4WriterOptions opts, ZipWriter writer_zip)
       : options(std::move(opts)), zip(std::move(writer_zip)), map(directory_of(options.path)) {}
@@ -355,7 +356,7 @@ struct Aff4Writer::State {
         continue;
       }
       if (!bevy_open) {
-        CUSTODY_TRY(zip.begin_member(aff4::bevy_member(stream_member, bevy)));
+        CUSTODY_TRY(zip.begin_member(aff4::bevy_member(stream_member, bevy), true));
         bevy_open = true;
       }
       const std::byte* stored =
@@ -380,6 +381,7 @@ struct Aff4Writer::State {
         CUSTODY_TRY(close_bevy());
       }
     }
+    image_bytes = image_offset;
     return flush(run);
   }
 
@@ -537,8 +539,7 @@ std::string aff4_turtle(const Aff4Names& names,
   out.add_iri(names.image, term("dataStream"), names.map);
   out.add_literal(names.image, term("size"), std::to_string(facts.size), xsd("long"));
   out.add_iri(names.image, term("stored"), names.volume);
-  out.add_literal(names.image, term("acquisitionCompletionState"),
-                  facts.complete ? "Completed Normally" : "Interrupted");
+  out.add_literal(names.image, term("acquisitionCompletionState"), facts.completion_state);
   for (const auto& [algorithm, hex] : facts.hashes) {
     const std::string datatype = hash_datatype(algorithm);
     if (!datatype.empty()) {

@@ -116,6 +116,14 @@ Result<VerificationReport> verify_record(const std::string& record_path,
                                          const CancelToken* cancel) {
   auto loaded = load_record(record_path);
   CUSTODY_TRY(loaded);
+  if (loaded->record.image_format != "raw") {
+    const std::string container =
+        loaded->record.container ? loaded->record.container->file : std::string("its container");
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{} describes an image inside an AFF4 container; verify the "
+                                  "container instead (custody-verify {})",
+                                  record_path, container));
+  }
   VerificationReport report;
   report.record_path = record_path;
   report.record = loaded->record;
@@ -364,6 +372,13 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
     report.checks.push_back(make_check("block hashes", what, CheckResult::pass, ""));
   }
 
+  if (info.trailing_bytes > 0) {
+    report.checks.push_back(make_check(
+        "container", paths.front(), CheckResult::warn,
+        fmt::format("{} bytes follow the end of the container (an interrupted append, or added "
+                    "later); they are not part of what was verified",
+                    info.trailing_bytes)));
+  }
   add_defect_checks(info, report);
   report.verified = std::none_of(report.checks.begin(), report.checks.end(),
                                  [](const Check& c) { return c.result == CheckResult::fail; });

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The end-to-end sample: acquire the sample disk (through a read-only loop device when run as
-# root), inspect the record, verify the image, check it with stock tools, acquire again from a
-# pipe into segments, and show that a single changed byte is caught.
+# The end-to-end sample: acquire the sample disk into an AFF4 container (through a read-only loop
+# device when run as root), inspect it, verify it, check it with stock tools, export it, acquire
+# again as a raw image from a pipe into segments, and show that a single changed byte is caught
+# and located.
 #   usage: samples/demo.sh [BIN_DIR]    (BIN_DIR defaults to build/release/tools)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +20,7 @@ step "1. The evidence: a deterministic sample disk (test data, not from a real c
 "$here/make-sample-disk.sh" sample-disk.img
 show sha256sum -c "$here/SHA256SUMS"
 
-step "2. Acquire it"
+step "2. Acquire it into an AFF4 container (the default format)"
 source=sample-disk.img
 if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null &&
   loop=$(losetup -f --show -r sample-disk.img 2>/dev/null); then
@@ -29,33 +30,39 @@ if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null &&
 else
   echo "(not root or no loop device: imaging the file itself)"
 fi
-show custody-acquire --format raw "$source" -o evidence/disk1 --case DEMO-2026-17 --evidence E-001 \
+show custody-acquire "$source" -o evidence/disk1 --case DEMO-2026-17 --evidence E-001 \
   --examiner "Demo Examiner" --description "sample disk" --notes "seal bag 0042"
 
-step "3. What the record says"
-show custody-info evidence/disk1.acquisition.json
+step "3. What the container holds"
+show custody-info evidence/disk1.aff4
 
-step "4. Verify the image against its record"
-show custody-verify evidence/disk1.acquisition.json
+step "4. Verify it: image hashes, every member's checksum, the record"
+show custody-verify evidence/disk1.aff4
 
-step "5. Anyone can check it without custody, with coreutils and jq"
-want=$(jq -r .hashes.sha256 evidence/disk1.acquisition.json)
-got=$(sha256sum evidence/disk1.raw | cut -d' ' -f1)
-echo "record sha256: $want"
-echo "sha256sum:     $got"
+step "5. Anyone can check it with stock tools: unzip, jq, sha256sum"
+unzip -tq evidence/disk1.aff4
+want=$(unzip -p evidence/disk1.aff4 custody/acquisition.json | jq -r .hashes.sha256)
+got=$(custody-export evidence/disk1.aff4 -o - -q | sha256sum | cut -d' ' -f1)
+echo "recorded sha256:          $want"
+echo "exported image sha256sum: $got"
 [ "$want" = "$got" ] && echo "match"
 
-step "6. Acquire from a pipe into 2 MiB segments, and verify"
+step "6. Export the image as a raw file for any court tool"
+show custody-export evidence/disk1.aff4 -o evidence/disk1-export.raw
+
+step "7. Raw acquisition from a pipe into 2 MiB segments, and verify"
 cat sample-disk.img | show custody-acquire --format raw - -o evidence/piped --segment-size 2M -q
 show custody-verify evidence/piped.acquisition.json
 echo "cat evidence/piped.0* | sha256sum:"
 cat evidence/piped.0* | sha256sum
 
-step "7. One changed byte is caught (exit status 1)"
-cp evidence/piped.* "$work/" && cd "$work"
-printf 'X' | dd of=piped.003 bs=1 seek=1000 conv=notrunc status=none
+step "8. One changed byte is caught and located (exit status 1)"
+cp evidence/disk1.aff4 tampered.aff4
+offset=$(custody-info --json tampered.aff4 |
+  jq '[.members[] | select(.name | test("/00000000$"))][0].offset')
+printf 'X' | dd of=tampered.aff4 bs=1 seek=$((offset + 100000)) conv=notrunc status=none
 set +e
-custody-verify piped.acquisition.json
+custody-verify tampered.aff4
 status=$?
 set -e
 echo "custody-verify exit status: $status"

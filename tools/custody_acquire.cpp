@@ -169,8 +169,9 @@ int main(int argc, char** argv) {
   Options options;
   CommonOptions common;
   CLI::App app{
-      "Image a disk, a file or a pipe into a raw image, hashing it in one pass, and "
-      "write an acquisition record.\nThe source is opened read-only and never written."};
+      "Image a disk, a file or a pipe into an AFF4 container (or a raw image), hashing "
+      "it in one pass,\nand record what was acquired. The source is opened read-only and "
+      "never written."};
   add_common_options(app, common, k_tool,
                      "  custody-acquire /dev/sdb -o /cases/17/disk1 --case 17 --evidence E1 "
                      "--examiner 'J. Doe'\n"

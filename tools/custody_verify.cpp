@@ -72,6 +72,8 @@ void print_report(const VerificationReport& report, int verbose) {
   for (const Check& check : report.checks) {
     if (check.result == CheckResult::fail && check.name == "image") {
       fmt::print("  whole image: {}\n", check.detail);
+    } else if (check.result == CheckResult::fail && check.subject.starts_with(check.name)) {
+      fmt::print("  {}: {}\n", check.subject, check.detail);
     } else if (check.result == CheckResult::fail) {
       fmt::print("  {} {}: {}\n", check.name, check.subject, check.detail);
     } else if (check.result == CheckResult::warn) {
@@ -125,8 +127,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> paths;
   CommonOptions common;
   CLI::App app{
-      "Re-read a raw image and check it against its acquisition record: every segment's\n"
-      "size and hashes, the whole image's hashes, and the record's own integrity."};
+      "Check evidence against what was recorded when it was acquired: for an AFF4 "
+      "container the image's\nhashes, every member's checksum and any AFF4 block "
+      "hashes; for a raw image every segment's size\nand hashes; and the acquisition "
+      "record's own integrity."};
   add_common_options(app, common, k_tool,
                      "  custody-verify /cases/17/disk1.aff4\n"
                      "  custody-verify /cases/17/disk2.acquisition.json\n"

@@ -68,6 +68,9 @@ struct ContainerInfo {
   ContainerMapSummary map;
   std::vector<ContainerMember> members;
   std::optional<std::string> custody_record;  // custody/acquisition.json, when present
+  // Bytes after the end of the ZIP structure (all volumes): left by an interrupted append, or
+  // added by someone; they are not part of what is read or verified.
+  std::uint64_t trailing_bytes = 0;
 };
 
 // Something in the container that does not match what was recorded about it.

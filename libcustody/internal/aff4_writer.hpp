@@ -36,7 +36,7 @@ struct Aff4ImageFacts {
   SourceInfo source;
   std::string started;
   std::string finished;
-  bool complete = true;
+  std::string completion_state = "Completed Normally";  // aff4:acquisitionCompletionState
 };
 
 // The URNs of a written volume.
@@ -71,6 +71,8 @@ class Aff4Writer {
   std::uint64_t stream_size() const;
   std::uint64_t stored_chunks() const;
   std::uint64_t zero_chunks() const;
+  // Image bytes the writer has placed (stored or mapped), also after a failure.
+  std::uint64_t image_bytes() const;
 
   struct State;  // defined in aff4_writer.cpp
 

@@ -108,7 +108,10 @@ class ZipReader {
 // its 32-bit size fields), the real CRC-32 in the local header and no data descriptor, Zip64
 // extras in the central directory only for entries that need one, and always a Zip64 EOCD,
 // Zip64 locator and EOCD. Writes are buffered; write-back is started every 32 MiB so the final
-// fsync is short. Not thread-safe: one thread drives a writer.
+// fsync is short. The data of aligned streamed members (begin_member(name, true)) goes to disk
+// with direct I/O (O_DIRECT) where the file system allows it, sparing a copy of every byte into
+// the page cache; elsewhere it is buffered too, with the same bytes in the archive. Not
+// thread-safe: one thread drives a writer.
 //
 // After any failed call the writer refuses further work (the file state is unknown). A writer
 // destroyed before finish() succeeded leaves a created archive incomplete on disk (the caller
@@ -139,7 +142,15 @@ class ZipWriter {
   // descriptor is needed. `crc_of_piece`, when given, is the CRC-32 of `data` computed by the
   // caller (e.g. on another thread); it is combined with crc32_combine(). It is trusted: a wrong
   // value yields a wrong CRC in the archive, which `unzip -t` reports.
-  Result<void> begin_member(std::string_view name);
+  //
+  // With `align_data`, the local header gets an alignment extra field after its Zip64 extra
+  // (ID 0xD935, as Android's zipalign writes: a u16 alignment of 4096, then zero bytes) so that
+  // the member's data starts at a file offset that is a multiple of 4096; the central directory
+  // entry has no such field. The data then goes to disk with O_DIRECT through a 4 MiB staging
+  // buffer, or straight from the caller's memory for large pieces aligned to 4096 in memory;
+  // position() counts staged bytes as written. Where the file system refuses direct I/O (EINVAL
+  // at open or at a write), this and every later member are written buffered instead.
+  Result<void> begin_member(std::string_view name, bool align_data = false);
   Result<void> write_member_data(std::span<const std::byte> data,
                                  std::optional<std::uint32_t> crc_of_piece = std::nullopt);
   Result<void> end_member();
@@ -153,6 +164,9 @@ class ZipWriter {
   bool has_member(std::string_view name) const;
   // Absolute file offset where the next byte will be written.
   std::uint64_t position() const;
+  // Whether aligned members' data goes to disk with direct I/O: false before the first aligned
+  // member, and once the file system refused it.
+  bool writes_direct() const;
   const std::string& path() const;
 
  private:

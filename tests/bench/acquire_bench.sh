@@ -20,6 +20,11 @@ readonly ZERO_RUN=$((16 * 1024 * 1024))
 readonly TARGET_VS_IMAGERS=2.5
 readonly TARGET_VS_OPENSSL=0.85
 readonly TARGET_RSS_MIB=256
+# AFF4 (issue 3): acquisition >= 6x ewfacquire -c fast and >= 0.8x custody's raw acquisition with
+# the same hashes; verification >= 0.8x openssl dgst of the same algorithms, in parallel.
+readonly TARGET_AFF4_VS_EWF_FAST=6
+readonly TARGET_AFF4_VS_RAW=0.8
+readonly TARGET_VERIFY_VS_OPENSSL=0.8
 
 usage() {
     cat <<EOF
@@ -173,10 +178,15 @@ loud_mismatch() {
 }
 
 # ---------------------------------------------------------------- tools
-keys=(custody-all custody-sha256 dc3dd dcfldd ewfacquire openssl-sha256 openssl-md5)
+keys=(custody-all custody-sha256 custody-aff4 custody-verify dc3dd dcfldd ewfacquire ewfacquire-fast
+    openssl-sha256 openssl-md5 openssl-parallel)
 declare -A label=(
-    [custody-all]="custody-acquire md5,sha1,sha256"
-    [custody-sha256]="custody-acquire sha256"
+    [custody-all]="custody-acquire raw md5,sha1,sha256"
+    [custody-sha256]="custody-acquire raw sha256"
+    [custody-aff4]="custody-acquire AFF4 snappy md5,sha1,sha256"
+    [custody-verify]="custody-verify AFF4 md5,sha1,sha256"
+    [ewfacquire-fast]="ewfacquire E01 -c fast md5,sha1,sha256"
+    [openssl-parallel]="openssl dgst md5 & sha1 & sha256 (3 procs)"
     [dc3dd]="dc3dd md5+sha1+sha256"
     [dcfldd]="dcfldd md5,sha1,sha256 bs=1M"
     [ewfacquire]="ewfacquire E01 -c none md5,sha1,sha256"
@@ -188,15 +198,25 @@ available() { # KEY
     case $1 in
         custody-*) ((have_custody)) ;;
         openssl-*) command -v openssl >/dev/null ;;
+        ewfacquire-*) command -v ewfacquire >/dev/null ;;
         *) command -v "$1" >/dev/null ;;
     esac
 }
 
+# The three reference hashes at once, one process each ($1 expands in the inner shell).
+# shellcheck disable=SC2016
+parallel_dgst='openssl dgst -md5 "$1" >/dev/null & openssl dgst -sha1 "$1" >/dev/null & openssl dgst -sha256 "$1" >/dev/null & wait'
+
 cmd=()
 set_cmd() { # KEY -> global array cmd
     case $1 in
-        custody-all) cmd=("$custody" "$input" -o "$work/c" --hash "md5,sha1,sha256" --force -q) ;;
-        custody-sha256) cmd=("$custody" "$input" -o "$work/c" --hash sha256 --force -q) ;;
+        custody-all) cmd=("$custody" "$input" -o "$work/c" --format raw --hash "md5,sha1,sha256" --force -q) ;;
+        custody-sha256) cmd=("$custody" "$input" -o "$work/c" --format raw --hash sha256 --force -q) ;;
+        custody-aff4) cmd=("$custody" "$input" -o "$work/c" --hash "md5,sha1,sha256" --force -q) ;;
+        # verifies the container made (untimed) by the correctness step
+        custody-verify) cmd=("$bin_dir/custody-verify" -q "$work/v.aff4") ;;
+        ewfacquire-fast) cmd=(ewfacquire -u -q -t "$work/e" -c fast -d "sha1,sha256" -f encase6 "$input") ;;
+        openssl-parallel) cmd=(bash -c "$parallel_dgst" _ "$input") ;;
         # dc3dd reports on stderr even with log=; stderr goes to a log file.
         dc3dd) cmd=(dc3dd "if=$input" "of=$work/d.raw" hash=md5 hash=sha1 hash=sha256 log=/dev/null) ;;
         dcfldd) cmd=(dcfldd "if=$input" "of=$work/f.raw" "hash=md5,sha1,sha256" bs=1M status=off) ;;
@@ -214,7 +234,7 @@ tool_version() { # KEY
         custody-*) v=$("$custody" -V 2>&1 | head -n 1) || true ;;
         dc3dd) v=$(dc3dd --version 2>&1 | head -n 1) || true ;;
         dcfldd) v=$(dcfldd --version 2>&1 | head -n 1) || true ;;
-        ewfacquire) v=$(ewfacquire -V 2>&1 | head -n 1) || true ;;
+        ewfacquire*) v=$(ewfacquire -V 2>&1 | head -n 1) || true ;;
         openssl-*) v=$(openssl version 2>&1 | awk 'NR == 1 { print $1, $2 }') || true ;;
     esac
     printf '%s' "${v:-?}"
@@ -308,7 +328,7 @@ echo
 if ((have_custody)); then
     note "verifying custody-acquire once (untimed): hashes vs openssl dgst, image vs input ..."
     vrc=0
-    "$custody" "$input" -o "$work/c" --hash md5,sha1,sha256 --force --json \
+    "$custody" "$input" -o "$work/c" --format raw --hash md5,sha1,sha256 --force --json \
         >"$work/verify.json" 2>"$work/verify.err" || vrc=$?
     if ((vrc != 0)); then
         loud_mismatch "custody-acquire exited $vrc on the verification run"
@@ -339,6 +359,14 @@ if ((have_custody)); then
         fi
     fi
     clean_outputs
+    # The container the timed custody-verify runs check; it must verify and export exactly.
+    "$custody" "$input" -o "$work/v" --hash md5,sha1,sha256 --force -q ||
+        loud_mismatch "custody-acquire (AFF4) failed"
+    if "$bin_dir/custody-export" -q "$work/v.aff4" -o - | cmp -s -- - "$input"; then
+        echo "verify    AFF4 container v.aff4 exports byte-identical to the input  ok"
+    else
+        loud_mismatch "the AFF4 container does not export to the input"
+    fi
     if ((mismatch)); then
         echo "custody-acquire produced wrong output; not benchmarking it." >&2
         exit 1
@@ -417,6 +445,9 @@ ratio_line "custody(md5,sha1,sha256) / dc3dd" custody-all dc3dd "$TARGET_VS_IMAG
 ratio_line "custody(md5,sha1,sha256) / dcfldd" custody-all dcfldd
 ratio_line "custody(sha256) / openssl dgst -sha256" custody-sha256 openssl-sha256 "$TARGET_VS_OPENSSL"
 ratio_line "custody(md5,sha1,sha256) / openssl dgst -md5" custody-all openssl-md5
+ratio_line "custody AFF4 / ewfacquire -c fast" custody-aff4 ewfacquire-fast "$TARGET_AFF4_VS_EWF_FAST"
+ratio_line "custody AFF4 / custody raw (same hashes)" custody-aff4 custody-all "$TARGET_AFF4_VS_RAW"
+ratio_line "custody-verify AFF4 / openssl x3 in parallel" custody-verify openssl-parallel "$TARGET_VERIFY_VS_OPENSSL"
 # MD5 cannot be parallelised within one stream, so no tool computing md5 can
 # beat openssl dgst -md5 here: these are the best ratios reachable on this host.
 ratio_line "ceiling: openssl dgst -md5 / ewfacquire" openssl-md5 ewfacquire

@@ -27,3 +27,9 @@ head -c 5000 /dev/urandom >junk.aff4
 printf 'PK\003\004' | dd of=junk.aff4 conv=notrunc status=none
 run "$INFO" junk.aff4
 expect_rc 65
+# Bytes appended after the end of a container are reported, not silently ignored.
+cp img.aff4 tail.aff4
+printf 'appended later' >>tail.aff4
+run "$VERIFY" tail.aff4
+expect_rc 0
+expect_stdout "14 bytes follow the end of the container"
