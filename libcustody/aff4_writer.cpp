@@ -26,6 +26,7 @@ namespace {
 // Target ids in the map's idx member.
 constexpr std::uint32_t k_stream_target = 0;
 constexpr std::uint32_t k_zero_target = 1;
+constexpr std::uint32_t k_unreadable_target = 2;
 // Map entries kept in memory before they are spooled to a temporary file: a disk that alternates
 // zero and data chunks could otherwise need one entry per chunk in memory.
 constexpr std::size_t k_map_entries_in_memory = std::size_t{1} << 16U;
@@ -305,6 +306,7 @@ struct Aff4Writer::State {
   std::uint64_t stored_chunks = 0;
   std::uint64_t zero_chunks = 0;
   std::uint64_t image_bytes = 0;
+  std::uint64_t unreadable_bytes = 0;
 
   State(Aff4WriterOptions opts, ZipWriter writer_zip)
       : options(std::move(opts)), zip(std::move(writer_zip)), map(directory_of(options.path)) {}
@@ -349,6 +351,13 @@ struct Aff4Writer::State {
     std::uint64_t image_offset = source.offset;
     Run run;
     for (const ChunkResult& chunk : block.chunks) {
+      if (!source.defects.empty() &&
+          overlaps_defect(source.defects, image_offset, chunk.logical_length)) {
+        CUSTODY_TRY(flush(run));
+        CUSTODY_TRY(write_defective_chunk(source, block, chunk, image_offset));
+        image_offset += chunk.logical_length;
+        continue;
+      }
       if (chunk.zero) {
         CUSTODY_TRY(map.add(image_offset, chunk.logical_length, image_offset, k_zero_target));
         ++zero_chunks;
@@ -385,6 +394,75 @@ struct Aff4Writer::State {
     return flush(run);
   }
 
+  static bool overlaps_defect(const std::vector<ByteRange>& defects,
+                              std::uint64_t offset,
+                              std::uint64_t length) {
+    return std::any_of(defects.begin(), defects.end(), [&](const ByteRange& range) {
+      return range.offset < offset + length && offset < range.offset + range.length;
+    });
+  }
+
+  // A chunk with unreadable bytes: those map to aff4:UnreadableData (phase = image offset, as
+  // the reference images do), the readable rest to the stored chunk (or aff4:Zero). A chunk that
+  // is unreadable throughout is not stored at all.
+  Result<void> write_defective_chunk(const Block& source,
+                                     const CompressedBlock& block,
+                                     const ChunkResult& chunk,
+                                     std::uint64_t image_offset) {
+    const std::uint64_t end = image_offset + chunk.logical_length;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> bad;  // clipped to the chunk
+    std::uint64_t bad_bytes = 0;
+    for (const ByteRange& range : source.defects) {
+      const std::uint64_t from = std::max(range.offset, image_offset);
+      const std::uint64_t to = std::min(range.offset + range.length, end);
+      if (from < to) {
+        bad.emplace_back(from, to);
+        bad_bytes += to - from;
+      }
+    }
+    unreadable_bytes += bad_bytes;
+    const bool store = bad_bytes < chunk.logical_length && !chunk.zero;
+    const std::uint64_t chunk_stream_offset = stream_size;
+    if (store) {
+      if (!bevy_open) {
+        CUSTODY_TRY(zip.begin_member(aff4::bevy_member(stream_member, bevy), true));
+        bevy_open = true;
+      }
+      const std::byte* stored =
+          (chunk.in_block ? source.storage.data() : block.bytes.data()) + chunk.offset;
+      CUSTODY_TRY(zip.write_member_data(std::span(stored, chunk.stored_length), chunk.crc));
+      append_index(chunk);
+      stream_size += chunk.logical_length;
+      ++stored_chunks;
+    }
+    std::uint64_t at = image_offset;
+    for (const auto& [from, to] : bad) {
+      CUSTODY_TRY(map_readable(at, from, image_offset, chunk_stream_offset, store));
+      CUSTODY_TRY(map.add(from, to - from, from, k_unreadable_target));
+      at = to;
+    }
+    CUSTODY_TRY(map_readable(at, end, image_offset, chunk_stream_offset, store));
+    if (store && index.size() / aff4::k_index_entry_size == options.chunks_per_bevy) {
+      CUSTODY_TRY(close_bevy());
+    }
+    return {};
+  }
+
+  Result<void> map_readable(std::uint64_t from,
+                            std::uint64_t to,
+                            std::uint64_t chunk_image_offset,
+                            std::uint64_t chunk_stream_offset,
+                            bool stored) {
+    if (from >= to) {
+      return {};
+    }
+    if (!stored) {
+      return map.add(from, to - from, from, k_zero_target);
+    }
+    return map.add(from, to - from, chunk_stream_offset + (from - chunk_image_offset),
+                   k_stream_target);
+  }
+
   void append_index(const ChunkResult& chunk) {
     const std::size_t at = index.size();
     index.resize(at + aff4::k_index_entry_size);
@@ -402,7 +480,10 @@ struct Aff4Writer::State {
     CUSTODY_TRY(zip.begin_member(map_member + "/map"));
     CUSTODY_TRY(map.write_to(zip));
     CUSTODY_TRY(zip.end_member());
-    const std::string idx = names.stream + "\n" + aff4::term("Zero") + "\n";
+    std::string idx = names.stream + "\n" + aff4::term("Zero") + "\n";
+    if (unreadable_bytes > 0) {
+      idx += aff4::term("UnreadableData") + "\n";
+    }
     return zip.add_member(map_member + "/idx", std::as_bytes(std::span(idx.data(), idx.size())));
   }
 };

@@ -170,6 +170,7 @@ Result<PipelineOutcome> run_pipeline(Source& source,
     }
     block->size = *got;
     block->offset = outcome.bytes;
+    block->defects = source.last_read_defects();
     block->pending.store(workers.size(), std::memory_order_relaxed);
     for (auto& worker : workers) {
       worker->push(block);

@@ -225,4 +225,13 @@ Result<std::unique_ptr<Source>> open_concatenated_files(const std::vector<std::s
   return std::make_unique<ConcatenatedSource>(paths, std::move(info));
 }
 
+void fill_with_unreadable_pattern(std::span<std::byte> out, std::uint64_t image_offset) {
+  static constexpr std::string_view k_word = "UNREADABLEDATA";
+  constexpr std::uint64_t k_tile = std::uint64_t{1} << 20U;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::uint64_t in_tile = (image_offset + i) % k_tile;
+    out[i] = static_cast<std::byte>(k_word[static_cast<std::size_t>(in_tile % k_word.size())]);
+  }
+}
+
 }  // namespace custody

@@ -33,6 +33,18 @@ struct SourceInfo {
   std::optional<std::string> serial;
 };
 
+// A range of bytes of a source, by absolute offset.
+struct ByteRange {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  bool operator==(const ByteRange&) const = default;
+};
+
+// Fills `out`, which holds the image bytes starting at `image_offset`, with the AFF4
+// UNREADABLEDATA pattern ("UNREADABLEDATA" repeated, tiled per MiB, phased by absolute offset):
+// what a reader of an AFF4 image returns for bytes that could not be read.
+void fill_with_unreadable_pattern(std::span<std::byte> out, std::uint64_t image_offset);
+
 // A readable source of bytes, read once from start to end. Not thread-safe: one reader at a time.
 class Source {
  public:
@@ -42,6 +54,9 @@ class Source {
   // buffer.size() only at the end of the source (0 = end). Errc::io_error carries the offset of
   // the failed read.
   virtual Result<std::size_t> read(std::span<std::byte> buffer) = 0;
+  // Ranges of the bytes returned by the last read() that could not be read from the medium and
+  // were filled instead (absolute offsets, ascending). Empty for sources without such defects.
+  virtual std::vector<ByteRange> last_read_defects() const { return {}; }
 };
 
 // Opens `path` read-only: "-" is standard input; a block device gets its size and sector sizes

@@ -31,7 +31,8 @@ struct Block {
   std::unique_ptr<std::byte[], AlignedFree> memory;
   std::span<std::byte> storage;
   std::size_t size = 0;
-  std::uint64_t offset = 0;  // of the first byte within the source
+  std::uint64_t offset = 0;        // of the first byte within the source
+  std::vector<ByteRange> defects;  // unreadable ranges within this block (absolute offsets)
   std::atomic<std::size_t> pending{0};
 
   std::span<const std::byte> data() const { return {storage.data(), size}; }
