@@ -2,11 +2,10 @@
 // The AFF4 writer driven through the pipeline with a source that has unreadable ranges: those
 // ranges must read back as the UNREADABLEDATA pattern, be reported by the map, and the linear
 // hash of the container must equal the hash of what the source delivered.
-#include <custody/container.hpp>
-
+#include "../support/temp_dir.hpp"
 #include "internal/aff4_writer.hpp"
 
-#include "../support/temp_dir.hpp"
+#include <custody/container.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -32,7 +31,8 @@ class DefectiveSource final : public Source {
     m_last.clear();
     for (const ByteRange& range : m_defects) {
       const std::uint64_t from = std::max<std::uint64_t>(range.offset, m_offset);
-      const std::uint64_t to = std::min<std::uint64_t>(range.offset + range.length, m_offset + take);
+      const std::uint64_t to =
+          std::min<std::uint64_t>(range.offset + range.length, m_offset + take);
       if (from < to) {
         fill_with_unreadable_pattern(buffer.subspan(from - m_offset, to - from), from);
         m_last.push_back(ByteRange{from, to - from});
@@ -64,7 +64,8 @@ BOOST_AUTO_TEST_CASE(unreadable_ranges_map_to_unreadable_data_at_byte_precision)
   auto data = test::random_bytes((3U << 20U) + 1000U, 21);
   std::fill(data.begin() + (1U << 20U), data.begin() + (1U << 20U) + 65536, 0);  // zero chunks
   // One sector inside a data chunk, a whole chunk, and a range across a chunk boundary.
-  const std::vector<ByteRange> defects{{40960, 512}, {2U << 20U, 32768}, {(2U << 20U) + 98304 - 1024, 2048}};
+  const std::vector<ByteRange> defects{
+      {40960, 512}, {2U << 20U, 32768}, {(2U << 20U) + 98304 - 1024, 2048}};
 
   Aff4WriterOptions options;
   options.path = dir.file("defects.aff4");
