@@ -129,8 +129,24 @@ std::string container_path_for(const std::string& output_base) {
 
 namespace {
 
+std::string fill_name(const AcquireOptions& options) {
+  if (options.format == ImageFormat::aff4) {
+    return "unreadable-pattern";
+  }
+  switch (options.read_policy.fill) {
+    case ReadPolicy::Fill::zero:
+      return "zero";
+    case ReadPolicy::Fill::byte:
+      return fmt::format("0x{:02x}", static_cast<unsigned>(options.read_policy.fill_byte));
+    case ReadPolicy::Fill::unreadable_pattern:
+      return "unreadable-pattern";
+  }
+  return "zero";
+}
+
 AcquisitionRecord start_record(const AcquireOptions& options, const SourceInfo& source) {
   AcquisitionRecord record;
+  record.defect_fill = fill_name(options);
   record.tool_name = options.tool_name;
   record.tool_version = k_version;
   describe_host(record);
@@ -174,6 +190,7 @@ Result<AcquisitionResult> acquire_raw(const AcquireOptions& options,
   auto outcome =
       internal::run_pipeline(source, sinks, record.source.size.value_or(0), progress, cancel);
   record.finished = utc_now();
+  record.defects = source.defects();
   record.segments = writer.segments();
   collect_digests(*digest_sinks, record);
   for (const SegmentRecord& segment : record.segments) {
@@ -235,9 +252,10 @@ Result<AcquisitionResult> acquire_aff4(const AcquireOptions& options,
   auto outcome = internal::run_pipeline(source, sinks, record.source.size.value_or(0), progress,
                                         cancel, pipeline);
   record.finished = utc_now();
+  record.defects = source.defects();
   collect_digests(*digest_sinks, record);
-  record.bytes_read = outcome ? outcome->bytes : 0;
-  record.image_size = record.bytes_read;
+  record.bytes_read = outcome ? outcome->bytes : (*writer)->image_bytes();
+  record.image_size = (*writer)->image_bytes();
   const internal::Aff4Names& names = (*writer)->names();
   record.container = ContainerRecord{std::filesystem::path(writer_options.path).filename().string(),
                                      names.volume,
@@ -279,7 +297,11 @@ Result<AcquisitionResult> acquire(const AcquireOptions& options,
                                   ProgressSink* progress,
                                   const CancelToken* cancel) {
   CUSTODY_TRY(check_options(options));
-  auto source = open_source(options.source_path);
+  ReadPolicy policy = options.read_policy;
+  if (options.format == ImageFormat::aff4) {
+    policy.fill = ReadPolicy::Fill::unreadable_pattern;
+  }
+  auto source = open_source(options.source_path, policy);
   CUSTODY_TRY(source);
   CUSTODY_TRY(refuse_existing_outputs(options));
   if (options.format == ImageFormat::raw) {

@@ -580,6 +580,9 @@ std::uint64_t Aff4Writer::stored_chunks() const {
 std::uint64_t Aff4Writer::zero_chunks() const {
   return m_state->zero_chunks;
 }
+std::uint64_t Aff4Writer::image_bytes() const {
+  return m_state->image_bytes;
+}
 
 Result<void> Aff4Writer::finalize(
     const Aff4ImageFacts& facts,

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cstring>
+
 namespace custody {
 
 using nlohmann::json;
@@ -83,6 +85,20 @@ json source_to_json(const SourceInfo& source) {
   };
 }
 
+json defects_to_json(const std::vector<Defect>& defects) {
+  json out = json::array();
+  for (const Defect& defect : defects) {
+    out.push_back(json{{"offset", defect.offset},
+                       {"length", defect.length},
+                       {"sector_size", defect.sector_size},
+                       {"first_sector", defect.offset / defect.sector_size},
+                       {"sectors", (defect.length + defect.sector_size - 1) / defect.sector_size},
+                       {"errno", defect.sys_errno},
+                       {"error", std::string(std::strerror(defect.sys_errno))}});
+  }
+  return out;
+}
+
 json image_to_json(const AcquisitionRecord& record, const json& segments) {
   json image{{"format", record.image_format},
              {"size", record.image_size},
@@ -122,7 +138,8 @@ json record_body(const AcquisitionRecord& record) {
       {"bytes_read", record.bytes_read},
       {"hashes", digests_to_json(record.hashes)},
       {"image", image_to_json(record, segments)},
-      {"defects", json::array()},
+      {"defects", defects_to_json(record.defects)},
+      {"defect_fill", record.defect_fill},
   };
   if (record.status == AcquisitionStatus::failed) {
     body["error"] = record.error;
@@ -228,6 +245,25 @@ AcquisitionRecord record_from_json(const json& body) {
   record.source.vendor = Reader::optional<std::string>(source, "vendor");
   record.source.model = Reader::optional<std::string>(source, "model");
   record.source.serial = Reader::optional<std::string>(source, "serial");
+  if (body.contains("defects")) {
+    const json& defects = body.at("defects");
+    if (!defects.is_array()) {
+      throw std::runtime_error("member \"defects\" is not an array");
+    }
+    for (const json& item : defects) {
+      Defect defect;
+      defect.offset = Reader::number(item, "offset", "defects[].");
+      defect.length = Reader::number(item, "length", "defects[].");
+      defect.sector_size =
+          static_cast<std::uint32_t>(Reader::number(item, "sector_size", "defects[]."));
+      defect.sys_errno = static_cast<int>(Reader::number(item, "errno", "defects[]."));
+      if (defect.sector_size == 0) {
+        throw std::runtime_error("a defect has sector_size 0");
+      }
+      record.defects.push_back(defect);
+    }
+  }
+  record.defect_fill = Reader::optional<std::string>(body, "defect_fill").value_or("zero");
   record.started = Reader::string(body, "started");
   record.finished = Reader::string(body, "finished");
   record.bytes_read = Reader::number(body, "bytes_read");

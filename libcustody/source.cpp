@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -93,10 +95,10 @@ Result<void> read_block_device_facts(int fd, const struct stat& status, SourceIn
   return {};
 }
 
-// A source read sequentially through one descriptor: file, block device or stream.
-class DescriptorSource final : public Source {
+// A stream (pipe, socket, terminal): read once, in order; a read error ends it.
+class StreamSource final : public Source {
  public:
-  DescriptorSource(internal::UniqueFd fd, SourceInfo info)
+  StreamSource(internal::UniqueFd fd, SourceInfo info)
       : m_fd(std::move(fd)), m_info(std::move(info)) {}
 
   const SourceInfo& info() const override { return m_info; }
@@ -114,6 +116,202 @@ class DescriptorSource final : public Source {
   std::uint64_t m_offset = 0;
 };
 
+// pread on the file or device; careful reads go through a second, O_DIRECT descriptor (when the
+// kernel allows one) into an aligned bounce buffer.
+class DescriptorReader final : public PositionedReader {
+ public:
+  DescriptorReader(internal::UniqueFd fd, std::string path, std::uint32_t alignment)
+      : m_fd(std::move(fd)), m_path(std::move(path)), m_alignment(std::max(alignment, 512U)) {}
+
+  Result<std::size_t> read_at(std::uint64_t offset,
+                              std::span<std::byte> out,
+                              bool careful) override {
+    if (careful && offset % m_alignment == 0 && open_direct()) {
+      return read_direct(offset, out);
+    }
+    return pread_full(m_fd.get(), offset, out);
+  }
+
+ private:
+  Result<std::size_t> pread_full(int fd, std::uint64_t offset, std::span<std::byte> out) {
+    std::size_t done = 0;
+    while (done < out.size()) {
+      const ssize_t got =
+          ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+      if (got < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        return make_sys_error(Errc::io_error, "read error", m_path, errno, offset + done);
+      }
+      if (got == 0) {
+        break;
+      }
+      done += static_cast<std::size_t>(got);
+    }
+    return done;
+  }
+
+  bool open_direct() {
+    if (!m_direct_tried) {
+      m_direct_tried = true;
+      m_direct = internal::UniqueFd(::open(("/proc/self/fd/" + std::to_string(m_fd.get())).c_str(),
+                                           O_RDONLY | O_DIRECT | O_CLOEXEC));
+    }
+    return static_cast<bool>(m_direct);
+  }
+
+  Result<std::size_t> read_direct(std::uint64_t offset, std::span<std::byte> out) {
+    const std::size_t rounded = (out.size() + m_alignment - 1) / m_alignment * m_alignment;
+    if (m_bounce_size < rounded) {
+      void* memory = std::aligned_alloc(4096, (rounded + 4095) / 4096 * 4096);
+      if (memory == nullptr) {
+        return make_error(Errc::internal, "out of memory for a careful read");
+      }
+      m_bounce.reset(static_cast<std::byte*>(memory));
+      m_bounce_size = rounded;
+    }
+    auto got = pread_full(m_direct.get(), offset, std::span(m_bounce.get(), rounded));
+    if (!got && got.error().sys_errno == EINVAL) {
+      m_direct = internal::UniqueFd();  // this device refuses direct I/O: use the normal path
+      return pread_full(m_fd.get(), offset, out);
+    }
+    CUSTODY_TRY(got);
+    const std::size_t take = std::min(*got, out.size());
+    std::memcpy(out.data(), m_bounce.get(), take);
+    return take;
+  }
+
+  struct Free {
+    void operator()(std::byte* memory) const { std::free(memory); }
+  };
+
+  internal::UniqueFd m_fd;
+  std::string m_path;
+  std::uint32_t m_alignment;
+  bool m_direct_tried = false;
+  internal::UniqueFd m_direct;
+  std::unique_ptr<std::byte, Free> m_bounce;
+  std::size_t m_bounce_size = 0;
+};
+
+class RecoveringSource final : public Source {
+ public:
+  RecoveringSource(std::unique_ptr<PositionedReader> reader,
+                   SourceInfo info,
+                   std::uint32_t sector_size,
+                   ReadPolicy policy)
+      : m_reader(std::move(reader)),
+        m_info(std::move(info)),
+        m_sector(std::max<std::uint32_t>(sector_size, 1)),
+        m_policy(policy) {}
+
+  const SourceInfo& info() const override { return m_info; }
+  std::vector<ByteRange> last_read_defects() const override { return m_last; }
+  std::vector<Defect> defects() const override { return m_defects; }
+
+  Result<std::size_t> read(std::span<std::byte> buffer) override {
+    m_last.clear();
+    std::size_t want = buffer.size();
+    if (m_info.size) {
+      want = static_cast<std::size_t>(
+          std::min<std::uint64_t>(want, *m_info.size - std::min(m_offset, *m_info.size)));
+    }
+    if (want == 0) {
+      return std::size_t{0};
+    }
+    const std::span<std::byte> out = buffer.first(want);
+    auto got = attempt(m_offset, out, false);
+    if (got) {
+      m_offset += *got;
+      return *got;
+    }
+    // Something in this block is unreadable: find exactly which sectors, keep the rest.
+    CUSTODY_TRY(salvage(m_offset, out));
+    m_offset += want;
+    return want;
+  }
+
+ private:
+  // One read with the policy's retries.
+  Result<std::size_t> attempt(std::uint64_t offset, std::span<std::byte> out, bool careful) {
+    auto got = m_reader->read_at(offset, out, careful);
+    for (unsigned retry = 0; retry < m_policy.retries && !got; ++retry) {
+      got = m_reader->read_at(offset, out, true);
+    }
+    return got;
+  }
+
+  // Reads what can be read of `out` by halving the range down to single sectors.
+  Result<void> salvage(std::uint64_t offset, std::span<std::byte> out) {
+    if (out.size() <= m_sector) {
+      auto got = attempt(offset, out, true);
+      if (got && *got == out.size()) {
+        return {};
+      }
+      return record_defect(offset, out, got ? ENODATA : got.error().sys_errno);
+    }
+    auto got = m_reader->read_at(offset, out, true);
+    if (got && *got == out.size()) {
+      return {};
+    }
+    const std::size_t sectors = (out.size() + m_sector - 1) / m_sector;
+    const std::size_t half = sectors / 2 * m_sector;
+    CUSTODY_TRY(salvage(offset, out.first(half)));
+    return salvage(offset + half, out.subspan(half));
+  }
+
+  Result<void> record_defect(std::uint64_t offset, std::span<std::byte> out, int sys_errno) {
+    switch (m_policy.fill) {
+      case ReadPolicy::Fill::zero:
+        std::fill(out.begin(), out.end(), std::byte{0});
+        break;
+      case ReadPolicy::Fill::byte:
+        std::fill(out.begin(), out.end(), m_policy.fill_byte);
+        break;
+      case ReadPolicy::Fill::unreadable_pattern:
+        fill_with_unreadable_pattern(out, offset);
+        break;
+    }
+    if (!m_last.empty() && m_last.back().offset + m_last.back().length == offset) {
+      m_last.back().length += out.size();
+    } else {
+      m_last.push_back(ByteRange{offset, out.size()});
+    }
+    if (!m_defects.empty() && m_defects.back().offset + m_defects.back().length == offset &&
+        m_defects.back().sys_errno == sys_errno) {
+      m_defects.back().length += out.size();
+    } else {
+      m_defects.push_back(Defect{offset, out.size(), m_sector, sys_errno});
+    }
+    ++m_bad_sectors;
+    if (m_policy.max_bad_sectors != 0 && m_bad_sectors > m_policy.max_bad_sectors) {
+      Error error{Errc::io_error,
+                  fmt::format("more than {} unreadable sectors (the --max-errors limit); "
+                              "stopped",
+                              m_policy.max_bad_sectors),
+                  m_info.path,
+                  offset,
+                  sys_errno,
+                  {}};
+      error.hint =
+          "the medium may be failing badly: consider a hardware imager, or raise "
+          "--max-errors";
+      return tl::unexpected(std::move(error));
+    }
+    return {};
+  }
+
+  std::unique_ptr<PositionedReader> m_reader;
+  SourceInfo m_info;
+  std::uint32_t m_sector;
+  ReadPolicy m_policy;
+  std::uint64_t m_offset = 0;
+  std::uint64_t m_bad_sectors = 0;
+  std::vector<ByteRange> m_last;
+  std::vector<Defect> m_defects;
+};
+
 Result<internal::UniqueFd> open_read_only(const std::string& path) {
   internal::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (!fd) {
@@ -128,7 +326,15 @@ Result<internal::UniqueFd> open_read_only(const std::string& path) {
 
 }  // namespace
 
-Result<std::unique_ptr<Source>> open_source(const std::string& path) {
+std::unique_ptr<Source> make_recovering_source(std::unique_ptr<PositionedReader> reader,
+                                               SourceInfo info,
+                                               std::uint32_t sector_size,
+                                               ReadPolicy policy) {
+  return std::make_unique<RecoveringSource>(std::move(reader), std::move(info), sector_size,
+                                            policy);
+}
+
+Result<std::unique_ptr<Source>> open_source(const std::string& path, const ReadPolicy& policy) {
   SourceInfo info;
   info.path = path;
   internal::UniqueFd fd;
@@ -162,7 +368,12 @@ Result<std::unique_ptr<Source>> open_source(const std::string& path) {
                                   "imaged; give a file, a block device or '-'",
                                   path));
   }
-  return std::make_unique<DescriptorSource>(std::move(fd), std::move(info));
+  if (info.kind == SourceKind::stream) {
+    return std::make_unique<StreamSource>(std::move(fd), std::move(info));
+  }
+  const std::uint32_t sector = info.logical_sector_size.value_or(512);
+  auto reader = std::make_unique<DescriptorReader>(std::move(fd), path, sector);
+  return make_recovering_source(std::move(reader), std::move(info), sector, policy);
 }
 
 namespace {

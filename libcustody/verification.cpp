@@ -109,6 +109,33 @@ void compare_digests(const std::vector<std::unique_ptr<internal::DigestSink>>& s
   }
 }
 
+// A verified image that had unreadable sectors must say so.
+void add_record_defect_check(VerificationReport& report) {
+  const AcquisitionRecord& record = report.record;
+  if (record.defects.empty()) {
+    return;
+  }
+  std::uint64_t sectors = 0;
+  std::string ranges;
+  for (const Defect& defect : record.defects) {
+    const std::uint64_t first = defect.offset / defect.sector_size;
+    const std::uint64_t count = (defect.length + defect.sector_size - 1) / defect.sector_size;
+    sectors += count;
+    if (ranges.size() < 400) {
+      ranges += fmt::format("{}{}-{}", ranges.empty() ? "" : ", ", first, first + count - 1);
+    }
+  }
+  Check check;
+  check.name = "defects";
+  check.subject = "image";
+  check.result = CheckResult::warn;
+  check.detail = fmt::format(
+      "{} sectors could not be read at acquisition and are filled with {} "
+      "in the image (sectors {})",
+      sectors, record.defect_fill, ranges);
+  report.checks.push_back(std::move(check));
+}
+
 }  // namespace
 
 Result<VerificationReport> verify_record(const std::string& record_path,
@@ -163,6 +190,7 @@ Result<VerificationReport> verify_record(const std::string& record_path,
     return make_error(Errc::cancelled, "verification was interrupted");
   }
   compare_digests(*sinks, report);
+  add_record_defect_check(report);
   report.verified = std::all_of(report.checks.begin(), report.checks.end(), [](const Check& check) {
     return check.result != CheckResult::fail;
   });

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 namespace custody::tools {
 namespace {
@@ -23,6 +24,9 @@ struct Options {
   std::string format = "aff4";
   std::string compression = "snappy";
   std::string chunk_size = "32K";
+  unsigned retries = 2;
+  std::uint64_t max_errors = 0;
+  std::string fill;
   CaseInfo case_info;
   bool force = false;
 };
@@ -65,6 +69,52 @@ void warn_if_writable(const SourceInfo& source) {
                                       "read-only, but use a hardware write blocker or "
                                       "'blockdev --setro {}' so nothing else can write to it",
                                       source.path, source.path));
+  }
+}
+
+Result<std::pair<ReadPolicy::Fill, std::byte>> parse_fill(const std::string& text,
+                                                          ImageFormat format) {
+  if (format == ImageFormat::aff4) {
+    return make_error(Errc::invalid_argument,
+                      "--fill applies to raw images; an AFF4 container records unreadable sectors "
+                      "as aff4:UnreadableData, which readers show as the UNREADABLEDATA pattern");
+  }
+  if (text == "zero") {
+    return std::make_pair(ReadPolicy::Fill::zero, std::byte{0});
+  }
+  unsigned value = 0;
+  if (text.size() == 4 && text.starts_with("0x") &&
+      std::sscanf(text.c_str() + 2, "%2x", &value) == 1) {
+    return std::make_pair(ReadPolicy::Fill::byte, static_cast<std::byte>(value));
+  }
+  return make_error(
+      Errc::invalid_argument,
+      fmt::format("invalid fill '{}' (use zero, or one byte in hex such as 0xff)", text));
+}
+
+// "sectors 80000-80015 (16 sectors, bytes 40960000..40968192): Input/output error"
+std::string describe_defect(const Defect& defect) {
+  const std::uint64_t first = defect.offset / defect.sector_size;
+  const std::uint64_t count = (defect.length + defect.sector_size - 1) / defect.sector_size;
+  return fmt::format("sectors {}-{} ({} sector{} of {} bytes, bytes {}..{}): {}", first,
+                     first + count - 1, count, count == 1 ? "" : "s", defect.sector_size,
+                     defect.offset, defect.offset + defect.length, std::strerror(defect.sys_errno));
+}
+
+void print_defects(const AcquisitionRecord& record) {
+  std::uint64_t sectors = 0;
+  for (const Defect& defect : record.defects) {
+    sectors += (defect.length + defect.sector_size - 1) / defect.sector_size;
+  }
+  fmt::print(stderr,
+             "{}: warning: completed with defects: {} unreadable sector{} in {} range{}, filled "
+             "with {} in the image and its hashes:\n",
+             k_tool, sectors, sectors == 1 ? "" : "s", record.defects.size(),
+             record.defects.size() == 1 ? "" : "s",
+             record.defect_fill == "unreadable-pattern" ? "the UNREADABLEDATA pattern (aff4)"
+                                                        : record.defect_fill);
+  for (const Defect& defect : record.defects) {
+    fmt::print(stderr, "  {}\n", describe_defect(defect));
   }
 }
 
@@ -115,6 +165,16 @@ ExitCode run(Options& options, const CommonOptions& common) {
                       {}});
   }
   acquire_options.compression = options.compression;
+  acquire_options.read_policy.retries = options.retries;
+  acquire_options.read_policy.max_bad_sectors = options.max_errors;
+  if (!options.fill.empty()) {
+    auto fill = parse_fill(options.fill, acquire_options.format);
+    if (!fill) {
+      return report_error(k_tool, fill.error());
+    }
+    acquire_options.read_policy.fill = fill->first;
+    acquire_options.read_policy.fill_byte = fill->second;
+  }
   auto chunk_size = parse_size(options.chunk_size);
   if (!chunk_size) {
     return report_error(k_tool, chunk_size.error());
@@ -151,6 +211,9 @@ ExitCode run(Options& options, const CommonOptions& common) {
   } else if (!common.quiet) {
     print_summary(*result, seconds);
   }
+  if (!result->record.defects.empty()) {
+    print_defects(result->record);
+  }
   if (result->record.status == AcquisitionStatus::interrupted) {
     fmt::print(stderr,
                "{}: error: interrupted after {} bytes; the partial image and a record marked "
@@ -158,7 +221,7 @@ ExitCode run(Options& options, const CommonOptions& common) {
                k_tool, result->record.image_size, result->record_path);
     return ExitCode::interrupted;
   }
-  return ExitCode::ok;
+  return result->record.defects.empty() ? ExitCode::ok : ExitCode::completed_with_defects;
 }
 
 }  // namespace
@@ -213,6 +276,15 @@ int main(int argc, char** argv) {
   add_case_option(app, "--examiner", options.case_info.examiner, "Examiner's name");
   add_case_option(app, "--description", options.case_info.description, "What the evidence is");
   add_case_option(app, "--notes", options.case_info.notes, "Free notes");
+  app.add_option("--retries", options.retries,
+                 "Extra attempts of a failed read, of the block and then of each sector")
+      ->capture_default_str();
+  app.add_option("--max-errors", options.max_errors,
+                 "Stop when more sectors than this are unreadable (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--fill", options.fill,
+                 "Raw format: fill unreadable sectors with zero (default) or a byte such as 0xff")
+      ->type_name("zero|0xNN");
   app.add_flag("--force", options.force, "Overwrite existing output files");
   return run_tool(app, argc, argv, [&] { return run(options, common); });
 }

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 namespace custody::tools {
 namespace {
 
@@ -75,6 +77,16 @@ void print_record(const AcquisitionRecord& record, bool digest_matches) {
   }
   for (const SegmentRecord& segment : record.segments) {
     fmt::print("  {}  offset {}  size {}\n", segment.file, segment.offset, segment.size);
+  }
+  if (!record.defects.empty()) {
+    fmt::print("defects      unreadable at acquisition, filled with {}\n", record.defect_fill);
+    for (const Defect& defect : record.defects) {
+      const std::uint64_t first = defect.offset / defect.sector_size;
+      const std::uint64_t count = (defect.length + defect.sector_size - 1) / defect.sector_size;
+      fmt::print("  sectors {}-{} ({} x {} bytes, bytes {}..{}): {}\n", first, first + count - 1,
+                 count, defect.sector_size, defect.offset, defect.offset + defect.length,
+                 std::strerror(defect.sys_errno));
+    }
   }
   if (!digest_matches) {
     fmt::print("warning: this record was edited after acquisition (record_sha256 mismatch)\n");

@@ -30,6 +30,9 @@ struct AcquireOptions {
   std::optional<std::uint64_t> segment_size;  // raw: split when set; >= 1 MiB, multiple of 512
   std::vector<HashAlgorithm> algorithms;      // at least one
   CaseInfo case_info;
+  // Retries, error limit and (raw only) fill of unreadable sectors; AFF4 always records them as
+  // aff4:UnreadableData and fills with its pattern, so that a reader gets what was hashed.
+  ReadPolicy read_policy;
   bool overwrite = false;
   std::string tool_name = "custody-acquire";
 };

@@ -70,6 +70,9 @@ struct AcquisitionRecord {
   std::optional<std::uint64_t> segment_size;
   std::vector<SegmentRecord> segments;       // raw only
   std::optional<ContainerRecord> container;  // aff4 only
+  // Unreadable ranges of the source; their bytes in the image (and in the hashes) are the fill.
+  std::vector<Defect> defects;
+  std::string defect_fill = "zero";  // "zero", "0xNN", or "unreadable-pattern" (AFF4)
 };
 
 // Serializes `record` with its record_sha256 member. `pretty` indents for people; the digest is

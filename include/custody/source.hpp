@@ -45,6 +45,27 @@ struct ByteRange {
 // what a reader of an AFF4 image returns for bytes that could not be read.
 void fill_with_unreadable_pattern(std::span<std::byte> out, std::uint64_t image_offset);
 
+// An unreadable range found while reading a source.
+struct Defect {
+  std::uint64_t offset = 0;  // first byte
+  std::uint64_t length = 0;  // bytes (whole sectors, but for a short last sector)
+  std::uint32_t sector_size = 512;
+  int sys_errno = 0;  // of the last failed attempt
+};
+
+// How a file or block device source deals with read errors (a stream cannot be re-read: its
+// read errors end the acquisition).
+struct ReadPolicy {
+  // Extra attempts of a failed read: of the whole block first, then of each sector.
+  unsigned retries = 2;
+  // Stop (Errc::io_error) when more sectors than this are unreadable; 0 = no limit.
+  std::uint64_t max_bad_sectors = 0;
+  // What unreadable sectors are filled with in the data the source delivers.
+  enum class Fill : std::uint8_t { zero, byte, unreadable_pattern };
+  Fill fill = Fill::zero;
+  std::byte fill_byte{0};
+};
+
 // A readable source of bytes, read once from start to end. Not thread-safe: one reader at a time.
 class Source {
  public:
@@ -57,13 +78,35 @@ class Source {
   // Ranges of the bytes returned by the last read() that could not be read from the medium and
   // were filled instead (absolute offsets, ascending). Empty for sources without such defects.
   virtual std::vector<ByteRange> last_read_defects() const { return {}; }
+  // Every unreadable range found so far, in order, adjacent ranges merged.
+  virtual std::vector<Defect> defects() const { return {}; }
 };
+
+// One attempt to read at a position, for sources that recover from read errors. `careful` asks
+// for a read that bypasses caches (O_DIRECT), used when narrowing down an error so that one bad
+// sector does not fail its whole page.
+class PositionedReader {
+ public:
+  virtual ~PositionedReader() = default;
+  // Reads out.size() bytes at `offset` (fewer only at the end). Errc::io_error with sys_errno.
+  virtual Result<std::size_t> read_at(std::uint64_t offset,
+                                      std::span<std::byte> out,
+                                      bool careful) = 0;
+};
+
+// A source over `reader` that retries failed reads, narrows them down to single sectors of
+// `sector_size` bytes, fills exactly the unreadable sectors as `policy` says, and keeps going.
+std::unique_ptr<Source> make_recovering_source(std::unique_ptr<PositionedReader> reader,
+                                               SourceInfo info,
+                                               std::uint32_t sector_size,
+                                               ReadPolicy policy);
 
 // Opens `path` read-only: "-" is standard input; a block device gets its size and sector sizes
 // from the kernel and its vendor/model/serial from sysfs where present. Errc::not_found if it does
 // not exist, Errc::io_error if it cannot be opened (permissions), Errc::invalid_argument for a
 // directory or another kind of file that cannot be imaged.
-Result<std::unique_ptr<Source>> open_source(const std::string& path);
+// Files and block devices recover from read errors as `policy` says (see make_recovering_source).
+Result<std::unique_ptr<Source>> open_source(const std::string& path, const ReadPolicy& policy = {});
 
 // Opens the files in `paths` as one continuous read-only source (a split image). Errc::not_found
 // names the first missing file.
