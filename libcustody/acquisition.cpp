@@ -3,8 +3,10 @@
 #include "internal/pipeline.hpp"
 #include "internal/posix_file.hpp"
 #include "internal/segment_writer.hpp"
+#include "internal/zip.hpp"
 
 #include <custody/acquisition.hpp>
+#include <custody/container.hpp>
 #include <custody/text.hpp>
 #include <custody/version.hpp>
 
@@ -168,6 +170,56 @@ void collect_digests(const std::vector<std::unique_ptr<internal::DigestSink>>& s
   }
 }
 
+Result<PostVerification> rehash(Source& source,
+                                const AcquisitionRecord& record,
+                                ProgressSink* progress,
+                                const CancelToken* cancel) {
+  std::vector<HashAlgorithm> algorithms;
+  for (const auto& entry : record.hashes) {
+    algorithms.push_back(entry.first);
+  }
+  auto digests = hash_source(source, algorithms, progress, cancel);
+  CUSTODY_TRY(digests);
+  PostVerification check;
+  check.hashes = *digests;
+  check.matches = *digests == record.hashes;
+  check.time = utc_now();
+  return check;
+}
+
+// --verify-image and --verify-source, after the image is complete.
+Result<void> verify_after(const AcquireOptions& options,
+                          const std::vector<std::string>& image_paths,
+                          AcquisitionRecord& record,
+                          ProgressSink* progress,
+                          const CancelToken* cancel) {
+  if (options.verify_image) {
+    std::unique_ptr<Container> container;
+    std::unique_ptr<Source> image;
+    if (options.format == ImageFormat::aff4) {
+      auto opened = Container::open(image_paths);
+      CUSTODY_TRY(opened);
+      container = std::move(*opened);
+      image = container->image_source(0, container->info().size);
+    } else {
+      auto opened = open_concatenated_files(image_paths);
+      CUSTODY_TRY(opened);
+      image = std::move(*opened);
+    }
+    auto check = rehash(*image, record, progress, cancel);
+    CUSTODY_TRY(check);
+    record.image_verification = *check;
+  }
+  if (options.verify_source) {
+    auto source = open_source(options.source_path, options.read_policy);
+    CUSTODY_TRY(source);
+    auto check = rehash(**source, record, progress, cancel);
+    CUSTODY_TRY(check);
+    record.source_verification = *check;
+  }
+  return {};
+}
+
 Result<AcquisitionResult> acquire_raw(const AcquireOptions& options,
                                       Source& source,
                                       ProgressSink* progress,
@@ -210,6 +262,9 @@ Result<AcquisitionResult> acquire_raw(const AcquireOptions& options,
   }
   record.status = outcome->cancelled ? AcquisitionStatus::interrupted : AcquisitionStatus::complete;
   remove_stale_segments(options, record.segments.size());
+  if (record.status == AcquisitionStatus::complete) {
+    CUSTODY_TRY(verify_after(options, result.image_paths, record, progress, cancel));
+  }
   CUSTODY_TRY(internal::write_file_atomically(result.record_path, record_to_json(record),
                                               options.overwrite));
   result.record = std::move(record);
@@ -287,6 +342,17 @@ Result<AcquisitionResult> acquire_aff4(const AcquireOptions& options,
   AcquisitionResult result;
   result.record_path = writer_options.path;
   result.image_paths = {writer_options.path};
+  if (record.status == AcquisitionStatus::complete &&
+      (options.verify_image || options.verify_source)) {
+    CUSTODY_TRY(verify_after(options, result.image_paths, record, progress, cancel));
+    // The record is already sealed inside the container: the results go into a new member.
+    auto zip = internal::ZipWriter::open_for_append(writer_options.path);
+    CUSTODY_TRY(zip);
+    const std::string json = post_verification_json(record);
+    CUSTODY_TRY(zip->add_member("custody/post-verification.json",
+                                std::as_bytes(std::span(json.data(), json.size()))));
+    CUSTODY_TRY(zip->finish(names.volume));
+  }
   result.record = std::move(record);
   return result;
 }
@@ -297,11 +363,16 @@ Result<AcquisitionResult> acquire(const AcquireOptions& options,
                                   ProgressSink* progress,
                                   const CancelToken* cancel) {
   CUSTODY_TRY(check_options(options));
+  if (options.verify_source && options.source_path == "-") {
+    return make_error(Errc::invalid_argument,
+                      "--verify-source cannot re-read standard input; hash the source where it "
+                      "is instead");
+  }
   ReadPolicy policy = options.read_policy;
   if (options.format == ImageFormat::aff4) {
     policy.fill = ReadPolicy::Fill::unreadable_pattern;
   }
-  auto source = open_source(options.source_path, policy);
+  auto source = open_source(options.source_path, policy, options.set_read_only);
   CUSTODY_TRY(source);
   CUSTODY_TRY(refuse_existing_outputs(options));
   if (options.format == ImageFormat::raw) {

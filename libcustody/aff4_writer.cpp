@@ -647,6 +647,12 @@ std::string aff4_turtle(const Aff4Names& names,
   if (source.serial) {
     out.add_literal(names.image, term("diskSerial"), *source.serial);
   }
+  if (source.firmware) {
+    out.add_literal(names.image, term("diskFirmware"), *source.firmware);
+  }
+  if (source.transport) {
+    out.add_literal(names.image, term("diskInterfaceType"), *source.transport);
+  }
 
   out.add_iri(names.map, type, term("Map"));
   out.add_literal(names.map, term("size"), std::to_string(facts.size), xsd("long"));

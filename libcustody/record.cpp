@@ -82,6 +82,12 @@ json source_to_json(const SourceInfo& source) {
       {"vendor", optional_value(source.vendor)},
       {"model", optional_value(source.model)},
       {"serial", optional_value(source.serial)},
+      {"firmware", optional_value(source.firmware)},
+      {"transport", optional_value(source.transport)},
+      {"removable", optional_value(source.removable)},
+      {"rotational", optional_value(source.rotational)},
+      {"set_read_only", source.set_read_only},
+      {"hidden_areas", source.hidden_areas},
   };
 }
 
@@ -117,6 +123,20 @@ json image_to_json(const AcquisitionRecord& record, const json& segments) {
   return image;
 }
 
+json post_verification_to_json(const AcquisitionRecord& record) {
+  json out = json::object();
+  const std::pair<const char*, const std::optional<PostVerification>*> parts[] = {
+      {"image", &record.image_verification}, {"source", &record.source_verification}};
+  for (const auto& [name, check] : parts) {
+    if (*check) {
+      out[name] = json{{"matches", (*check)->matches},
+                       {"hashes", digests_to_json((*check)->hashes)},
+                       {"time", (*check)->time}};
+    }
+  }
+  return out;
+}
+
 json record_body(const AcquisitionRecord& record) {
   json segments = json::array();
   for (const SegmentRecord& segment : record.segments) {
@@ -143,6 +163,9 @@ json record_body(const AcquisitionRecord& record) {
   };
   if (record.status == AcquisitionStatus::failed) {
     body["error"] = record.error;
+  }
+  if (record.image_verification || record.source_verification) {
+    body["verification"] = post_verification_to_json(record);
   }
   return body;
 }
@@ -245,6 +268,13 @@ AcquisitionRecord record_from_json(const json& body) {
   record.source.vendor = Reader::optional<std::string>(source, "vendor");
   record.source.model = Reader::optional<std::string>(source, "model");
   record.source.serial = Reader::optional<std::string>(source, "serial");
+  record.source.firmware = Reader::optional<std::string>(source, "firmware");
+  record.source.transport = Reader::optional<std::string>(source, "transport");
+  record.source.removable = Reader::optional<bool>(source, "removable");
+  record.source.rotational = Reader::optional<bool>(source, "rotational");
+  record.source.set_read_only = Reader::optional<bool>(source, "set_read_only").value_or(false);
+  record.source.hidden_areas =
+      Reader::optional<std::string>(source, "hidden_areas").value_or("not checked");
   if (body.contains("defects")) {
     const json& defects = body.at("defects");
     if (!defects.is_array()) {
@@ -264,6 +294,20 @@ AcquisitionRecord record_from_json(const json& body) {
     }
   }
   record.defect_fill = Reader::optional<std::string>(body, "defect_fill").value_or("zero");
+  if (body.contains("verification")) {
+    const json& verification = body.at("verification");
+    for (const char* name : {"image", "source"}) {
+      if (verification.is_object() && verification.contains(name)) {
+        const json& item = verification.at(name);
+        PostVerification check;
+        check.matches = item.at("matches").get<bool>();
+        check.hashes = Reader::digests(Reader::member(item, "hashes", "verification."), "hashes");
+        check.time = Reader::string(item, "time", "verification.");
+        (std::string(name) == "image" ? record.image_verification : record.source_verification) =
+            check;
+      }
+    }
+  }
   record.started = Reader::string(body, "started");
   record.finished = Reader::string(body, "finished");
   record.bytes_read = Reader::number(body, "bytes_read");
@@ -306,6 +350,13 @@ AcquisitionRecord record_from_json(const json& body) {
 }
 
 }  // namespace
+
+std::string post_verification_json(const AcquisitionRecord& record) {
+  json out{{"format", "custody-post-verification"},
+           {"version", 1},
+           {"verification", post_verification_to_json(record)}};
+  return out.dump(2) + "\n";
+}
 
 std::string record_to_json(const AcquisitionRecord& record, bool pretty) {
   json body = record_body(record);

@@ -49,6 +49,22 @@ std::optional<std::string> read_sysfs(const std::filesystem::path& path) {
   return value.substr(first, last - first + 1);
 }
 
+// The bus a disk hangs on, from the sysfs path of its device ("unknown" is left empty).
+std::optional<std::string> transport_of(const std::filesystem::path& node) {
+  std::error_code ignored;
+  const std::string device = std::filesystem::canonical(node / "device", ignored).string();
+  if (device.empty()) {
+    return node.filename().string().starts_with("loop") ? std::optional<std::string>("loop")
+                                                        : std::nullopt;
+  }
+  for (const char* bus : {"usb", "nvme", "ata", "mmc", "virtio", "scsi"}) {
+    if (device.find(std::string("/") + bus) != std::string::npos) {
+      return std::string(bus);
+    }
+  }
+  return std::nullopt;
+}
+
 // Vendor, model and serial of the disk behind a block device (its parent for a partition), as
 // the kernel exposes them in sysfs. Loop and RAM devices have none; that is recorded as unknown.
 void read_device_identity(dev_t device, SourceInfo& info) {
@@ -67,6 +83,17 @@ void read_device_identity(dev_t device, SourceInfo& info) {
   if (!info.serial) {
     info.serial = read_sysfs(node / "serial");  // NVMe and virtio expose it here
   }
+  info.firmware = read_sysfs(node / "device" / "rev");
+  if (!info.firmware) {
+    info.firmware = read_sysfs(node / "device" / "firmware_rev");  // NVMe
+  }
+  if (auto removable = read_sysfs(node / "removable")) {
+    info.removable = *removable == "1";
+  }
+  if (auto rotational = read_sysfs(node / "queue" / "rotational")) {
+    info.rotational = *rotational == "1";
+  }
+  info.transport = transport_of(node);
 }
 
 Error device_ioctl_error(const std::string& path, const char* what) {
@@ -334,7 +361,35 @@ std::unique_ptr<Source> make_recovering_source(std::unique_ptr<PositionedReader>
                                             policy);
 }
 
-Result<std::unique_ptr<Source>> open_source(const std::string& path, const ReadPolicy& policy) {
+// BLKROSET: the kernel refuses writes to the device from now on (until someone clears it).
+Result<void> set_kernel_read_only(int fd, SourceInfo& info) {
+  int read_only = 1;
+  if (::ioctl(fd, BLKROSET, &read_only) != 0) {
+    Error error{Errc::io_error, "cannot mark the device read-only (BLKROSET)",
+                info.path,      {},
+                errno,          "this needs root; or mark it with 'blockdev --setro' first"};
+    return tl::unexpected(std::move(error));
+  }
+  info.set_read_only = true;
+  if (::ioctl(fd, BLKROGET, &read_only) == 0) {
+    info.kernel_read_only = read_only != 0;
+  }
+  return {};
+}
+
+std::string hidden_areas_for(const SourceInfo& info) {
+  if (info.kind != SourceKind::block_device) {
+    return "not applicable (not a disk)";
+  }
+  if (info.transport == "ata") {
+    return "not checked (ATA HPA/DCO detection is not implemented yet)";
+  }
+  return fmt::format("not checked (not an ATA device: {})", info.transport.value_or("unknown bus"));
+}
+
+Result<std::unique_ptr<Source>> open_source(const std::string& path,
+                                            const ReadPolicy& policy,
+                                            bool set_read_only) {
   SourceInfo info;
   info.path = path;
   internal::UniqueFd fd;
@@ -368,6 +423,15 @@ Result<std::unique_ptr<Source>> open_source(const std::string& path, const ReadP
                                   "imaged; give a file, a block device or '-'",
                                   path));
   }
+  if (set_read_only) {
+    if (info.kind != SourceKind::block_device) {
+      return make_error(Errc::invalid_argument,
+                        fmt::format("--set-readonly applies to block devices; {} is a {}", path,
+                                    source_kind_name(info.kind)));
+    }
+    CUSTODY_TRY(set_kernel_read_only(fd.get(), info));
+  }
+  info.hidden_areas = hidden_areas_for(info);
   if (info.kind == SourceKind::stream) {
     return std::make_unique<StreamSource>(std::move(fd), std::move(info));
   }

@@ -27,6 +27,9 @@ struct Options {
   unsigned retries = 2;
   std::uint64_t max_errors = 0;
   std::string fill;
+  bool verify_image = false;
+  bool verify_source = false;
+  bool set_read_only = false;
   CaseInfo case_info;
   bool force = false;
 };
@@ -57,6 +60,12 @@ std::string describe_source(const SourceInfo& source) {
   }
   if (source.serial) {
     text += fmt::format(", serial {}", *source.serial);
+  }
+  if (source.transport) {
+    text += fmt::format(", bus {}", *source.transport);
+  }
+  if (source.set_read_only) {
+    text += " (set read-only by custody)";
   }
   return text;
 }
@@ -118,6 +127,39 @@ void print_defects(const AcquisitionRecord& record) {
   }
 }
 
+// Prints the --verify-image/--verify-source results; false if one of them failed.
+bool print_post_verification(const AcquisitionRecord& record, bool quiet) {
+  bool ok = true;
+  if (record.image_verification) {
+    ok = ok && record.image_verification->matches;
+    if (record.image_verification->matches) {
+      if (!quiet) {
+        fmt::print("image verification: OK, the image holds exactly the data that was hashed\n");
+      }
+    } else {
+      fmt::print(stderr,
+                 "{}: error: image verification FAILED: reading the image back gives other "
+                 "hashes; the output medium may be failing, do not use this image\n",
+                 k_tool);
+    }
+  }
+  if (record.source_verification) {
+    ok = ok && record.source_verification->matches;
+    if (record.source_verification->matches) {
+      if (!quiet) {
+        fmt::print("source verification: OK, the source delivered the same data again\n");
+      }
+    } else {
+      fmt::print(stderr,
+                 "{}: error: source verification FAILED: the source gave different data on the "
+                 "second reading (a failing or changing device); the image holds the first "
+                 "reading\n",
+                 k_tool);
+    }
+  }
+  return ok;
+}
+
 void print_summary(const AcquisitionResult& result, double seconds) {
   const AcquisitionRecord& record = result.record;
   fmt::print("acquired {} bytes from {} in {:.1f} s ({:.0f} MB/s)\n", record.image_size,
@@ -165,6 +207,9 @@ ExitCode run(Options& options, const CommonOptions& common) {
                       {}});
   }
   acquire_options.compression = options.compression;
+  acquire_options.verify_image = options.verify_image;
+  acquire_options.set_read_only = options.set_read_only;
+  acquire_options.verify_source = options.verify_source;
   acquire_options.read_policy.retries = options.retries;
   acquire_options.read_policy.max_bad_sectors = options.max_errors;
   if (!options.fill.empty()) {
@@ -213,6 +258,9 @@ ExitCode run(Options& options, const CommonOptions& common) {
   }
   if (!result->record.defects.empty()) {
     print_defects(result->record);
+  }
+  if (!print_post_verification(result->record, common.quiet)) {
+    return ExitCode::verification_failed;
   }
   if (result->record.status == AcquisitionStatus::interrupted) {
     fmt::print(stderr,
@@ -285,6 +333,12 @@ int main(int argc, char** argv) {
   app.add_option("--fill", options.fill,
                  "Raw format: fill unreadable sectors with zero (default) or a byte such as 0xff")
       ->type_name("zero|0xNN");
+  app.add_flag("--set-readonly", options.set_read_only,
+               "Mark a block device read-only in the kernel (BLKROSET) before reading");
+  app.add_flag("--verify-image", options.verify_image,
+               "After writing, read the image back and compare its hashes");
+  app.add_flag("--verify-source", options.verify_source,
+               "After writing, read the source again and compare its hashes");
   app.add_flag("--force", options.force, "Overwrite existing output files");
   return run_tool(app, argc, argv, [&] { return run(options, common); });
 }

@@ -50,6 +50,17 @@ void print_record(const AcquisitionRecord& record, bool digest_matches) {
   fmt::print("  {:<12} {}\n", "vendor", source.vendor.value_or("unknown"));
   fmt::print("  {:<12} {}\n", "model", source.model.value_or("unknown"));
   fmt::print("  {:<12} {}\n", "serial", source.serial.value_or("unknown"));
+  fmt::print("  {:<12} {}\n", "firmware", source.firmware.value_or("unknown"));
+  fmt::print("  {:<12} {}\n", "bus", source.transport.value_or("unknown"));
+  const auto yes_no = [](const std::optional<bool>& value) {
+    return value ? (*value ? "yes" : "no") : "unknown";
+  };
+  fmt::print("  {:<12} {}\n", "removable", yes_no(source.removable));
+  fmt::print("  {:<12} {}\n", "rotational", yes_no(source.rotational));
+  if (source.set_read_only) {
+    fmt::print("  {:<12} {}\n", "protection", "set read-only in the kernel by custody-acquire");
+  }
+  fmt::print("  {:<12} {}\n", "hidden areas", source.hidden_areas);
   fmt::print("acquired\n");
   fmt::print("  {:<12} {}\n", "started", record.started);
   fmt::print("  {:<12} {}\n", "finished", record.finished);

@@ -34,6 +34,11 @@ struct AcquireOptions {
   // aff4:UnreadableData and fills with its pattern, so that a reader gets what was hashed.
   ReadPolicy read_policy;
   bool overwrite = false;
+  // After writing: re-read the image (the container, or the raw files) and compare the hashes;
+  // re-read the source and compare (not possible for a stream).
+  bool set_read_only = false;  // mark a block device read-only in the kernel first (BLKROSET)
+  bool verify_image = false;
+  bool verify_source = false;
   std::string tool_name = "custody-acquire";
 };
 

@@ -47,6 +47,13 @@ struct ContainerRecord {
   std::uint64_t zero_chunks = 0;
 };
 
+// A re-read after acquisition: of the written image, or of the source.
+struct PostVerification {
+  bool matches = false;  // the re-read gave the recorded hashes
+  DigestSet hashes;      // of the re-read
+  std::string time;      // RFC 3339 UTC, when it finished
+};
+
 enum class AcquisitionStatus : std::uint8_t { complete, interrupted, failed };
 
 // "complete", "interrupted", "failed".
@@ -73,11 +80,18 @@ struct AcquisitionRecord {
   // Unreadable ranges of the source; their bytes in the image (and in the hashes) are the fill.
   std::vector<Defect> defects;
   std::string defect_fill = "zero";  // "zero", "0xNN", or "unreadable-pattern" (AFF4)
+  // --verify-image / --verify-source results (raw: in this record; AFF4: in the appended member
+  // custody/post-verification.json, as the record is sealed in the container before).
+  std::optional<PostVerification> image_verification;
+  std::optional<PostVerification> source_verification;
 };
 
 // Serializes `record` with its record_sha256 member. `pretty` indents for people; the digest is
 // always computed over the canonical (sorted, compact) form.
 std::string record_to_json(const AcquisitionRecord& record, bool pretty = true);
+
+// The verification results alone, for the member custody/post-verification.json of a container.
+std::string post_verification_json(const AcquisitionRecord& record);
 
 // A parsed record and whether its record_sha256 matched its content.
 struct LoadedRecord {

@@ -31,6 +31,13 @@ struct SourceInfo {
   std::optional<std::string> vendor;
   std::optional<std::string> model;
   std::optional<std::string> serial;
+  std::optional<std::string> firmware;
+  std::optional<std::string> transport;  // "ata", "scsi", "usb", "nvme", "virtio", "mmc", ...
+  std::optional<bool> removable;
+  std::optional<bool> rotational;
+  bool set_read_only = false;  // custody set the kernel read-only flag (BLKROSET) before reading
+  // Hidden areas (ATA HPA/DCO): what was found, or why they were not checked.
+  std::string hidden_areas = "not checked";
 };
 
 // A range of bytes of a source, by absolute offset.
@@ -106,7 +113,11 @@ std::unique_ptr<Source> make_recovering_source(std::unique_ptr<PositionedReader>
 // not exist, Errc::io_error if it cannot be opened (permissions), Errc::invalid_argument for a
 // directory or another kind of file that cannot be imaged.
 // Files and block devices recover from read errors as `policy` says (see make_recovering_source).
-Result<std::unique_ptr<Source>> open_source(const std::string& path, const ReadPolicy& policy = {});
+// With `set_read_only`, a block device is marked read-only in the kernel (BLKROSET, needs root)
+// before anything is read; for other sources it is Errc::invalid_argument.
+Result<std::unique_ptr<Source>> open_source(const std::string& path,
+                                            const ReadPolicy& policy = {},
+                                            bool set_read_only = false);
 
 // Opens the files in `paths` as one continuous read-only source (a split image). Errc::not_found
 // names the first missing file.
