@@ -68,4 +68,24 @@ set -e
 echo "custody-verify exit status: $status"
 [ "$status" -eq 1 ]
 
+step "9. A failing disk: exactly the bad sectors are filled and reported (exit status 3)"
+fuse=$bin/../tests/faulty_fuse
+if [ "$(id -u)" -eq 0 ] && [ -e /dev/fuse ] && [ -x "$fuse" ]; then
+  mkdir -p failing
+  # Test helper: serves sample-disk.img with sectors 2048-2055 and 10000 failing with EIO.
+  "$fuse" sample-disk.img 2048-2055,10000 failing -f -o ro 2>/dev/null &
+  fuse_pid=$!
+  for _ in $(seq 50); do [ -e failing/disk.img ] && break; sleep 0.1; done
+  set +e
+  show custody-acquire failing/disk.img -o evidence/failing --retries 1 -q
+  status=$?
+  set -e
+  echo "custody-acquire exit status: $status (3 = completed with recorded defects)"
+  show custody-verify evidence/failing.aff4
+  umount -l failing 2>/dev/null || true
+  kill "$fuse_pid" 2>/dev/null || true
+else
+  echo "(skipped: needs root, /dev/fuse and the test helper $fuse)"
+fi
+
 step "Demo complete: evidence in $work/evidence"
