@@ -271,54 +271,52 @@ Result<AcquisitionResult> acquire_raw(const AcquireOptions& options,
   return result;
 }
 
-Result<AcquisitionResult> acquire_aff4(const AcquireOptions& options,
-                                       Source& source,
-                                       ProgressSink* progress,
-                                       const CancelToken* cancel) {
-  auto compression = internal::parse_compression_name(options.compression);
-  CUSTODY_TRY(compression);
-  internal::Aff4WriterOptions writer_options;
-  writer_options.path = container_path_for(options.output_base);
-  writer_options.overwrite = options.overwrite;
-  writer_options.compression = *compression;
-  writer_options.chunk_size = options.chunk_size;
-  writer_options.tool = fmt::format("custody {}", k_version);
-  const internal::PipelineConfig pipeline;
-  writer_options.block_size = pipeline.block_size;
-  auto writer = internal::Aff4Writer::create(writer_options);
-  CUSTODY_TRY(writer);
-
-  AcquisitionRecord record = start_record(options, source.info());
-  record.image_format = "aff4";
-  auto digest_sinks =
-      internal::make_digest_sinks(options.algorithms, internal::SegmentLayout::single());
+// Runs the AFF4 pipeline into `writer` and closes the container. `record` holds what is known
+// before (a new record, or the interrupted one being resumed); `earlier_defects` were found
+// before a resumption.
+Result<AcquisitionResult> run_aff4(const AcquireOptions& options,
+                                   Source& source,
+                                   internal::Aff4Writer& writer,
+                                   const internal::Aff4WriterOptions& writer_options,
+                                   std::vector<HashAlgorithm> algorithms,
+                                   AcquisitionRecord record,
+                                   ProgressSink* progress,
+                                   const CancelToken* cancel) {
+  const std::vector<Defect> earlier_defects = record.defects;
+  auto digest_sinks = internal::make_digest_sinks(algorithms, internal::SegmentLayout::single());
   CUSTODY_TRY(digest_sinks);
   std::vector<internal::WorkUnit> units;
   for (const auto& sink : *digest_sinks) {
     units.push_back(internal::WorkUnit{sink.get(), internal::measure_hash_cost(sink->algorithm())});
   }
   const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
-  for (const internal::WorkUnit& unit : (*writer)->compression_units(2 * cores)) {
+  for (const internal::WorkUnit& unit : writer.compression_units(2 * cores)) {
     units.push_back(unit);
   }
   const auto workers = internal::group_work(std::move(units), cores);
-  auto sinks = internal::sink_pointers(workers, {&(*writer)->writer_sink()});
+  auto sinks = internal::sink_pointers(workers, {&writer.writer_sink()});
 
-  auto outcome = internal::run_pipeline(source, sinks, record.source.size.value_or(0), progress,
+  const internal::PipelineConfig pipeline;
+  auto outcome = internal::run_pipeline(source, sinks, source.info().size.value_or(0), progress,
                                         cancel, pipeline);
   record.finished = utc_now();
-  record.defects = source.defects();
+  record.defects = earlier_defects;
+  for (const Defect& defect : source.defects()) {
+    record.defects.push_back(defect);
+  }
+  record.hashes.clear();
   collect_digests(*digest_sinks, record);
-  record.bytes_read = outcome ? outcome->bytes : (*writer)->image_bytes();
-  record.image_size = (*writer)->image_bytes();
-  const internal::Aff4Names& names = (*writer)->names();
-  record.container = ContainerRecord{std::filesystem::path(writer_options.path).filename().string(),
-                                     names.volume,
-                                     names.image,
-                                     std::string(internal::compression_name(*compression)),
-                                     writer_options.chunk_size,
-                                     (*writer)->stored_chunks(),
-                                     (*writer)->zero_chunks()};
+  record.bytes_read = outcome ? outcome->bytes : writer.image_bytes();
+  record.image_size = writer.image_bytes();
+  const internal::Aff4Names& names = writer.names();
+  record.container =
+      ContainerRecord{std::filesystem::path(writer_options.path).filename().string(),
+                      names.volume,
+                      names.image,
+                      std::string(internal::compression_name(writer_options.compression)),
+                      writer_options.chunk_size,
+                      writer.stored_chunks(),
+                      writer.zero_chunks()};
   if (!outcome) {
     record.status = AcquisitionStatus::failed;
     record.error = outcome.error().to_string();
@@ -331,8 +329,7 @@ Result<AcquisitionResult> acquire_aff4(const AcquireOptions& options,
   facts.completion_state = record.status == AcquisitionStatus::complete      ? "Completed Normally"
                            : record.status == AcquisitionStatus::interrupted ? "Interrupted"
                                                                              : "Failed";
-  auto finalized =
-      (*writer)->finalize(facts, {{"custody/acquisition.json", record_to_json(record)}});
+  auto finalized = writer.finalize(facts, {{"custody/acquisition.json", record_to_json(record)}});
   if (!outcome) {
     // A read error leaves a closed, readable container that says "failed"; a write error
     // usually leaves none (the finalize above fails too).
@@ -357,11 +354,129 @@ Result<AcquisitionResult> acquire_aff4(const AcquireOptions& options,
   return result;
 }
 
+internal::Aff4WriterOptions writer_options_for(const AcquireOptions& options,
+                                               internal::Compression compression) {
+  internal::Aff4WriterOptions writer_options;
+  writer_options.path = container_path_for(options.output_base);
+  writer_options.overwrite = options.overwrite;
+  writer_options.compression = compression;
+  writer_options.chunk_size = options.chunk_size;
+  writer_options.tool = fmt::format("custody {}", k_version);
+  writer_options.block_size = internal::PipelineConfig{}.block_size;
+  return writer_options;
+}
+
+Result<AcquisitionResult> acquire_aff4(const AcquireOptions& options,
+                                       Source& source,
+                                       ProgressSink* progress,
+                                       const CancelToken* cancel) {
+  auto compression = internal::parse_compression_name(options.compression);
+  CUSTODY_TRY(compression);
+  const internal::Aff4WriterOptions writer_options = writer_options_for(options, *compression);
+  auto writer = internal::Aff4Writer::create(writer_options);
+  CUSTODY_TRY(writer);
+  AcquisitionRecord record = start_record(options, source.info());
+  record.image_format = "aff4";
+  return run_aff4(options, source, **writer, writer_options, options.algorithms, std::move(record),
+                  progress, cancel);
+}
+
+// The image held by an interrupted container, then the source from where it stopped: one stream,
+// so that the hashes cover the whole image.
+class ResumedSource final : public Source {
+ public:
+  ResumedSource(std::unique_ptr<Source> held, std::unique_ptr<Source> rest)
+      : m_held(std::move(held)), m_rest(std::move(rest)), m_info(m_rest->info()) {}
+
+  const SourceInfo& info() const override { return m_info; }
+  std::vector<ByteRange> last_read_defects() const override {
+    return m_in_rest ? m_rest->last_read_defects() : std::vector<ByteRange>{};
+  }
+  std::vector<Defect> defects() const override { return m_rest->defects(); }
+
+  Result<std::size_t> read(std::span<std::byte> buffer) override {
+    if (!m_in_rest) {
+      auto got = m_held->read(buffer);
+      CUSTODY_TRY(got);
+      if (*got > 0) {
+        return *got;
+      }
+      m_in_rest = true;
+    }
+    return m_rest->read(buffer);
+  }
+
+ private:
+  std::unique_ptr<Source> m_held;
+  std::unique_ptr<Source> m_rest;
+  SourceInfo m_info;
+  bool m_in_rest = false;
+};
+
+Result<AcquisitionResult> resume_aff4(const AcquireOptions& options,
+                                      ProgressSink* progress,
+                                      const CancelToken* cancel) {
+  const std::string path = container_path_for(options.output_base);
+  auto container = Container::open({path});
+  CUSTODY_TRY(container);
+  const ContainerInfo& info = (*container)->info();
+  if (!info.custody_record) {
+    return make_error(Errc::unsupported,
+                      fmt::format("{} has no custody record: only containers written by "
+                                  "custody-acquire can be resumed",
+                                  path));
+  }
+  auto loaded = parse_record(*info.custody_record);
+  CUSTODY_TRY(loaded);
+  AcquisitionRecord record = loaded->record;
+  if (record.status != AcquisitionStatus::interrupted || !record.container) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{} is {}, not interrupted: there is nothing to resume", path,
+                                  status_name(record.status)));
+  }
+  if (record.source.path != options.source_path) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{} was acquired from {}; resume from the same source", path,
+                                  record.source.path));
+  }
+  ReadPolicy policy = options.read_policy;
+  policy.fill = ReadPolicy::Fill::unreadable_pattern;
+  auto rest = open_source(options.source_path, policy, options.set_read_only, info.size);
+  CUSTODY_TRY(rest);
+  if ((*rest)->info().size != record.source.size) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{} is not the same size as when the acquisition began; it "
+                                  "cannot be resumed",
+                                  options.source_path));
+  }
+  auto compression = internal::parse_compression_name(record.container->compression);
+  CUSTODY_TRY(compression);
+  AcquireOptions resumed = options;
+  resumed.chunk_size = record.container->chunk_size;
+  internal::Aff4WriterOptions writer_options = writer_options_for(resumed, *compression);
+  auto writer = internal::Aff4Writer::resume(writer_options, info.size);
+  CUSTODY_TRY(writer);
+  std::vector<HashAlgorithm> algorithms;
+  for (const auto& entry : record.hashes) {
+    algorithms.push_back(entry.first);
+  }
+  record.resumed.emplace_back(info.size, utc_now());
+  ResumedSource source((*container)->image_source(0, info.size), std::move(*rest));
+  return run_aff4(resumed, source, **writer, writer_options, algorithms, std::move(record),
+                  progress, cancel);
+}
+
 }  // namespace
 
 Result<AcquisitionResult> acquire(const AcquireOptions& options,
                                   ProgressSink* progress,
                                   const CancelToken* cancel) {
+  if (options.resume) {
+    if (options.format != ImageFormat::aff4) {
+      return make_error(Errc::invalid_argument, "--resume applies to AFF4 containers");
+    }
+    return resume_aff4(options, progress, cancel);
+  }
   CUSTODY_TRY(check_options(options));
   if (options.verify_source && options.source_path == "-") {
     return make_error(Errc::invalid_argument,

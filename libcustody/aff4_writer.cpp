@@ -6,6 +6,8 @@
 #include "internal/turtle.hpp"
 #include "internal/zip.hpp"
 
+#include <custody/container.hpp>
+
 #include <fmt/format.h>
 
 #include <fcntl.h>
@@ -107,8 +109,10 @@ class CompressorStripe final : public BlockSink {
   CompressorStripe(const Aff4WriterOptions& options,
                    CompressedBlockTable& table,
                    unsigned stripe,
-                   unsigned count)
-      : m_options(options),
+                   unsigned count,
+                   std::uint64_t skip_below)
+      : m_skip_below(skip_below),
+        m_options(options),
         m_table(table),
         m_stripe(stripe),
         m_count(count),
@@ -117,7 +121,7 @@ class CompressorStripe final : public BlockSink {
 
   Result<void> consume(const Block& block) override {
     const std::uint64_t index = block.offset / m_options.block_size;
-    if (index % m_count != m_stripe) {
+    if (index % m_count != m_stripe || block.offset < m_skip_below) {
       return {};
     }
     CompressedBlock out;
@@ -173,6 +177,7 @@ class CompressorStripe final : public BlockSink {
     return {};
   }
 
+  std::uint64_t m_skip_below;
   const Aff4WriterOptions& m_options;
   CompressedBlockTable& m_table;
   unsigned m_stripe;
@@ -307,6 +312,7 @@ struct Aff4Writer::State {
   std::uint64_t zero_chunks = 0;
   std::uint64_t image_bytes = 0;
   std::uint64_t unreadable_bytes = 0;
+  std::uint64_t skip_below = 0;  // resume: image bytes already in the container
 
   State(Aff4WriterOptions opts, ZipWriter writer_zip)
       : options(std::move(opts)), zip(std::move(writer_zip)), map(directory_of(options.path)) {}
@@ -497,6 +503,9 @@ class Aff4WriterSink final : public BlockSink {
   explicit Aff4WriterSink(Aff4Writer::State& state) : m_state(state) {}
 
   Result<void> consume(const Block& block) override {
+    if (block.offset < m_state.skip_below) {
+      return {};  // resume: already in the container
+    }
     auto compressed = m_state.table.take(block.offset / m_state.options.block_size);
     CUSTODY_TRY(compressed);
     return m_state.write_block(block, *compressed);
@@ -537,6 +546,103 @@ Result<std::unique_ptr<Aff4Writer>> Aff4Writer::create(const Aff4WriterOptions& 
   return std::unique_ptr<Aff4Writer>(new Aff4Writer(std::move(state)));
 }
 
+Result<std::unique_ptr<Aff4Writer>> Aff4Writer::resume(const Aff4WriterOptions& options,
+                                                       std::uint64_t resume_at) {
+  auto container = Container::open({options.path});
+  CUSTODY_TRY(container);
+  const ContainerInfo& info = (*container)->info();
+  if (info.streams.size() != 1 || info.map_urns.size() != 1 || !info.custody_record) {
+    return make_error(Errc::unsupported,
+                      fmt::format("{} was not written by custody-acquire; only its own "
+                                  "containers can be resumed",
+                                  options.path));
+  }
+  const ContainerStream& stream = info.streams.front();
+  if (stream.chunk_size != options.chunk_size || resume_at % options.block_size != 0 ||
+      resume_at != info.size) {
+    return make_error(Errc::unsupported,
+                      fmt::format("{} cannot be resumed: its image ({} bytes, {}-byte chunks) does "
+                                  "not end on a block boundary of this acquisition",
+                                  options.path, info.size, stream.chunk_size));
+  }
+  auto reader = ZipReader::open(options.path);
+  CUSTODY_TRY(reader);
+  Aff4Names names{info.volume_urn, info.image_urn, info.map_urns.front(), stream.urn};
+  const std::string stream_member = aff4::member_name_for(names.stream, names.volume);
+  const std::string map_member = aff4::member_name_for(names.map, names.volume);
+  const std::uint64_t stored = stream.size / stream.chunk_size;
+  const std::uint64_t last_bevy = stored == 0 ? 0 : (stored - 1) / stream.chunks_per_bevy;
+  const bool partial_bevy = stored % stream.chunks_per_bevy != 0;
+
+  std::vector<std::string> superseded{map_member + "/map", map_member + "/idx",
+                                      "information.turtle", "custody/acquisition.json"};
+  if (reader->find("custody/post-verification.json") != nullptr) {
+    superseded.push_back("custody/post-verification.json");
+  }
+  const std::string bevy_name = aff4::bevy_member(stream_member, last_bevy);
+  const std::string crc_name = fmt::format("custody/chunk-crc32/{:08d}", last_bevy);
+  std::string bevy_bytes;
+  std::string index_bytes;
+  std::string crc_bytes;
+  if (partial_bevy) {
+    for (const std::string* name : {&bevy_name, &crc_name}) {
+      if (reader->find(*name) == nullptr || reader->find(bevy_name + ".index") == nullptr) {
+        return make_error(Errc::unsupported, fmt::format("{} lacks {}", options.path, *name));
+      }
+    }
+    auto bytes = reader->read_member(*reader->find(bevy_name), SIZE_MAX);
+    CUSTODY_TRY(bytes);
+    bevy_bytes = std::move(*bytes);
+    auto index = reader->read_member(*reader->find(bevy_name + ".index"), SIZE_MAX);
+    CUSTODY_TRY(index);
+    index_bytes = std::move(*index);
+    auto crcs = reader->read_member(*reader->find(crc_name), SIZE_MAX);
+    CUSTODY_TRY(crcs);
+    crc_bytes = std::move(*crcs);
+    superseded.insert(superseded.end(), {bevy_name, bevy_name + ".index", crc_name});
+  }
+  auto map_bytes = reader->read_member(*reader->find(map_member + "/map"), SIZE_MAX);
+  CUSTODY_TRY(map_bytes);
+
+  auto zip = ZipWriter::open_for_append(options.path, superseded);
+  CUSTODY_TRY(zip);
+  auto state = std::make_unique<State>(options, std::move(*zip));
+  state->names = names;
+  state->stream_member = stream_member;
+  state->skip_below = resume_at;
+  state->image_bytes = resume_at;
+  state->stream_size = stream.size;
+  state->stored_chunks = stored;
+  const auto* entry = reinterpret_cast<const std::byte*>(map_bytes->data());
+  for (std::size_t at = 0; at + aff4::k_map_entry_size <= map_bytes->size();
+       at += aff4::k_map_entry_size) {
+    const std::uint64_t length = aff4::get_u64(entry + at + 8);
+    const std::uint32_t target = aff4::get_u32(entry + at + 24);
+    if (target == k_zero_target) {
+      state->zero_chunks += length / options.chunk_size;
+    } else if (target == k_unreadable_target) {
+      state->unreadable_bytes += length;
+    }
+    CUSTODY_TRY(
+        state->map.add(aff4::get_u64(entry + at), length, aff4::get_u64(entry + at + 16), target));
+  }
+  state->bevy = partial_bevy ? last_bevy : (stored == 0 ? 0 : last_bevy + 1);
+  if (partial_bevy) {
+    // The partly filled last bevy is written again, whole, under its name, then continued.
+    CUSTODY_TRY(state->zip.begin_member(bevy_name, true));
+    CUSTODY_TRY(state->zip.write_member_data(
+        std::as_bytes(std::span(bevy_bytes.data(), bevy_bytes.size()))));
+    state->bevy_open = true;
+    state->bevy_offset = bevy_bytes.size();
+    const auto* index = reinterpret_cast<const std::byte*>(index_bytes.data());
+    state->index.assign(index, index + index_bytes.size());
+    const auto* crcs = reinterpret_cast<const std::byte*>(crc_bytes.data());
+    state->chunk_crcs.assign(crcs, crcs + crc_bytes.size());
+  }
+  state->writer = std::make_unique<Aff4WriterSink>(*state);
+  return std::unique_ptr<Aff4Writer>(new Aff4Writer(std::move(state)));
+}
+
 std::vector<WorkUnit> Aff4Writer::compression_units(unsigned stripes) {
   stripes = std::max(1U, stripes);
   // Cost: compress and CRC a 256 KiB sample of incompressible bytes, as most evidence is.
@@ -557,8 +663,8 @@ std::vector<WorkUnit> Aff4Writer::compression_units(unsigned stripes) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::vector<WorkUnit> units;
   for (unsigned stripe = 0; stripe < stripes; ++stripe) {
-    m_state->stripes.push_back(
-        std::make_unique<CompressorStripe>(m_state->options, m_state->table, stripe, stripes));
+    m_state->stripes.push_back(std::make_unique<CompressorStripe>(
+        m_state->options, m_state->table, stripe, stripes, m_state->skip_below));
     units.push_back(WorkUnit{m_state->stripes.back().get(), cost / stripes});
   }
   return units;

@@ -167,6 +167,13 @@ json record_body(const AcquisitionRecord& record) {
   if (record.image_verification || record.source_verification) {
     body["verification"] = post_verification_to_json(record);
   }
+  if (!record.resumed.empty()) {
+    json resumed = json::array();
+    for (const auto& [offset, time] : record.resumed) {
+      resumed.push_back(json{{"offset", offset}, {"time", time}});
+    }
+    body["resumed"] = resumed;
+  }
   return body;
 }
 
@@ -294,6 +301,12 @@ AcquisitionRecord record_from_json(const json& body) {
     }
   }
   record.defect_fill = Reader::optional<std::string>(body, "defect_fill").value_or("zero");
+  if (body.contains("resumed") && body.at("resumed").is_array()) {
+    for (const json& item : body.at("resumed")) {
+      record.resumed.emplace_back(Reader::number(item, "offset", "resumed[]."),
+                                  Reader::string(item, "time", "resumed[]."));
+    }
+  }
   if (body.contains("verification")) {
     const json& verification = body.at("verification");
     for (const char* name : {"image", "source"}) {

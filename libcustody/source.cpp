@@ -227,11 +227,13 @@ class RecoveringSource final : public Source {
   RecoveringSource(std::unique_ptr<PositionedReader> reader,
                    SourceInfo info,
                    std::uint32_t sector_size,
-                   ReadPolicy policy)
+                   ReadPolicy policy,
+                   std::uint64_t start)
       : m_reader(std::move(reader)),
         m_info(std::move(info)),
         m_sector(std::max<std::uint32_t>(sector_size, 1)),
-        m_policy(policy) {}
+        m_policy(policy),
+        m_offset(start) {}
 
   const SourceInfo& info() const override { return m_info; }
   std::vector<ByteRange> last_read_defects() const override { return m_last; }
@@ -356,9 +358,10 @@ Result<internal::UniqueFd> open_read_only(const std::string& path) {
 std::unique_ptr<Source> make_recovering_source(std::unique_ptr<PositionedReader> reader,
                                                SourceInfo info,
                                                std::uint32_t sector_size,
-                                               ReadPolicy policy) {
-  return std::make_unique<RecoveringSource>(std::move(reader), std::move(info), sector_size,
-                                            policy);
+                                               ReadPolicy policy,
+                                               std::uint64_t start) {
+  return std::make_unique<RecoveringSource>(std::move(reader), std::move(info), sector_size, policy,
+                                            start);
 }
 
 // BLKROSET: the kernel refuses writes to the device from now on (until someone clears it).
@@ -389,7 +392,8 @@ std::string hidden_areas_for(const SourceInfo& info) {
 
 Result<std::unique_ptr<Source>> open_source(const std::string& path,
                                             const ReadPolicy& policy,
-                                            bool set_read_only) {
+                                            bool set_read_only,
+                                            std::uint64_t start) {
   SourceInfo info;
   info.path = path;
   internal::UniqueFd fd;
@@ -433,11 +437,15 @@ Result<std::unique_ptr<Source>> open_source(const std::string& path,
   }
   info.hidden_areas = hidden_areas_for(info);
   if (info.kind == SourceKind::stream) {
+    if (start != 0) {
+      return make_error(Errc::invalid_argument,
+                        "a stream cannot be resumed: its beginning cannot be skipped");
+    }
     return std::make_unique<StreamSource>(std::move(fd), std::move(info));
   }
   const std::uint32_t sector = info.logical_sector_size.value_or(512);
   auto reader = std::make_unique<DescriptorReader>(std::move(fd), path, sector);
-  return make_recovering_source(std::move(reader), std::move(info), sector, policy);
+  return make_recovering_source(std::move(reader), std::move(info), sector, policy, start);
 }
 
 namespace {

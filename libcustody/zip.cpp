@@ -1266,7 +1266,53 @@ Result<ZipWriter> ZipWriter::create(const std::string& path, bool overwrite) {
   return ZipWriter(std::move(state));
 }
 
-Result<ZipWriter> ZipWriter::open_for_append(const std::string& path) {
+namespace {
+
+// Removes the central directory entries named in `superseded` from the copy of the old
+// directory, so that members of those names can be added again: the old members stay in the
+// file as unused bytes, like the old directory itself.
+template <typename State>
+Result<void> drop_superseded_entries(State& state,
+                                     const std::vector<std::string>& superseded,
+                                     const std::string& path) {
+  std::string kept;
+  std::size_t kept_entries = 0;
+  std::size_t at = 0;
+  const auto& old = state.old_directory;
+  const auto u16 = [&](std::size_t offset) {
+    return static_cast<std::size_t>(static_cast<unsigned char>(old[offset])) |
+           (static_cast<std::size_t>(static_cast<unsigned char>(old[offset + 1])) << 8U);
+  };
+  std::size_t dropped = 0;
+  while (at + 46 <= old.size()) {
+    const std::size_t name_length = u16(at + 28);
+    const std::size_t length = 46 + name_length + u16(at + 30) + u16(at + 32);
+    if (at + length > old.size()) {
+      return make_error(Errc::corrupt, fmt::format("{}: central directory entry overruns", path));
+    }
+    const std::string name = old.substr(at + 46, name_length);
+    if (std::find(superseded.begin(), superseded.end(), name) != superseded.end()) {
+      state.names.erase(name);
+      ++dropped;
+    } else {
+      kept += old.substr(at, length);
+      ++kept_entries;
+    }
+    at += length;
+  }
+  if (dropped != superseded.size()) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{}: a member to supersede is not in the archive", path));
+  }
+  state.old_directory = std::move(kept);
+  state.old_entries = kept_entries;
+  return {};
+}
+
+}  // namespace
+
+Result<ZipWriter> ZipWriter::open_for_append(const std::string& path,
+                                             const std::vector<std::string>& superseded) {
   auto state = std::make_unique<State>();
   state->path = path;
   state->fd = UniqueFd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
@@ -1304,6 +1350,9 @@ Result<ZipWriter> ZipWriter::open_for_append(const std::string& path) {
   state->old_entries = reader->members().size();
   for (const ZipMember& member : reader->members()) {
     state->names.insert(member.name);
+  }
+  if (!superseded.empty()) {
+    CUSTODY_TRY(drop_superseded_entries(*state, superseded, path));
   }
   state->base = reader->global_offset();
   state->position = size;

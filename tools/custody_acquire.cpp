@@ -30,6 +30,7 @@ struct Options {
   bool verify_image = false;
   bool verify_source = false;
   bool set_read_only = false;
+  bool resume = false;
   CaseInfo case_info;
   bool force = false;
 };
@@ -209,6 +210,7 @@ ExitCode run(Options& options, const CommonOptions& common) {
   acquire_options.compression = options.compression;
   acquire_options.verify_image = options.verify_image;
   acquire_options.set_read_only = options.set_read_only;
+  acquire_options.resume = options.resume;
   acquire_options.verify_source = options.verify_source;
   acquire_options.read_policy.retries = options.retries;
   acquire_options.read_policy.max_bad_sectors = options.max_errors;
@@ -333,6 +335,8 @@ int main(int argc, char** argv) {
   app.add_option("--fill", options.fill,
                  "Raw format: fill unreadable sectors with zero (default) or a byte such as 0xff")
       ->type_name("zero|0xNN");
+  app.add_flag("--resume", options.resume,
+               "Continue the interrupted acquisition in PATH.aff4 from where it stopped");
   app.add_flag("--set-readonly", options.set_read_only,
                "Mark a block device read-only in the kernel (BLKROSET) before reading");
   app.add_flag("--verify-image", options.verify_image,

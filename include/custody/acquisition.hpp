@@ -37,6 +37,9 @@ struct AcquireOptions {
   // After writing: re-read the image (the container, or the raw files) and compare the hashes;
   // re-read the source and compare (not possible for a stream).
   bool set_read_only = false;  // mark a block device read-only in the kernel first (BLKROSET)
+  // Continue the interrupted AFF4 acquisition in output_base.aff4 from where it stopped: the
+  // image already in the container is re-read for the hashes, the rest is read from the source.
+  bool resume = false;
   bool verify_image = false;
   bool verify_source = false;
   std::string tool_name = "custody-acquire";

@@ -84,6 +84,8 @@ struct AcquisitionRecord {
   // custody/post-verification.json, as the record is sealed in the container before).
   std::optional<PostVerification> image_verification;
   std::optional<PostVerification> source_verification;
+  // Resumptions of an interrupted acquisition: (image offset it continued from, when).
+  std::vector<std::pair<std::uint64_t, std::string>> resumed;
 };
 
 // Serializes `record` with its record_sha256 member. `pretty` indents for people; the digest is

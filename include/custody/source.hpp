@@ -106,7 +106,8 @@ class PositionedReader {
 std::unique_ptr<Source> make_recovering_source(std::unique_ptr<PositionedReader> reader,
                                                SourceInfo info,
                                                std::uint32_t sector_size,
-                                               ReadPolicy policy);
+                                               ReadPolicy policy,
+                                               std::uint64_t start = 0);
 
 // Opens `path` read-only: "-" is standard input; a block device gets its size and sector sizes
 // from the kernel and its vendor/model/serial from sysfs where present. Errc::not_found if it does
@@ -115,9 +116,11 @@ std::unique_ptr<Source> make_recovering_source(std::unique_ptr<PositionedReader>
 // Files and block devices recover from read errors as `policy` says (see make_recovering_source).
 // With `set_read_only`, a block device is marked read-only in the kernel (BLKROSET, needs root)
 // before anything is read; for other sources it is Errc::invalid_argument.
+// `start` skips that many bytes of a file or block device (to resume an acquisition).
 Result<std::unique_ptr<Source>> open_source(const std::string& path,
                                             const ReadPolicy& policy = {},
-                                            bool set_read_only = false);
+                                            bool set_read_only = false,
+                                            std::uint64_t start = 0);
 
 // Opens the files in `paths` as one continuous read-only source (a split image). Errc::not_found
 // names the first missing file.

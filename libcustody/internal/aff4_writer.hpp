@@ -56,6 +56,16 @@ class Aff4Writer {
   Aff4Writer(const Aff4Writer&) = delete;
   Aff4Writer& operator=(const Aff4Writer&) = delete;
 
+  // Reopens a container that custody-acquire wrote and that was interrupted, to continue its
+  // image from image byte `resume_at` (the image size it holds, a multiple of the block size).
+  // The pipeline then feeds every block from 0 (the held part re-read from the container, so the
+  // hashes cover the whole image); blocks below `resume_at` are skipped by the writer. The last,
+  // partly filled bevy, the map, idx, information.turtle and the custody members are superseded
+  // by new members; no existing byte of the file is rewritten. Errc::unsupported for a
+  // container that custody did not write.
+  static Result<std::unique_ptr<Aff4Writer>> resume(const Aff4WriterOptions& options,
+                                                    std::uint64_t resume_at);
+
   // `stripes` compression units (each compresses every stripes-th block), with their measured
   // costs, to be grouped with the hash workers.
   std::vector<WorkUnit> compression_units(unsigned stripes);

@@ -127,7 +127,11 @@ class ZipWriter {
   // new central directory holding the old entries (copied byte for byte) and the new ones. No
   // existing byte is rewritten; the old central directory stays in the file as dead bytes.
   // Errors of ZipReader::open(); Errc::io_error if another writer holds the archive.
-  static Result<ZipWriter> open_for_append(const std::string& path);
+  // Members named in `superseded` are left out of the new central directory (their bytes stay
+  // in the file, unused) and may be added again: how a resumed acquisition replaces the map,
+  // the metadata and its last bevy without rewriting a byte.
+  static Result<ZipWriter> open_for_append(const std::string& path,
+                                           const std::vector<std::string>& superseded = {});
 
   ZipWriter(ZipWriter&& other) noexcept;
   ZipWriter& operator=(ZipWriter&& other) noexcept;

@@ -3,7 +3,9 @@
 // that any read touching a listed 512-byte sector fails with EIO, as a failing disk does. Reads
 // bypass the page cache (direct_io), so the kernel asks for exactly what the reader asked for.
 //   usage: faulty_fuse BACKING BAD_SECTORS MOUNTPOINT [FUSE options]
-//   BAD_SECTORS: comma-separated sectors or ranges, e.g. 80-95,3000
+//   BAD_SECTORS: comma-separated sectors or ranges, e.g. 80-95,3000 (or "none")
+//   FAULTY_FUSE_DELAY_US in the environment slows every read down by that many microseconds
+//   (a slow disk, so that tests can interrupt an acquisition midway).
 #define FUSE_USE_VERSION 31
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,7 @@ static off_t g_size = 0;
 static long long g_first[k_max_ranges];
 static long long g_last[k_max_ranges];
 static int g_ranges = 0;
+static useconds_t g_delay = 0;
 
 static int is_bad(long long sector) {
   for (int i = 0; i < g_ranges; ++i) {
@@ -88,6 +91,9 @@ static int fs_read(const char* path, char* buf, size_t size, off_t offset,
       return -EIO;
     }
   }
+  if (g_delay > 0) {
+    usleep(g_delay);
+  }
   ssize_t got = pread(g_backing, buf, size, offset);
   return got < 0 ? -errno : (int)got;
 }
@@ -112,6 +118,10 @@ int main(int argc, char** argv) {
   struct stat st;
   fstat(g_backing, &st);
   g_size = st.st_size;
+  const char* delay = getenv("FAULTY_FUSE_DELAY_US");
+  if (delay != NULL) {
+    g_delay = (useconds_t)strtoul(delay, NULL, 10);
+  }
   for (char* item = strtok(argv[2], ","); item != NULL && g_ranges < k_max_ranges;
        item = strtok(NULL, ",")) {
     long long first = 0;
