@@ -211,7 +211,13 @@ Result<void> verify_after(const AcquireOptions& options,
     record.image_verification = *check;
   }
   if (options.verify_source) {
-    auto source = open_source(options.source_path, options.read_policy);
+    // Read the source as the acquisition did, fills included, or a disk with bad sectors could
+    // never match.
+    ReadPolicy policy = options.read_policy;
+    if (options.format == ImageFormat::aff4) {
+      policy.fill = ReadPolicy::Fill::unreadable_pattern;
+    }
+    auto source = open_source(options.source_path, policy);
     CUSTODY_TRY(source);
     auto check = rehash(**source, record, progress, cancel);
     CUSTODY_TRY(check);
@@ -265,8 +271,9 @@ Result<AcquisitionResult> acquire_raw(const AcquireOptions& options,
   if (record.status == AcquisitionStatus::complete) {
     CUSTODY_TRY(verify_after(options, result.image_paths, record, progress, cancel));
   }
-  CUSTODY_TRY(internal::write_file_atomically(result.record_path, record_to_json(record),
-                                              options.overwrite));
+  result.record_json = record_to_json(record);
+  CUSTODY_TRY(
+      internal::write_file_atomically(result.record_path, result.record_json, options.overwrite));
   result.record = std::move(record);
   return result;
 }
@@ -329,7 +336,8 @@ Result<AcquisitionResult> run_aff4(const AcquireOptions& options,
   facts.completion_state = record.status == AcquisitionStatus::complete      ? "Completed Normally"
                            : record.status == AcquisitionStatus::interrupted ? "Interrupted"
                                                                              : "Failed";
-  auto finalized = writer.finalize(facts, {{"custody/acquisition.json", record_to_json(record)}});
+  const std::string record_json = record_to_json(record);
+  auto finalized = writer.finalize(facts, {{"custody/acquisition.json", record_json}});
   if (!outcome) {
     // A read error leaves a closed, readable container that says "failed"; a write error
     // usually leaves none (the finalize above fails too).
@@ -339,6 +347,7 @@ Result<AcquisitionResult> run_aff4(const AcquireOptions& options,
   AcquisitionResult result;
   result.record_path = writer_options.path;
   result.image_paths = {writer_options.path};
+  result.record_json = record_json;
   if (record.status == AcquisitionStatus::complete &&
       (options.verify_image || options.verify_source)) {
     CUSTODY_TRY(verify_after(options, result.image_paths, record, progress, cancel));

@@ -364,6 +364,16 @@ AcquisitionRecord record_from_json(const json& body) {
 
 }  // namespace
 
+std::string describe_fill(const std::string& defect_fill) {
+  if (defect_fill == "zero") {
+    return "zeros";
+  }
+  if (defect_fill == "unreadable-pattern") {
+    return "the UNREADABLEDATA pattern";
+  }
+  return "the byte " + defect_fill;
+}
+
 std::string post_verification_json(const AcquisitionRecord& record) {
   json out{{"format", "custody-post-verification"},
            {"version", 1},

@@ -120,9 +120,7 @@ void print_defects(const AcquisitionRecord& record) {
              "{}: warning: completed with defects: {} unreadable sector{} in {} range{}, filled "
              "with {} in the image and its hashes:\n",
              k_tool, sectors, sectors == 1 ? "" : "s", record.defects.size(),
-             record.defects.size() == 1 ? "" : "s",
-             record.defect_fill == "unreadable-pattern" ? "the UNREADABLEDATA pattern (aff4)"
-                                                        : record.defect_fill);
+             record.defects.size() == 1 ? "" : "s", describe_fill(record.defect_fill));
   for (const Defect& defect : record.defects) {
     fmt::print(stderr, "  {}\n", describe_defect(defect));
   }
@@ -254,14 +252,14 @@ ExitCode run(Options& options, const CommonOptions& common) {
                result->record.started, result->record.finished, result->record.bytes_read);
   }
   if (common.json) {
-    fmt::print("{}", record_to_json(result->record));
+    fmt::print("{}", result->record_json);
   } else if (!common.quiet) {
     print_summary(*result, seconds);
   }
   if (!result->record.defects.empty()) {
     print_defects(result->record);
   }
-  if (!print_post_verification(result->record, common.quiet)) {
+  if (!print_post_verification(result->record, common.quiet || common.json)) {
     return ExitCode::verification_failed;
   }
   if (result->record.status == AcquisitionStatus::interrupted) {

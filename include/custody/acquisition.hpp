@@ -50,6 +50,7 @@ struct AcquisitionResult {
   AcquisitionRecord record;
   std::string record_path;               // for aff4, the container (the record is inside)
   std::vector<std::string> image_paths;  // the image files (the container for aff4)
+  std::string record_json;               // the record exactly as stored
 };
 
 // The container file name for `output_base`.

@@ -92,6 +92,9 @@ struct AcquisitionRecord {
 // always computed over the canonical (sorted, compact) form.
 std::string record_to_json(const AcquisitionRecord& record, bool pretty = true);
 
+// Plain words for a record's defect_fill: "zeros", "the byte 0xff", "the UNREADABLEDATA pattern".
+std::string describe_fill(const std::string& defect_fill);
+
 // The verification results alone, for the member custody/post-verification.json of a container.
 std::string post_verification_json(const AcquisitionRecord& record);
 

@@ -46,9 +46,10 @@ void add_common_options(CLI::App& app,
   app.add_flag("-q,--quiet", common.quiet, "Print nothing but errors");
   app.add_flag("-v,--verbose", common.verbose, "More detail on stderr (repeatable)");
   app.footer(
-      fmt::format("Examples:\n{}\nExit status: 0 ok, 1 verification failed, 64 usage, "
-                  "65 corrupt input, 66 missing input,\n73 cannot create or would "
-                  "overwrite, 74 I/O error, 130 interrupted. See {}(1) and custody(7).",
+      fmt::format("Examples:\n{}\nExit status: 0 ok, 1 verification failed, 3 completed with "
+                  "recorded defects, 64 usage,\n65 corrupt input, 66 missing input, 73 cannot "
+                  "create or would overwrite, 74 I/O error,\n130 interrupted. See {}(1) and "
+                  "custody(7).",
                   examples, tool));
 }
 

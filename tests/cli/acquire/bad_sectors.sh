@@ -68,3 +68,9 @@ else
   echo "note: losetup on the FUSE file is not possible here; the device part was not run"
 fi
 [ "$(digest sha256 disk.img)" = "$before" ] || fail "the source changed"
+
+# Re-reading a disk with bad sectors gives the same fills, so --verify-source agrees (AFF4 too).
+run "$ACQUIRE" mnt/disk.img -o twice --retries 0 --verify-source --verify-image
+expect_rc 3
+expect_stdout "source verification: OK"
+expect_stdout "image verification: OK"

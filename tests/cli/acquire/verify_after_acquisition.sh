@@ -23,3 +23,9 @@ RC=$?
 set -e
 expect_rc 64
 expect_stderr "cannot re-read standard input"
+
+# --json prints exactly the record stored in the container, and nothing else on stdout.
+run "$ACQUIRE" src.bin -o j --verify-image --json
+expect_rc 0
+unzip -p j.aff4 custody/acquisition.json | cmp -s - stdout ||
+  fail "--json must print the stored record and nothing else"
