@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "internal/hidden_areas.hpp"
 #include "internal/posix_file.hpp"
 
 #include <custody/source.hpp>
@@ -380,12 +381,13 @@ Result<void> set_kernel_read_only(int fd, SourceInfo& info) {
   return {};
 }
 
-std::string hidden_areas_for(const SourceInfo& info) {
+std::string hidden_areas_for(int fd, const SourceInfo& info) {
   if (info.kind != SourceKind::block_device) {
     return "not applicable (not a disk)";
   }
   if (info.transport == "ata") {
-    return "not checked (ATA HPA/DCO detection is not implemented yet)";
+    // Read-only ATA commands (IDENTIFY, READ NATIVE MAX ADDRESS EXT, DCO IDENTIFY).
+    return internal::check_hidden_areas(fd);
   }
   return fmt::format("not checked (not an ATA device: {})", info.transport.value_or("unknown bus"));
 }
@@ -435,7 +437,7 @@ Result<std::unique_ptr<Source>> open_source(const std::string& path,
     }
     CUSTODY_TRY(set_kernel_read_only(fd.get(), info));
   }
-  info.hidden_areas = hidden_areas_for(info);
+  info.hidden_areas = hidden_areas_for(fd.get(), info);
   if (info.kind == SourceKind::stream) {
     if (start != 0) {
       return make_error(Errc::invalid_argument,
