@@ -58,6 +58,15 @@ Result<std::size_t> read_full(int fd,
   return done;
 }
 
+tl::unexpected<Error> write_failure(int error, const std::string& path, std::uint64_t offset) {
+  auto failure = make_sys_error(Errc::io_error, "write error", path, error, offset);
+  if (error == ENOSPC || error == EDQUOT) {
+    failure.value().message = "disk full while writing";
+    failure.value().hint = "free space on the output disk or choose another output, then run again";
+  }
+  return failure;
+}
+
 Result<void> write_full(int fd,
                         std::span<const std::byte> data,
                         const std::string& path,
@@ -69,14 +78,48 @@ Result<void> write_full(int fd,
       if (errno == EINTR) {
         continue;
       }
-      const int error = errno;
-      auto failure = make_sys_error(Errc::io_error, "write error", path, error, offset + done);
-      if (error == ENOSPC || error == EDQUOT) {
-        failure.value().message = "disk full while writing";
-        failure.value().hint =
-            "free space on the output disk or choose another output, then run again";
+      return write_failure(errno, path, offset + done);
+    }
+    done += static_cast<std::size_t>(put);
+  }
+  return {};
+}
+
+Result<std::size_t> pread_full(int fd,
+                               std::span<std::byte> buffer,
+                               const std::string& path,
+                               std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < buffer.size()) {
+    const ssize_t got =
+        ::pread(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(offset + done));
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
       }
-      return failure;
+      return make_sys_error(Errc::io_error, "read error", path, errno, offset + done);
+    }
+    if (got == 0) {
+      break;
+    }
+    done += static_cast<std::size_t>(got);
+  }
+  return done;
+}
+
+Result<void> pwrite_full(int fd,
+                         std::span<const std::byte> data,
+                         const std::string& path,
+                         std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t put =
+        ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (put < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return write_failure(errno, path, offset + done);
     }
     done += static_cast<std::size_t>(put);
   }

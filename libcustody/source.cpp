@@ -162,22 +162,7 @@ class DescriptorReader final : public PositionedReader {
 
  private:
   Result<std::size_t> pread_full(int fd, std::uint64_t offset, std::span<std::byte> out) {
-    std::size_t done = 0;
-    while (done < out.size()) {
-      const ssize_t got =
-          ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
-      if (got < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        return make_sys_error(Errc::io_error, "read error", m_path, errno, offset + done);
-      }
-      if (got == 0) {
-        break;
-      }
-      done += static_cast<std::size_t>(got);
-    }
-    return done;
+    return internal::pread_full(fd, out, m_path, offset);
   }
 
   bool open_direct() {

@@ -240,29 +240,6 @@ bool is_ascii(std::string_view text) {
 
 // --- positioned I/O ----------------------------------------------------------------------------
 
-// Reads until `buffer` is full or end of file; returns the count.
-Result<std::size_t> pread_full(int fd,
-                               std::span<std::byte> buffer,
-                               const std::string& path,
-                               std::uint64_t offset) {
-  std::size_t done = 0;
-  while (done < buffer.size()) {
-    const ssize_t got =
-        ::pread(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(offset + done));
-    if (got < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return make_sys_error(Errc::io_error, "read error", path, errno, offset + done);
-    }
-    if (got == 0) {
-      break;
-    }
-    done += static_cast<std::size_t>(got);
-  }
-  return done;
-}
-
 // Reads exactly buffer.size() bytes. Every range read here was checked against the file size at
 // open(), so a short read means the file shrank under us: an I/O problem, not bad content.
 Result<void> pread_exact(int fd,
@@ -274,36 +251,6 @@ Result<void> pread_exact(int fd,
   if (*got != buffer.size()) {
     return make_sys_error(Errc::io_error, "unexpected end of file (did the file shrink?)", path, 0,
                           offset + *got);
-  }
-  return {};
-}
-
-// A failed write as write_full() reports it: disk full gets a message and hint of its own.
-tl::unexpected<Error> write_failure(int error, const std::string& path, std::uint64_t offset) {
-  auto failure = make_sys_error(Errc::io_error, "write error", path, error, offset);
-  if (error == ENOSPC || error == EDQUOT) {
-    failure.value().message = "disk full while writing";
-    failure.value().hint = "free space on the output disk or choose another output, then run again";
-  }
-  return failure;
-}
-
-// pwrite(2) of all of `data`, with write_full()'s error mapping.
-Result<void> pwrite_full(int fd,
-                         std::span<const std::byte> data,
-                         const std::string& path,
-                         std::uint64_t offset) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t put =
-        ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
-    if (put < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return write_failure(errno, path, offset + done);
-    }
-    done += static_cast<std::size_t>(put);
   }
   return {};
 }

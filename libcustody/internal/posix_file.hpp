@@ -48,6 +48,21 @@ Result<void> write_full(int fd,
                         const std::string& path,
                         std::uint64_t offset);
 
+// The error for a failed write of `path` at `offset`: disk full gets a message and a hint of its
+// own.
+tl::unexpected<Error> write_failure(int sys_errno, const std::string& path, std::uint64_t offset);
+
+// Positioned versions: pread until `buffer` is full or end of file (returns the count), and
+// pwrite of all of `data`, with the same error mapping as read_full/write_full.
+Result<std::size_t> pread_full(int fd,
+                               std::span<std::byte> buffer,
+                               const std::string& path,
+                               std::uint64_t offset);
+Result<void> pwrite_full(int fd,
+                         std::span<const std::byte> data,
+                         const std::string& path,
+                         std::uint64_t offset);
+
 Result<void> fsync_checked(int fd, const std::string& path);
 
 // fsyncs the directory holding `path`, so that a new name in it survives a crash.
