@@ -312,9 +312,14 @@ Result<AcquisitionResult> run_aff4(const AcquireOptions& options,
     record.defects.push_back(defect);
   }
   record.hashes.clear();
-  collect_digests(*digest_sinks, record);
   record.bytes_read = outcome ? outcome->bytes : writer.image_bytes();
   record.image_size = writer.image_bytes();
+  // After a write failure the hashers may have run ahead of what reached the container; hashes
+  // of bytes that are not in it would only mislead, so they are left out.
+  if (std::all_of(digest_sinks->begin(), digest_sinks->end(),
+                  [&](const auto& sink) { return sink->bytes() == record.image_size; })) {
+    collect_digests(*digest_sinks, record);
+  }
   const internal::Aff4Names& names = writer.names();
   record.container =
       ContainerRecord{std::filesystem::path(writer_options.path).filename().string(),

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -206,6 +207,11 @@ class MapBuilder {
     m_last = aff4::MapEntry{mapped, length, target, id};
     m_has_last = true;
     return {};
+  }
+
+  // Bytes the map will still need when it is written (what is not spooled yet).
+  std::uint64_t size_estimate() const {
+    return m_pending.size() + aff4::k_map_entry_size + m_spooled;
   }
 
   // Streams every entry into the current member of `zip`.
@@ -508,6 +514,7 @@ class Aff4WriterSink final : public BlockSink {
     }
     auto compressed = m_state.table.take(block.offset / m_state.options.block_size);
     CUSTODY_TRY(compressed);
+    CUSTODY_TRY(ensure_room(compressed->bytes.size() + block.size));
     return m_state.write_block(block, *compressed);
   }
 
@@ -515,6 +522,32 @@ class Aff4WriterSink final : public BlockSink {
   void abort() noexcept override { m_state.table.abort(); }
 
  private:
+  // Stops before the output disk is full, while there is still room to close the container
+  // (map, metadata, record, central directory): a full disk then leaves a readable container
+  // marked failed instead of a broken file.
+  Result<void> ensure_room(std::uint64_t next_write) {
+    struct statvfs disk {};
+    const std::string directory = Aff4Writer::State::directory_of(m_state.options.path);
+    if (::statvfs(directory.c_str(), &disk) != 0) {
+      return {};  // cannot tell: the writes themselves will report a full disk
+    }
+    const std::uint64_t free_bytes = static_cast<std::uint64_t>(disk.f_bavail) * disk.f_frsize;
+    const std::uint64_t closing = k_closing_reserve + m_state.map.size_estimate();
+    if (free_bytes < next_write + closing) {
+      Error error{Errc::io_error,
+                  fmt::format("disk full: the output disk has {} bytes free; stopped at image "
+                              "offset {} and closed the container, marked failed",
+                              free_bytes, m_state.image_bytes),
+                  m_state.options.path,
+                  {},
+                  ENOSPC,
+                  "free space on the output disk or choose another output, then run again"};
+      return tl::unexpected(std::move(error));
+    }
+    return {};
+  }
+
+  static constexpr std::uint64_t k_closing_reserve = std::uint64_t{4} << 20U;
   Aff4Writer::State& m_state;
 };
 

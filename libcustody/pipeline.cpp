@@ -218,6 +218,7 @@ DigestSink::DigestSink(Hasher total, std::unique_ptr<Hasher> per_segment, Segmen
 Result<void> DigestSink::consume(const Block& block) {
   std::span<const std::byte> data = block.data();
   m_total.update(data);
+  m_bytes += data.size();
   if (!m_segment) {
     return {};
   }

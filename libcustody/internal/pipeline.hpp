@@ -104,12 +104,15 @@ class DigestSink final : public BlockSink {
   const std::string& total_digest() const { return m_total_digest; }
   // One digest per segment; for a single layout, the total digest.
   const std::vector<std::string>& segment_digests() const { return m_segment_digests; }
+  // Bytes hashed (after a failure elsewhere this can differ from what was written).
+  std::uint64_t bytes() const { return m_bytes; }
 
  private:
   Hasher m_total;
   std::unique_ptr<Hasher> m_segment;
   SegmentLayout m_layout;
   std::size_t m_index = 0;
+  std::uint64_t m_bytes = 0;
   std::uint64_t m_segment_done = 0;
   std::string m_total_digest;
   std::vector<std::string> m_segment_digests;
