@@ -138,6 +138,18 @@ Result<Hasher> Hasher::create(HashAlgorithm algorithm) {
   return Hasher(algorithm, std::move(impl));
 }
 
+Hasher Hasher::clone() const {
+  auto impl = std::make_unique<Impl>();
+  EVP_MD_up_ref(m_impl->md.get());
+  impl->md.reset(m_impl->md.get());
+  impl->ctx.reset(EVP_MD_CTX_new());
+  // Copying a digest context fails only without memory; std::bad_alloc is the library's rule.
+  if (!impl->ctx || EVP_MD_CTX_copy_ex(impl->ctx.get(), m_impl->ctx.get()) != 1) {
+    throw std::bad_alloc();
+  }
+  return Hasher(m_algorithm, std::move(impl));
+}
+
 void Hasher::update(std::span<const std::byte> data) {
   // EVP_DigestUpdate only fails on a misuse of the context, which we do not allow.
   EVP_DigestUpdate(m_impl->ctx.get(), data.data(), data.size());

@@ -3,6 +3,7 @@
 #include "internal/zip.hpp"
 
 #include <custody/container.hpp>
+#include <custody/seal.hpp>
 #include <custody/verification.hpp>
 
 #include <fmt/format.h>
@@ -306,7 +307,82 @@ Result<VerificationReport> verify_unreadable_container(const std::vector<std::st
 
 }  // namespace
 
+namespace {
+
+// `anchors_given`: the user named the CAs to trust, so a signer outside them is a failure, not
+// a warning.
+void add_seal_checks(const std::vector<SealReport>& seals,
+                     bool anchors_given,
+                     VerificationReport& report) {
+  for (const SealReport& seal : seals) {
+    const std::string subject =
+        seal.signature.signer.subject.empty()
+            ? fmt::format("seal {}", seal.number)
+            : fmt::format("seal {} ({})", seal.number, seal.signature.signer.subject);
+    const auto fail = [&](std::string detail) {
+      report.checks.push_back(make_check("seal", subject, CheckResult::fail, std::move(detail)));
+    };
+    if (!seal.detail.empty()) {
+      fail(seal.detail);
+      continue;
+    }
+    if (!seal.signature.signature_valid) {
+      fail("the signature does not match the seal manifest: forged or damaged");
+      continue;
+    }
+    bool ok = true;
+    if (!seal.file_prefix_matches) {
+      fail(
+          fmt::format("the first {} bytes of the file, which the seal covers, changed after "
+                      "sealing (this includes bytes no reader looks at, such as old directory "
+                      "records)",
+                      seal.sealed_length));
+      ok = false;
+    }
+    for (const std::string& name : seal.changed_members) {
+      fail(fmt::format("member {} changed or disappeared after sealing", name));
+      ok = false;
+    }
+    for (const std::string& name : seal.added_members) {
+      fail(fmt::format("member {} was added after sealing", name));
+      ok = false;
+    }
+    if (!seal.after_acquisition) {
+      fail(fmt::format("the seal is dated {}, before the acquisition ended", seal.sealed_at));
+      ok = false;
+    }
+    if (!seal.signature.valid_at_signing_time) {
+      fail(fmt::format(
+          "the signer's certificate was not valid when the seal was made ({}; "
+          "valid from {} to {})",
+          seal.sealed_at, seal.signature.signer.not_before, seal.signature.signer.not_after));
+      ok = false;
+    } else if (!seal.signature.chain_trusted && anchors_given) {
+      fail(
+          fmt::format("seal {} is correctly signed, but not by a key the given CAs vouch for "
+                      "({})",
+                      seal.number, seal.signature.trust_problem));
+      continue;
+    } else if (!seal.signature.chain_trusted) {
+      report.checks.push_back(make_check(
+          "seal", subject, CheckResult::warn,
+          fmt::format("seal {} is correctly signed, but by a key that is not trusted here ({}); "
+                      "give the signer's CA with --trust to check who signed",
+                      seal.number, seal.signature.trust_problem)));
+      continue;
+    }
+    if (ok) {
+      report.checks.push_back(make_check(
+          "seal", subject, CheckResult::pass,
+          fmt::format("signed {}, signer trusted, nothing changed since", seal.sealed_at)));
+    }
+  }
+}
+
+}  // namespace
+
 Result<VerificationReport> verify_container(const std::vector<std::string>& paths,
+                                            const std::vector<std::string>& trust_files,
                                             ProgressSink* progress,
                                             const CancelToken* cancel) {
   auto container = Container::open(paths);
@@ -399,6 +475,11 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
   for (const std::string& what : checked) {
     report.checks.push_back(make_check("block hashes", what, CheckResult::pass, ""));
   }
+
+  // 4. Seals.
+  auto seals = check_seals(paths, trust_files, progress, cancel);
+  CUSTODY_TRY(seals);
+  add_seal_checks(*seals, !trust_files.empty(), report);
 
   if (info.trailing_bytes > 0) {
     report.checks.push_back(make_check(

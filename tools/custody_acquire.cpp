@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // custody-acquire: image a disk, a file or a pipe into a raw image with an acquisition record.
+#include "common/identity_options.hpp"
 #include "common/tool_main.hpp"
 
 #include <custody/acquisition.hpp>
+#include <custody/seal.hpp>
 #include <custody/text.hpp>
 
 #include <fmt/format.h>
@@ -31,6 +33,7 @@ struct Options {
   bool verify_source = false;
   bool set_read_only = false;
   bool resume = false;
+  IdentityArguments seal;
   CaseInfo case_info;
   bool force = false;
 };
@@ -234,6 +237,23 @@ ExitCode run(Options& options, const CommonOptions& common) {
     acquire_options.segment_size = *size;
   }
 
+  std::optional<Identity> sealer;
+  if (!options.seal.key.empty()) {
+    if (acquire_options.format != ImageFormat::aff4) {
+      return report_error(k_tool, Error{Errc::invalid_argument,
+                                        "sealing applies to AFF4 containers (--format aff4)",
+                                        {},
+                                        {},
+                                        0,
+                                        {}});
+    }
+    // Before imaging: a wrong passphrase should not cost an hour of acquisition.
+    auto identity = Identity::load(to_identity_options(options.seal));
+    if (!identity) {
+      return report_error(k_tool, identity.error());
+    }
+    sealer = std::move(*identity);
+  }
   const CancelToken& cancel = install_interrupt_handler();
   ConsoleProgress progress(!common.quiet);
   const auto start = std::chrono::steady_clock::now();
@@ -258,6 +278,16 @@ ExitCode run(Options& options, const CommonOptions& common) {
   }
   if (!result->record.defects.empty()) {
     print_defects(result->record);
+  }
+  if (sealer && result->record.status == AcquisitionStatus::complete) {
+    auto sealed = seal_container(result->record_path, *sealer, &progress, &cancel);
+    progress.finish();
+    if (!sealed) {
+      return report_error(k_tool, sealed.error());
+    }
+    if (!common.quiet && !common.json) {
+      fmt::print("sealed  seal {} by {}\n", sealed->number, sealer->certificate().subject);
+    }
   }
   if (!print_post_verification(result->record, common.quiet || common.json)) {
     return ExitCode::verification_failed;
@@ -333,6 +363,7 @@ int main(int argc, char** argv) {
   app.add_option("--fill", options.fill,
                  "Raw format: fill unreadable sectors with zero (default) or a byte such as 0xff")
       ->type_name("zero|0xNN");
+  add_identity_options(app, options.seal, "seal-");
   app.add_flag("--resume", options.resume,
                "Continue the interrupted acquisition in PATH.aff4 from where it stopped");
   app.add_flag("--set-readonly", options.set_read_only,

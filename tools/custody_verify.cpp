@@ -80,6 +80,8 @@ void print_report(const VerificationReport& report, int verbose) {
       fmt::print("  warning: {}\n", check.detail);
     } else if (check.name == "image") {
       fmt::print("  {:<9} {}  ok\n", check.algorithm, check.actual);
+    } else if (check.name == "seal") {
+      fmt::print("  {}: {}  ok\n", check.subject, check.detail);
     } else if (verbose > 0) {
       if (check.algorithm.empty()) {
         fmt::print("  {}: {}{}  ok\n", check.name, check.subject,
@@ -92,7 +94,9 @@ void print_report(const VerificationReport& report, int verbose) {
   }
 }
 
-ExitCode run(const std::vector<std::string>& paths, const CommonOptions& common) {
+ExitCode run(const std::vector<std::string>& paths,
+             const std::vector<std::string>& trust,
+             const CommonOptions& common) {
   const CancelToken& cancel = install_interrupt_handler();
   ConsoleProgress progress(!common.quiet);
   const bool container = looks_like_container(paths.front());
@@ -105,7 +109,7 @@ ExitCode run(const std::vector<std::string>& paths, const CommonOptions& common)
                                       0,
                                       {}});
   }
-  auto report = container ? verify_container(paths, &progress, &cancel)
+  auto report = container ? verify_container(paths, trust, &progress, &cancel)
                           : verify_record(paths.front(), &progress, &cancel);
   progress.finish();
   if (!report) {
@@ -125,6 +129,7 @@ ExitCode run(const std::vector<std::string>& paths, const CommonOptions& common)
 int main(int argc, char** argv) {
   using namespace custody::tools;
   std::vector<std::string> paths;
+  std::vector<std::string> trust;
   CommonOptions common;
   CLI::App app{
       "Check evidence against what was recorded when it was acquired: for an AFF4 "
@@ -139,5 +144,8 @@ int main(int argc, char** argv) {
                  "An AFF4 container (NAME.aff4; every volume of a striped image), or the "
                  "acquisition record of a raw image (NAME.acquisition.json)")
       ->required();
-  return run_tool(app, argc, argv, [&] { return run(paths, common); });
+  app.add_option("--trust", trust,
+                 "CA certificates (PEM) trusted to vouch for the signers of seals; repeatable")
+      ->type_name("FILE");
+  return run_tool(app, argc, argv, [&] { return run(paths, trust, common); });
 }

@@ -61,6 +61,9 @@ class Hasher {
 
   HashAlgorithm algorithm() const { return m_algorithm; }
   void update(std::span<const std::byte> data);
+  // An independent copy of the state: finishing it gives the digest of what was fed so far,
+  // while this hasher goes on.
+  Hasher clone() const;
   // Returns the lower-case hex digest and resets the hasher for a new message.
   std::string finish_hex();
 

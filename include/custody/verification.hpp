@@ -52,7 +52,11 @@ Result<VerificationReport> verify_record(const std::string& record_path,
 // the image against custody/acquisition.json and information.turtle, and the record's integrity.
 // Errors (could not check): Errc::not_found, Errc::corrupt (the container cannot be read),
 // Errc::unsupported, Errc::io_error. Mismatches are failed checks.
+// Seals (custody-seal) are checked too: signature, signer chain against `trust_files` (PEM CA
+// bundles; none given = signers reported as not trusted), the file's bytes and members against
+// what each seal covers, and that no member was added or changed after a seal.
 Result<VerificationReport> verify_container(const std::vector<std::string>& paths,
+                                            const std::vector<std::string>& trust_files = {},
                                             ProgressSink* progress = nullptr,
                                             const CancelToken* cancel = nullptr);
 

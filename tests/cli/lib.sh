@@ -104,3 +104,11 @@ flip_byte() {
   printf "$(printf '\\%03o' $((byte ^ 0x5a)))" |
     dd of="$file" bs=1 seek="$offset" conv=notrunc status=none
 }
+
+SEAL="$CUSTODY_BIN/custody-seal"
+
+# make_identities: test-only keys and certificates in ./keys (samples/keys/make-test-identities.sh).
+make_identities() {
+  bash "$CUSTODY_SOURCE_DIR/samples/keys/make-test-identities.sh" keys ||
+    fail "could not make the test identities"
+}

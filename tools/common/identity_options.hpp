@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+// The command-line options that name a signing identity (key, certificate, chain, passphrase),
+// shared by custody-seal and custody-acquire.
+#pragma once
+
+#include <custody/identity.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace custody::tools {
+
+struct IdentityArguments {
+  std::string key;
+  std::string cert;
+  std::string chain;
+  std::string passphrase_file;
+  std::string passphrase_env;
+  bool passphrase_prompt = false;
+  bool allow_insecure = false;
+};
+
+// Adds --<prefix>key, --<prefix>cert, --<prefix>chain and the passphrase options to `app`.
+inline void add_identity_options(CLI::App& app,
+                                 IdentityArguments& args,
+                                 const std::string& prefix) {
+  app.add_option("--" + prefix + "key", args.key,
+                 "Private key: PEM (plain or passphrase-protected) or PKCS#12 (.p12/.pfx)")
+      ->type_name("FILE");
+  app.add_option("--" + prefix + "cert", args.cert, "Certificate of the key (PEM; not for PKCS#12)")
+      ->type_name("FILE");
+  app.add_option("--" + prefix + "chain", args.chain,
+                 "Intermediate certificates to include (PEM bundle)")
+      ->type_name("FILE");
+  app.add_option("--passphrase-file", args.passphrase_file, "Read the key's passphrase from FILE")
+      ->type_name("FILE");
+  app.add_option("--passphrase-env", args.passphrase_env,
+                 "Read the key's passphrase from the environment variable VAR")
+      ->type_name("VAR");
+  app.add_flag("--passphrase-prompt", args.passphrase_prompt,
+               "Ask for the key's passphrase on the terminal");
+  app.add_flag("--allow-insecure-key-permissions", args.allow_insecure,
+               "Accept a private key file that other users can read");
+}
+
+inline IdentityOptions to_identity_options(const IdentityArguments& args) {
+  IdentityOptions options;
+  options.key_path = args.key;
+  options.cert_path = args.cert;
+  options.chain_path = args.chain;
+  options.allow_insecure_key_permissions = args.allow_insecure;
+  if (!args.passphrase_file.empty()) {
+    options.passphrase = PassphraseSource{PassphraseSource::Kind::file, args.passphrase_file};
+  } else if (!args.passphrase_env.empty()) {
+    options.passphrase = PassphraseSource{PassphraseSource::Kind::environment, args.passphrase_env};
+  } else if (args.passphrase_prompt) {
+    options.passphrase = PassphraseSource{PassphraseSource::Kind::prompt, {}};
+  }
+  return options;
+}
+
+}  // namespace custody::tools
