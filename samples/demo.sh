@@ -39,7 +39,15 @@ show custody-info evidence/disk1.aff4
 step "4. Verify it: image hashes, every member's checksum, the record"
 show custody-verify evidence/disk1.aff4
 
-step "5. Anyone can check it with stock tools: unzip, jq, sha256sum"
+step "5. Seal it: the examiner signs what the container is (TEST identities, samples/keys)"
+bash "$here/keys/make-test-identities.sh" keys
+show custody-seal evidence/disk1.aff4 --key keys/examiner.key --cert keys/examiner.pem
+show custody-verify evidence/disk1.aff4 --trust keys/ca.pem
+mkdir -p stock && (cd stock && unzip -qo ../evidence/disk1.aff4 'custody/seal-*')
+show openssl cms -verify -binary -inform DER -in stock/custody/seal-1.p7s \
+  -content stock/custody/seal-1.json -CAfile keys/ca.pem -out /dev/null
+
+step "6. Anyone can check it with stock tools: unzip, jq, sha256sum"
 unzip -tq evidence/disk1.aff4
 want=$(unzip -p evidence/disk1.aff4 custody/acquisition.json | jq -r .hashes.sha256)
 got=$(custody-export evidence/disk1.aff4 -o - -q | sha256sum | cut -d' ' -f1)
@@ -47,16 +55,16 @@ echo "recorded sha256:          $want"
 echo "exported image sha256sum: $got"
 [ "$want" = "$got" ] && echo "match"
 
-step "6. Export the image as a raw file for any court tool"
+step "7. Export the image as a raw file for any court tool"
 show custody-export evidence/disk1.aff4 -o evidence/disk1-export.raw
 
-step "7. Raw acquisition from a pipe into 2 MiB segments, and verify"
+step "8. Raw acquisition from a pipe into 2 MiB segments, and verify"
 cat sample-disk.img | show custody-acquire --format raw - -o evidence/piped --segment-size 2M -q
 show custody-verify evidence/piped.acquisition.json
 echo "cat evidence/piped.0* | sha256sum:"
 cat evidence/piped.0* | sha256sum
 
-step "8. One changed byte is caught and located (exit status 1)"
+step "9. One changed byte is caught and located (exit status 1)"
 cp evidence/disk1.aff4 tampered.aff4
 offset=$(custody-info --json tampered.aff4 |
   jq '[.members[] | select(.name | test("/00000000$"))][0].offset')
@@ -68,7 +76,7 @@ set -e
 echo "custody-verify exit status: $status"
 [ "$status" -eq 1 ]
 
-step "9. A failing disk: exactly the bad sectors are filled and reported (exit status 3)"
+step "10. A failing disk: exactly the bad sectors are filled and reported (exit status 3)"
 fuse=$bin/../tests/faulty_fuse
 if [ "$(id -u)" -eq 0 ] && [ -e /dev/fuse ] && [ -x "$fuse" ]; then
   mkdir -p failing
