@@ -314,6 +314,16 @@ namespace {
 void add_seal_checks(const std::vector<SealReport>& seals,
                      bool anchors_given,
                      VerificationReport& report) {
+  if (seals.empty()) {
+    // Seals are appended, so cutting a file back removes them: their absence is worth saying,
+    // and a failure when the user asked to check signers.
+    report.checks.push_back(make_check(
+        "seal", "container", anchors_given ? CheckResult::fail : CheckResult::warn,
+        anchors_given ? "--trust was given, but the container carries no seal: nobody vouches "
+                        "for it (a seal can be removed by cutting the file back)"
+                      : "the container is not sealed: nobody has signed for it (custody-seal)"));
+    return;
+  }
   for (const SealReport& seal : seals) {
     const std::string subject =
         seal.signature.signer.subject.empty()

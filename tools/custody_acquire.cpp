@@ -238,6 +238,14 @@ ExitCode run(Options& options, const CommonOptions& common) {
   }
 
   std::optional<Identity> sealer;
+  if (options.seal.key.empty() && (!options.seal.cert.empty() || !options.seal.chain.empty())) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "--seal-cert and --seal-chain need --seal-key",
+                                      {},
+                                      {},
+                                      0,
+                                      "give the examiner's private key with --seal-key"});
+  }
   if (!options.seal.key.empty()) {
     if (acquire_options.format != ImageFormat::aff4) {
       return report_error(k_tool, Error{Errc::invalid_argument,

@@ -99,6 +99,17 @@ ExitCode run(const std::vector<std::string>& paths,
              const CommonOptions& common) {
   const CancelToken& cancel = install_interrupt_handler();
   ConsoleProgress progress(!common.quiet);
+  for (const std::string& file : trust) {
+    if (!std::filesystem::exists(file)) {
+      return report_error(k_tool, Error{Errc::not_found,
+                                        "trust file not found",
+                                        file,
+                                        {},
+                                        0,
+                                        "give the PEM file of the CA that issued the signers' "
+                                        "certificates"});
+    }
+  }
   const bool container = looks_like_container(paths.front());
   if (!container && paths.size() > 1) {
     return report_error(k_tool, Error{Errc::invalid_argument,

@@ -26,3 +26,15 @@ run "$VERIFY" added.aff4 --trust keys/ca.pem
 expect_rc 1
 expect_stdout "member custody/note.txt was added after sealing"
 
+
+# Cutting the file back removes the seal: that is reported, and a failure when --trust is given.
+head -c "$sealed" img.aff4 >cut.aff4
+run "$VERIFY" cut.aff4
+expect_rc 0
+expect_stdout "the container is not sealed"
+run "$VERIFY" cut.aff4 --trust keys/ca.pem
+expect_rc 1
+expect_stdout "carries no seal"
+run "$VERIFY" img.aff4 --trust no-such-ca.pem
+expect_rc 66
+expect_stderr "trust file not found"
