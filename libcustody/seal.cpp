@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "internal/pipeline.hpp"
+#include "internal/posix_file.hpp"
 #include "internal/zip.hpp"
 
 #include <custody/hash.hpp>
@@ -221,6 +222,7 @@ json image_facts(const internal::ZipReader& zip) {
 
 Result<SealResult> seal_container(const std::string& path,
                                   const Identity& identity,
+                                  const SealOptions& options,
                                   ProgressSink* progress,
                                   const CancelToken* cancel) {
   auto zip = internal::ZipReader::open(path);
@@ -272,12 +274,80 @@ Result<SealResult> seal_container(const std::string& path,
                                  std::as_bytes(std::span(bytes.data(), bytes.size()))));
   CUSTODY_TRY(writer->add_member(result.signature_member,
                                  std::as_bytes(std::span(signature->data(), signature->size()))));
+  if (!options.tsa_url.empty() || !options.tsq_out.empty()) {
+    auto request = make_timestamp_request(*signature);
+    CUSTODY_TRY(request);
+    if (!options.tsq_out.empty()) {
+      CUSTODY_TRY(internal::write_file_atomically(options.tsq_out, request->der, false));
+      CUSTODY_TRY(
+          writer->add_member(seal_name(number, "tsq"),
+                             std::as_bytes(std::span(request->der.data(), request->der.size()))));
+    }
+    if (!options.tsa_url.empty()) {
+      // A TSA that is down or slow must not cost the seal: it is written, "not timestamped".
+      auto reply = request_timestamp(options.tsa_url, *request, options.tsa_timeout);
+      Result<std::string> token =
+          reply ? token_from_reply(*reply, *request) : tl::unexpected(reply.error());
+      if (token) {
+        auto check = verify_timestamp(*token, *signature, {});
+        result.timestamp_time = check ? check->time : std::string();
+        result.timestamped = true;
+        CUSTODY_TRY(writer->add_member(seal_name(number, "tsr"),
+                                       std::as_bytes(std::span(token->data(), token->size()))));
+      } else {
+        result.timestamp_problem = token.error().to_string();
+      }
+    }
+  }
   CUSTODY_TRY(writer->finish(volume));
   return result;
 }
 
+Result<std::string> add_seal_timestamp(const std::string& path,
+                                       unsigned number,
+                                       const std::string& tsr_path) {
+  auto zip = internal::ZipReader::open(path);
+  CUSTODY_TRY(zip);
+  const internal::ZipMember* tsq = zip->find(seal_name(number, "tsq"));
+  const internal::ZipMember* p7s = zip->find(seal_name(number, "p7s"));
+  if (tsq == nullptr || p7s == nullptr) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{} has no seal {} with a kept timestamp request (seal it with "
+                                  "--tsq-out first)",
+                                  path, number));
+  }
+  if (zip->find(seal_name(number, "tsr")) != nullptr) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("seal {} of {} is already timestamped", number, path));
+  }
+  auto request_der = zip->read_member(*tsq, k_small_limit);
+  CUSTODY_TRY(request_der);
+  auto signature = zip->read_member(*p7s, k_small_limit);
+  CUSTODY_TRY(signature);
+  auto reply = internal::read_small_file(tsr_path, k_small_limit);
+  CUSTODY_TRY(reply);
+  auto token = token_from_reply(*reply, TimestampRequest{*request_der, {}});
+  CUSTODY_TRY(token);
+  auto check = verify_timestamp(*token, *signature, {});
+  CUSTODY_TRY(check);
+  if (!check->imprint_matches) {
+    return make_error(Errc::crypto, "the timestamp is not over this seal's signature");
+  }
+  std::string volume = zip->comment();
+  while (!volume.empty() && volume.back() == '\0') {
+    volume.pop_back();
+  }
+  auto writer = internal::ZipWriter::open_for_append(path);
+  CUSTODY_TRY(writer);
+  CUSTODY_TRY(writer->add_member(seal_name(number, "tsr"),
+                                 std::as_bytes(std::span(token->data(), token->size()))));
+  CUSTODY_TRY(writer->finish(volume));
+  return check->time;
+}
+
 Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& paths,
                                             const std::vector<std::string>& trust_files,
+                                            const std::vector<std::string>& tsa_trust_files,
                                             ProgressSink* progress,
                                             const CancelToken* cancel) {
   auto zip = internal::ZipReader::open(paths.front());
@@ -307,6 +377,17 @@ Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& path
         report.signature = *check;
       } else {
         report.detail = "the signature cannot be read: " + check.error().message;
+      }
+      if (const internal::ZipMember* tsr = zip->find(seal_name(number, "tsr"))) {
+        report.has_timestamp = true;
+        auto token = zip->read_member(*tsr, k_small_limit);
+        Result<TimestampCheck> stamp =
+            token ? verify_timestamp(*token, *der, tsa_trust_files) : tl::unexpected(token.error());
+        if (stamp) {
+          report.timestamp = *stamp;
+        } else {
+          report.timestamp_problem = stamp.error().message;
+        }
       }
     }
     if (report.manifest_readable) {
@@ -350,8 +431,12 @@ Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& path
     for (const auto& [name, digest] : digests->members) {
       bool later_seal = false;
       for (unsigned later = report.number; later <= reports.size(); ++later) {
-        later_seal =
-            later_seal || name == seal_name(later, "json") || name == seal_name(later, "p7s");
+        later_seal = later_seal || name == seal_name(later, "json") ||
+                     name == seal_name(later, "p7s") || name == seal_name(later, "tsq");
+      }
+      // A timestamp of any seal may come later (offline TSA): it changes nothing that was signed.
+      for (unsigned any = 1; any <= reports.size(); ++any) {
+        later_seal = later_seal || name == seal_name(any, "tsr");
       }
       if (sealed.count(name) == 0 && !later_seal) {
         report.added_members.push_back(name);

@@ -309,6 +309,48 @@ Result<VerificationReport> verify_unreadable_container(const std::vector<std::st
 
 namespace {
 
+// Trusted time of a seal: an RFC 3161 token over its signature.
+void add_timestamp_check(const SealReport& seal,
+                         bool tsa_anchors_given,
+                         VerificationReport& report) {
+  const std::string name = fmt::format("timestamp of seal {}", seal.number);
+  if (!seal.has_timestamp) {
+    report.checks.push_back(make_check("timestamp", name, CheckResult::warn,
+                                       fmt::format("seal {} is not timestamped: its time is the "
+                                                   "signer's own claim",
+                                                   seal.number)));
+    return;
+  }
+  const TimestampCheck& stamp = seal.timestamp;
+  if (!seal.timestamp_problem.empty()) {
+    report.checks.push_back(
+        make_check("timestamp", name, CheckResult::fail, "unreadable: " + seal.timestamp_problem));
+  } else if (!stamp.imprint_matches) {
+    report.checks.push_back(make_check("timestamp", name, CheckResult::fail,
+                                       "the timestamp is not over this seal's signature"));
+  } else if (!stamp.signature_valid && tsa_anchors_given) {
+    report.checks.push_back(
+        make_check("timestamp", name, CheckResult::fail,
+                   fmt::format("the timestamp is not signed by a TSA the given CAs vouch for ({})",
+                               stamp.detail)));
+  } else if (!stamp.signature_valid) {
+    report.checks.push_back(make_check(
+        "timestamp", name, CheckResult::warn,
+        fmt::format("timestamped {} by {}, but that TSA is not trusted here; give its CA with "
+                    "--tsa-trust",
+                    stamp.time, stamp.tsa_subject)));
+  } else if (!report.record.finished.empty() && stamp.time < report.record.finished) {
+    report.checks.push_back(
+        make_check("timestamp", name, CheckResult::fail,
+                   fmt::format("the trusted time {} is before the acquisition ended ({})",
+                               stamp.time, report.record.finished)));
+  } else {
+    report.checks.push_back(make_check(
+        "timestamp", name, CheckResult::pass,
+        fmt::format("existed at {} (trusted time by {})", stamp.time, stamp.tsa_subject)));
+  }
+}
+
 // `anchors_given`: the user named the CAs to trust, so a signer outside them is a failure, not
 // a warning.
 void add_seal_checks(const std::vector<SealReport>& seals,
@@ -393,6 +435,7 @@ void add_seal_checks(const std::vector<SealReport>& seals,
 
 Result<VerificationReport> verify_container(const std::vector<std::string>& paths,
                                             const std::vector<std::string>& trust_files,
+                                            const std::vector<std::string>& tsa_trust_files,
                                             ProgressSink* progress,
                                             const CancelToken* cancel) {
   auto container = Container::open(paths);
@@ -487,9 +530,12 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
   }
 
   // 4. Seals.
-  auto seals = check_seals(paths, trust_files, progress, cancel);
+  auto seals = check_seals(paths, trust_files, tsa_trust_files, progress, cancel);
   CUSTODY_TRY(seals);
   add_seal_checks(*seals, !trust_files.empty(), report);
+  for (const SealReport& seal : *seals) {
+    add_timestamp_check(seal, !tsa_trust_files.empty(), report);
+  }
 
   if (info.trailing_bytes > 0) {
     report.checks.push_back(make_check(

@@ -288,7 +288,7 @@ ExitCode run(Options& options, const CommonOptions& common) {
     print_defects(result->record);
   }
   if (sealer && result->record.status == AcquisitionStatus::complete) {
-    auto sealed = seal_container(result->record_path, *sealer, &progress, &cancel);
+    auto sealed = seal_container(result->record_path, *sealer, {}, &progress, &cancel);
     progress.finish();
     if (!sealed) {
       return report_error(k_tool, sealed.error());

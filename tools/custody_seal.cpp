@@ -12,9 +12,34 @@ namespace {
 
 constexpr const char* k_tool = "custody-seal";
 
+struct TimeOptions {
+  std::string tsa;
+  unsigned tsa_timeout = 30;
+  std::string tsq_out;
+  std::string add_timestamp;
+  unsigned seal_number = 1;
+};
+
+ExitCode add_timestamp(const std::string& container,
+                       const TimeOptions& time,
+                       const CommonOptions& common) {
+  auto when = add_seal_timestamp(container, time.seal_number, time.add_timestamp);
+  if (!when) {
+    return report_error(k_tool, when.error());
+  }
+  if (!common.quiet) {
+    fmt::print("timestamped seal {} of {}: it existed at {}\n", time.seal_number, container, *when);
+  }
+  return ExitCode::ok;
+}
+
 ExitCode run(const std::string& container,
              const IdentityArguments& args,
+             const TimeOptions& time,
              const CommonOptions& common) {
+  if (!time.add_timestamp.empty()) {
+    return add_timestamp(container, time, common);
+  }
   if (args.key.empty()) {
     return report_error(k_tool, Error{Errc::invalid_argument,
                                       "--key is required",
@@ -29,7 +54,11 @@ ExitCode run(const std::string& container,
   }
   const CancelToken& cancel = install_interrupt_handler();
   ConsoleProgress progress(!common.quiet);
-  auto sealed = seal_container(container, *identity, &progress, &cancel);
+  SealOptions seal_options;
+  seal_options.tsa_url = time.tsa;
+  seal_options.tsa_timeout = time.tsa_timeout;
+  seal_options.tsq_out = time.tsq_out;
+  auto sealed = seal_container(container, *identity, seal_options, &progress, &cancel);
   progress.finish();
   if (!sealed) {
     return report_error(k_tool, sealed.error());
@@ -48,6 +77,18 @@ ExitCode run(const std::string& container,
                sealed->sealed_sha256);
     fmt::print("  members  {} (what was signed), {} (the CMS signature)\n", sealed->manifest_member,
                sealed->signature_member);
+    if (sealed->timestamped) {
+      fmt::print("  time     {} (RFC 3161 token from {}, custody/seal-{}.tsr)\n",
+                 sealed->timestamp_time, time.tsa, sealed->number);
+    } else if (!time.tsq_out.empty()) {
+      fmt::print("  time     request written to {}; attach the reply with --add-timestamp\n",
+                 time.tsq_out);
+    }
+  }
+  if (!sealed->timestamp_problem.empty()) {
+    print_warning(k_tool, fmt::format("seal {} is written but NOT TIMESTAMPED: {}; retry later "
+                                      "with --tsq-out and --add-timestamp",
+                                      sealed->number, sealed->timestamp_problem));
   }
   return ExitCode::ok;
 }
@@ -71,5 +112,18 @@ int main(int argc, char** argv) {
                      "  custody-verify disk1.aff4 --trust lab-ca.pem");
   app.add_option("CONTAINER", container, "The AFF4 container to seal")->required();
   add_identity_options(app, identity, "");
-  return run_tool(app, argc, argv, [&] { return run(container, identity, common); });
+  TimeOptions time;
+  app.add_option("--tsa", time.tsa, "Get an RFC 3161 timestamp of the seal from this TSA (URL)")
+      ->type_name("URL");
+  app.add_option("--tsa-timeout", time.tsa_timeout, "Seconds to wait for the TSA")
+      ->capture_default_str();
+  app.add_option("--tsq-out", time.tsq_out,
+                 "Offline: write the timestamp request to FILE (take it to a TSA)")
+      ->type_name("FILE");
+  app.add_option("--add-timestamp", time.add_timestamp,
+                 "Attach a TSA reply (.tsr) to a seal made with --tsq-out")
+      ->type_name("FILE");
+  app.add_option("--seal", time.seal_number, "With --add-timestamp: the seal number")
+      ->capture_default_str();
+  return run_tool(app, argc, argv, [&] { return run(container, identity, time, common); });
 }

@@ -80,7 +80,7 @@ void print_report(const VerificationReport& report, int verbose) {
       fmt::print("  warning: {}\n", check.detail);
     } else if (check.name == "image") {
       fmt::print("  {:<9} {}  ok\n", check.algorithm, check.actual);
-    } else if (check.name == "seal") {
+    } else if (check.name == "seal" || check.name == "timestamp") {
       fmt::print("  {}: {}  ok\n", check.subject, check.detail);
     } else if (verbose > 0) {
       if (check.algorithm.empty()) {
@@ -96,10 +96,13 @@ void print_report(const VerificationReport& report, int verbose) {
 
 ExitCode run(const std::vector<std::string>& paths,
              const std::vector<std::string>& trust,
+             const std::vector<std::string>& tsa_trust,
              const CommonOptions& common) {
   const CancelToken& cancel = install_interrupt_handler();
   ConsoleProgress progress(!common.quiet);
-  for (const std::string& file : trust) {
+  std::vector<std::string> all_trust = trust;
+  all_trust.insert(all_trust.end(), tsa_trust.begin(), tsa_trust.end());
+  for (const std::string& file : all_trust) {
     if (!std::filesystem::exists(file)) {
       return report_error(k_tool, Error{Errc::not_found,
                                         "trust file not found",
@@ -120,7 +123,7 @@ ExitCode run(const std::vector<std::string>& paths,
                                       0,
                                       {}});
   }
-  auto report = container ? verify_container(paths, trust, &progress, &cancel)
+  auto report = container ? verify_container(paths, trust, tsa_trust, &progress, &cancel)
                           : verify_record(paths.front(), &progress, &cancel);
   progress.finish();
   if (!report) {
@@ -141,6 +144,7 @@ int main(int argc, char** argv) {
   using namespace custody::tools;
   std::vector<std::string> paths;
   std::vector<std::string> trust;
+  std::vector<std::string> tsa_trust;
   CommonOptions common;
   CLI::App app{
       "Check evidence against what was recorded when it was acquired: for an AFF4 "
@@ -158,5 +162,8 @@ int main(int argc, char** argv) {
   app.add_option("--trust", trust,
                  "CA certificates (PEM) trusted to vouch for the signers of seals; repeatable")
       ->type_name("FILE");
-  return run_tool(app, argc, argv, [&] { return run(paths, trust, common); });
+  app.add_option("--tsa-trust", tsa_trust,
+                 "CA certificates (PEM) trusted for timestamping authorities; repeatable")
+      ->type_name("FILE");
+  return run_tool(app, argc, argv, [&] { return run(paths, trust, tsa_trust, common); });
 }

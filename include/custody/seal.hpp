@@ -9,6 +9,7 @@
 #include <custody/error.hpp>
 #include <custody/identity.hpp>
 #include <custody/progress.hpp>
+#include <custody/timestamp.hpp>
 
 #include <cstdint>
 #include <string>
@@ -18,20 +19,39 @@ namespace custody {
 
 inline constexpr const char* k_seal_manifest_format = "custody-seal-manifest";
 
+// Trusted time for a seal: an RFC 3161 token over the bytes of the seal's signature
+// (custody/seal-N.p7s), kept as the member custody/seal-N.tsr.
+struct SealOptions {
+  std::string tsa_url;        // ask this TSA now (HTTP POST)
+  unsigned tsa_timeout = 30;  // seconds
+  std::string tsq_out;        // offline: write the request here (and keep it as seal-N.tsq)
+};
+
 struct SealResult {
   unsigned number = 0;           // 1 for the first seal of the container
   std::string manifest_member;   // custody/seal-N.json (the signed bytes)
   std::string signature_member;  // custody/seal-N.p7s (DER CMS SignedData, detached)
   std::uint64_t sealed_length = 0;
   std::string sealed_sha256;
+  bool timestamped = false;
+  std::string timestamp_time;     // genTime of the token
+  std::string timestamp_problem;  // why a requested timestamp is missing (the seal is written)
 };
 
 // Seals the AFF4 container at `path` with `identity`. Errc::not_found, Errc::corrupt (not a
 // readable container), Errc::io_error, Errc::crypto.
 Result<SealResult> seal_container(const std::string& path,
                                   const Identity& identity,
+                                  const SealOptions& options = {},
                                   ProgressSink* progress = nullptr,
                                   const CancelToken* cancel = nullptr);
+
+// Attaches a TSA reply (`tsr_path`, obtained offline for the request that seal_container wrote
+// with tsq_out) to seal `number` as custody/seal-N.tsr. The reply must answer the kept request
+// (nonce and imprint). Returns the token's time.
+Result<std::string> add_seal_timestamp(const std::string& path,
+                                       unsigned number,
+                                       const std::string& tsr_path);
 
 // One seal as found in a container, and what checking it showed.
 struct SealReport {
@@ -44,6 +64,9 @@ struct SealReport {
   std::vector<std::string> added_members;    // present now, not sealed (later seals excepted)
   bool after_acquisition = true;             // signing time not before the acquisition's end
   std::string sealed_at;                     // the signing time (or the manifest's time)
+  bool has_timestamp = false;                // custody/seal-N.tsr is present
+  TimestampCheck timestamp;                  // its check (when present and readable)
+  std::string timestamp_problem;             // why the token could not be checked
   std::string detail;                        // why the manifest could not be read
 };
 
@@ -51,6 +74,7 @@ struct SealReport {
 // Errors only for a container that cannot be read.
 Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& paths,
                                             const std::vector<std::string>& trust_files,
+                                            const std::vector<std::string>& tsa_trust_files,
                                             ProgressSink* progress = nullptr,
                                             const CancelToken* cancel = nullptr);
 

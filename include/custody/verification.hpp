@@ -57,6 +57,7 @@ Result<VerificationReport> verify_record(const std::string& record_path,
 // what each seal covers, and that no member was added or changed after a seal.
 Result<VerificationReport> verify_container(const std::vector<std::string>& paths,
                                             const std::vector<std::string>& trust_files = {},
+                                            const std::vector<std::string>& tsa_trust_files = {},
                                             ProgressSink* progress = nullptr,
                                             const CancelToken* cancel = nullptr);
 

@@ -112,3 +112,15 @@ make_identities() {
   bash "$CUSTODY_SOURCE_DIR/samples/keys/make-test-identities.sh" keys ||
     fail "could not make the test identities"
 }
+
+# start_tsa MODE: a loopback test TSA (tests/support/test_tsa.py) in ./tsa; sets TSA_URL.
+start_tsa() {
+  command -v python3 >/dev/null || skip "python3 missing (the test TSA)"
+  bash "$CUSTODY_SOURCE_DIR/samples/keys/make-test-tsa.sh" tsa || fail "could not make the test TSA"
+  python3 "$CUSTODY_SOURCE_DIR/tests/support/test_tsa.py" tsa/tsa.cnf "${1:-normal}" >tsa.out 2>tsa.err &
+  local pid=$!
+  cleanup_hooks+=("kill $pid 2>/dev/null")
+  for _ in $(seq 100); do grep -q '^port ' tsa.out 2>/dev/null && break; sleep 0.05; done
+  TSA_URL="http://127.0.0.1:$(awk '/^port /{print $2}' tsa.out)/"
+  grep -q '^port ' tsa.out || fail "the test TSA did not start"
+}
