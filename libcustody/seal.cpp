@@ -268,8 +268,12 @@ Result<SealResult> seal_container(const std::string& path,
   }
   auto writer = internal::ZipWriter::open_for_append(path);
   CUSTODY_TRY(writer);
-  SealResult result{number, seal_name(number, "json"), seal_name(number, "p7s"), sealed_length,
-                    digests->prefixes.at(sealed_length)};
+  SealResult result;
+  result.number = number;
+  result.manifest_member = seal_name(number, "json");
+  result.signature_member = seal_name(number, "p7s");
+  result.sealed_length = sealed_length;
+  result.sealed_sha256 = digests->prefixes.at(sealed_length);
   CUSTODY_TRY(writer->add_member(result.manifest_member,
                                  std::as_bytes(std::span(bytes.data(), bytes.size()))));
   CUSTODY_TRY(writer->add_member(result.signature_member,
@@ -279,9 +283,6 @@ Result<SealResult> seal_container(const std::string& path,
     CUSTODY_TRY(request);
     if (!options.tsq_out.empty()) {
       CUSTODY_TRY(internal::write_file_atomically(options.tsq_out, request->der, false));
-      CUSTODY_TRY(
-          writer->add_member(seal_name(number, "tsq"),
-                             std::as_bytes(std::span(request->der.data(), request->der.size()))));
     }
     if (!options.tsa_url.empty()) {
       // A TSA that is down or slow must not cost the seal: it is written, "not timestamped".
@@ -297,6 +298,12 @@ Result<SealResult> seal_container(const std::string& path,
       } else {
         result.timestamp_problem = token.error().to_string();
       }
+    }
+    // The request is kept whenever a reply may come later, so --add-timestamp can check it.
+    if (!result.timestamped) {
+      CUSTODY_TRY(
+          writer->add_member(seal_name(number, "tsq"),
+                             std::as_bytes(std::span(request->der.data(), request->der.size()))));
     }
   }
   CUSTODY_TRY(writer->finish(volume));

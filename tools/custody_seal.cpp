@@ -68,9 +68,11 @@ ExitCode run(const std::string& container,
     fmt::print(
         "{{\"format\":\"custody-seal-result\",\"version\":1,\"container\":\"{}\","
         "\"seal\":{},\"manifest\":\"{}\",\"signature\":\"{}\",\"sealed_length\":{},"
-        "\"sealed_sha256\":\"{}\",\"signer_sha256_fingerprint\":\"{}\"}}\n",
+        "\"sealed_sha256\":\"{}\",\"signer_sha256_fingerprint\":\"{}\","
+        "\"timestamped\":{},\"timestamp_time\":\"{}\"}}\n",
         container, sealed->number, sealed->manifest_member, sealed->signature_member,
-        sealed->sealed_length, sealed->sealed_sha256, signer.sha256_fingerprint);
+        sealed->sealed_length, sealed->sealed_sha256, signer.sha256_fingerprint,
+        sealed->timestamped ? "true" : "false", sealed->timestamp_time);
   } else if (!common.quiet) {
     fmt::print("sealed {} (seal {}) by {}\n", container, sealed->number, signer.subject);
     fmt::print("  covers   the first {} bytes of the file, sha256 {}\n", sealed->sealed_length,
@@ -86,9 +88,12 @@ ExitCode run(const std::string& container,
     }
   }
   if (!sealed->timestamp_problem.empty()) {
-    print_warning(k_tool, fmt::format("seal {} is written but NOT TIMESTAMPED: {}; retry later "
-                                      "with --tsq-out and --add-timestamp",
-                                      sealed->number, sealed->timestamp_problem));
+    print_warning(k_tool,
+                  fmt::format("seal {} is written but NOT TIMESTAMPED: {}; the request is kept: "
+                              "unzip -p {} custody/seal-{}.tsq > seal.tsq, get a reply from a "
+                              "TSA, then custody-seal {} --add-timestamp REPLY.tsr --seal {}",
+                              sealed->number, sealed->timestamp_problem, container, sealed->number,
+                              container, sealed->number));
   }
   return ExitCode::ok;
 }
