@@ -39,10 +39,22 @@ show custody-info evidence/disk1.aff4
 step "4. Verify it: image hashes, every member's checksum, the record"
 show custody-verify evidence/disk1.aff4
 
-step "5. Seal it: the examiner signs what the container is (TEST identities, samples/keys)"
+step "5. Seal it with trusted time: the examiner signs what the container is (TEST identities)"
 bash "$here/keys/make-test-identities.sh" keys
-show custody-seal evidence/disk1.aff4 --key keys/examiner.key --cert keys/examiner.pem
-show custody-verify evidence/disk1.aff4 --trust keys/ca.pem
+# A stand-in time-stamping authority on this machine only (openssl ts behind a loopback server).
+tsa_args=()
+tsa_trust=()
+if command -v python3 >/dev/null; then
+  bash "$here/keys/make-test-tsa.sh" tsa
+  python3 "$here/../tests/support/test_tsa.py" tsa/tsa.cnf normal >tsa.port 2>/dev/null &
+  tsa_pid=$!
+  for _ in $(seq 100); do grep -q '^port ' tsa.port 2>/dev/null && break; sleep 0.05; done
+  tsa_args=(--tsa "http://127.0.0.1:$(awk '/^port /{print $2}' tsa.port)/")
+  tsa_trust=(--tsa-trust tsa/tsa-ca.pem)
+fi
+show custody-seal evidence/disk1.aff4 --key keys/examiner.key --cert keys/examiner.pem "${tsa_args[@]}"
+[ -n "${tsa_pid:-}" ] && kill "$tsa_pid" 2>/dev/null
+show custody-verify evidence/disk1.aff4 --trust keys/ca.pem "${tsa_trust[@]}"
 mkdir -p stock && (cd stock && unzip -qo ../evidence/disk1.aff4 'custody/seal-*')
 show openssl cms -verify -binary -inform DER -in stock/custody/seal-1.p7s \
   -content stock/custody/seal-1.json -CAfile keys/ca.pem -out /dev/null
