@@ -310,6 +310,27 @@ Result<SealResult> seal_container(const std::string& path,
   return result;
 }
 
+std::string seal_result_to_json(const SealResult& result,
+                                const std::string& container,
+                                const CertificateFacts& signer) {
+  json out{{"format", "custody-seal-result"},
+           {"version", 1},
+           {"container", container},
+           {"seal", result.number},
+           {"manifest", result.manifest_member},
+           {"signature", result.signature_member},
+           {"sealed_length", result.sealed_length},
+           {"sealed_sha256", result.sealed_sha256},
+           {"signer_subject", signer.subject},
+           {"signer_sha256_fingerprint", signer.sha256_fingerprint},
+           {"timestamped", result.timestamped},
+           {"timestamp_time", result.timestamp_time}};
+  if (!result.timestamp_problem.empty()) {
+    out["timestamp_problem"] = result.timestamp_problem;
+  }
+  return out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 Result<std::string> add_seal_timestamp(const std::string& path,
                                        unsigned number,
                                        const std::string& tsr_path) {

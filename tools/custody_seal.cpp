@@ -65,14 +65,7 @@ ExitCode run(const std::string& container,
   }
   const CertificateFacts& signer = identity->certificate();
   if (common.json) {
-    fmt::print(
-        "{{\"format\":\"custody-seal-result\",\"version\":1,\"container\":\"{}\","
-        "\"seal\":{},\"manifest\":\"{}\",\"signature\":\"{}\",\"sealed_length\":{},"
-        "\"sealed_sha256\":\"{}\",\"signer_sha256_fingerprint\":\"{}\","
-        "\"timestamped\":{},\"timestamp_time\":\"{}\"}}\n",
-        container, sealed->number, sealed->manifest_member, sealed->signature_member,
-        sealed->sealed_length, sealed->sealed_sha256, signer.sha256_fingerprint,
-        sealed->timestamped ? "true" : "false", sealed->timestamp_time);
+    fmt::print("{}", seal_result_to_json(*sealed, container, signer));
   } else if (!common.quiet) {
     fmt::print("sealed {} (seal {}) by {}\n", container, sealed->number, signer.subject);
     fmt::print("  covers   the first {} bytes of the file, sha256 {}\n", sealed->sealed_length,

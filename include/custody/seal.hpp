@@ -46,6 +46,11 @@ Result<SealResult> seal_container(const std::string& path,
                                   ProgressSink* progress = nullptr,
                                   const CancelToken* cancel = nullptr);
 
+// The result as versioned JSON ("format": "custody-seal-result", "version": 1).
+std::string seal_result_to_json(const SealResult& result,
+                                const std::string& container,
+                                const CertificateFacts& signer);
+
 // Attaches a TSA reply (`tsr_path`, obtained offline for the request that seal_container wrote
 // with tsq_out) to seal `number` as custody/seal-N.tsr. The reply must answer the kept request
 // (nonce and imprint). Returns the token's time.
