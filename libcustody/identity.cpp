@@ -37,12 +37,7 @@ namespace {
 
 // Owning pointers for the OpenSSL objects of this file.
 template <auto free_function>
-struct Free {
-  template <typename T>
-  void operator()(T* object) const {
-    free_function(object);
-  }
-};
+using Free = internal::OpenSslFree<free_function>;
 using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
 using BioPtr = std::unique_ptr<BIO, Free<BIO_free_all>>;

@@ -34,13 +34,9 @@ namespace custody {
 
 namespace {
 
+// Owning pointers for the OpenSSL objects of this file.
 template <auto free_function>
-struct Free {
-  template <typename T>
-  void operator()(T* object) const {
-    free_function(object);
-  }
-};
+using Free = internal::OpenSslFree<free_function>;
 using TsReqPtr = std::unique_ptr<TS_REQ, Free<TS_REQ_free>>;
 using TsRespPtr = std::unique_ptr<TS_RESP, Free<TS_RESP_free>>;
 using TsMsgImprintPtr = std::unique_ptr<TS_MSG_IMPRINT, Free<TS_MSG_IMPRINT_free>>;

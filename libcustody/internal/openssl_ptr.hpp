@@ -10,6 +10,16 @@
 
 namespace custody::internal {
 
+// unique_ptr deleter calling an OpenSSL free function: std::unique_ptr<X509,
+// OpenSslFree<X509_free>>.
+template <auto free_function>
+struct OpenSslFree {
+  template <typename T>
+  void operator()(T* object) const {
+    free_function(object);
+  }
+};
+
 struct EvpMdDeleter {
   void operator()(EVP_MD* md) const { EVP_MD_free(md); }
 };
