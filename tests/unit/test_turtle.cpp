@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "../support/commands.hpp"
 #include "internal/turtle.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -25,27 +26,8 @@ std::string xsd(std::string_view local) {
   return std::string(k_xsd) + std::string(local);
 }
 
-// Runs a shell command and returns its standard output, or nothing when it fails.
-std::optional<std::string> run_command(const std::string& command) {
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    return std::nullopt;
-  }
-  std::string output;
-  std::array<char, 65536> buffer{};
-  std::size_t got = 0;
-  while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-    output.append(buffer.data(), got);
-  }
-  if (::pclose(pipe) != 0) {
-    return std::nullopt;
-  }
-  return output;
-}
-
-bool have_tool(const std::string& tool) {
-  return std::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0;
-}
+using test::have_tool;
+using test::run_command;
 
 RdfGraph parse_ok(std::string_view text, std::string_view base = "") {
   auto graph = RdfGraph::parse_turtle(text, base);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "../support/commands.hpp"
 #include "../support/temp_dir.hpp"
 #include "internal/zip.hpp"
 
@@ -93,9 +94,7 @@ std::string why(const Result<T>& result) {
   return result ? std::string() : result.error().to_string();
 }
 
-bool have_tool(const std::string& tool) {
-  return std::system(fmt::format("command -v {} >/dev/null 2>&1", tool).c_str()) == 0;
-}
+using test::have_tool;
 
 int exit_code_of(const std::string& command) {
   const int status = std::system(command.c_str());
