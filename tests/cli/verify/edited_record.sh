@@ -1,5 +1,4 @@
-# Editing the record by hand (here: the examiner) is detected even though the image is intact;
-# swapping in the hash of other data is detected as a mismatch.
+# Editing the record by hand (here: the examiner) is detected even though the image is intact.
 source "$(dirname "$0")/../lib.sh"
 make_source src.bin 100000
 "$ACQUIRE" --format raw src.bin -o img --examiner "J. Doe" -q
