@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "internal/custody_log_writer.hpp"
 #include "internal/pipeline.hpp"
 #include "internal/posix_file.hpp"
 #include "internal/zip.hpp"
@@ -306,6 +307,18 @@ Result<SealResult> seal_container(const std::string& path,
                              std::as_bytes(std::span(request->der.data(), request->der.size()))));
     }
   }
+  if (options.record_event) {
+    // The "sealed" event lands in the same append as the seal: both or neither.
+    EventDraft draft;
+    draft.action = "sealed";
+    draft.tool_name = options.tool_name;
+    draft.details = {{"seal", std::to_string(number)},
+                     {"sealed_length", std::to_string(sealed_length)},
+                     {"sealed_sha256", result.sealed_sha256}};
+    auto event = internal::add_custody_event(*writer, path, draft, &identity, {});
+    CUSTODY_TRY(event);
+    result.event_sequence = event->sequence;
+  }
   CUSTODY_TRY(writer->finish(volume));
   return result;
 }
@@ -324,7 +337,8 @@ std::string seal_result_to_json(const SealResult& result,
            {"signer_subject", signer.subject},
            {"signer_sha256_fingerprint", signer.sha256_fingerprint},
            {"timestamped", result.timestamped},
-           {"timestamp_time", result.timestamp_time}};
+           {"timestamp_time", result.timestamp_time},
+           {"custody_event", result.event_sequence}};
   if (!result.timestamp_problem.empty()) {
     out["timestamp_problem"] = result.timestamp_problem;
   }
@@ -466,7 +480,8 @@ Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& path
       for (unsigned any = 1; any <= reports.size(); ++any) {
         later_seal = later_seal || name == seal_name(any, "tsr");
       }
-      if (sealed.count(name) == 0 && !later_seal) {
+      // The custody log grows after seals by design; its members protect themselves.
+      if (sealed.count(name) == 0 && !later_seal && !internal::is_custody_log_member(name)) {
         report.added_members.push_back(name);
       }
     }

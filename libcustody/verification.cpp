@@ -3,6 +3,7 @@
 #include "internal/zip.hpp"
 
 #include <custody/container.hpp>
+#include <custody/custody_log.hpp>
 #include <custody/seal.hpp>
 #include <custody/verification.hpp>
 
@@ -351,6 +352,21 @@ void add_timestamp_check(const SealReport& seal,
   }
 }
 
+// Failures and warnings of the custody log one by one; its passes as one line.
+void add_custody_log_checks(const LogVerification& log, VerificationReport& report) {
+  for (const LogCheck& check : log.checks) {
+    if (check.result == LogCheckResult::pass && check.subject != "log") {
+      continue;
+    }
+    const CheckResult result = check.result == LogCheckResult::pass   ? CheckResult::pass
+                               : check.result == LogCheckResult::fail ? CheckResult::fail
+                                                                      : CheckResult::warn;
+    report.checks.push_back(make_check("custody log",
+                                       check.subject == "log" ? "custody log" : check.subject,
+                                       result, check.detail));
+  }
+}
+
 // `anchors_given`: the user named the CAs to trust, so a signer outside them is a failure, not
 // a warning.
 void add_seal_checks(const std::vector<SealReport>& seals,
@@ -536,6 +552,11 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
   for (const SealReport& seal : *seals) {
     add_timestamp_check(seal, !tsa_trust_files.empty(), report);
   }
+
+  // 5. The custody log.
+  auto log = verify_custody_log(paths.front(), trust_files, tsa_trust_files);
+  CUSTODY_TRY(log);
+  add_custody_log_checks(*log, report);
 
   if (info.trailing_bytes > 0) {
     report.checks.push_back(make_check(

@@ -14,9 +14,11 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <thread>
 #include <unordered_set>
 
 namespace custody::internal {
@@ -1029,6 +1031,15 @@ struct ZipWriter::State {
     return {};
   }
 
+  // Everything written so far reaches the disk (the members, before their directory).
+  Result<void> flush_members() {
+    auto flushed = fsync_checked(fd.get(), path);
+    if (!flushed) {
+      failed = true;
+    }
+    return flushed;
+  }
+
   // Opens the O_DIRECT descriptor and the staging buffer, once per writer. Through
   // /proc/self/fd rather than the path, so that it is this file even if the path was renamed or
   // replaced meanwhile. Any failure (EINVAL where the file system has no direct I/O, no /proc)
@@ -1157,10 +1168,17 @@ ZipWriter::~ZipWriter() = default;
 
 namespace {
 
-// An exclusive lock, so that two writers never interleave their bytes in one archive.
-Result<void> lock_for_writing(int fd, const std::string& path) {
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+// An exclusive lock, so that two writers never interleave their bytes in one archive. Waits up to
+// `wait_seconds` for another writer (polling: flock has no timeout, and a writer that holds the
+// lock for hours, such as an acquisition, must not block a caller forever).
+Result<void> lock_for_writing(int fd, const std::string& path, unsigned wait_seconds = 0) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
+    if (error == EWOULDBLOCK && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
     if (error == EWOULDBLOCK) {
       return tl::unexpected(Error{Errc::io_error,
                                   "the archive is being written by another process",
@@ -1259,7 +1277,8 @@ Result<void> drop_superseded_entries(State& state,
 }  // namespace
 
 Result<ZipWriter> ZipWriter::open_for_append(const std::string& path,
-                                             const std::vector<std::string>& superseded) {
+                                             const std::vector<std::string>& superseded,
+                                             unsigned lock_wait_seconds) {
   auto state = std::make_unique<State>();
   state->path = path;
   state->fd = UniqueFd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
@@ -1277,7 +1296,7 @@ Result<ZipWriter> ZipWriter::open_for_append(const std::string& path,
     return make_error(Errc::invalid_argument,
                       fmt::format("{} is not a regular file; cannot append to it", path));
   }
-  CUSTODY_TRY(lock_for_writing(fd, path));
+  CUSTODY_TRY(lock_for_writing(fd, path, lock_wait_seconds));
   // The size under the lock: what ZipReader sees must be the same file.
   if (::fstat(fd, &status) != 0) {
     return make_sys_error(Errc::io_error, "cannot stat", path, errno);
@@ -1419,6 +1438,9 @@ Result<void> ZipWriter::finish(std::string_view comment) {
         Errc::invalid_argument,
         fmt::format("ZIP comment of {} bytes is longer than ZIP allows (65535)", comment.size()));
   }
+  // The members reach the disk before the directory that names them: a crash in between leaves the
+  // previous end record as the last complete one, and readers fall back to it (a torn tail).
+  CUSTODY_TRY(state.flush_members());
   const std::uint64_t directory_at = state.position;
   CUSTODY_TRY(state.write(
       std::as_bytes(std::span(state.old_directory.data(), state.old_directory.size()))));

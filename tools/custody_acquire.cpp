@@ -4,6 +4,7 @@
 #include "common/tool_main.hpp"
 
 #include <custody/acquisition.hpp>
+#include <custody/custody_log.hpp>
 #include <custody/seal.hpp>
 #include <custody/text.hpp>
 
@@ -34,6 +35,7 @@ struct Options {
   bool set_read_only = false;
   bool resume = false;
   IdentityArguments seal;
+  EventDraft acquired_event;  // where, under which legal basis, why (the "acquired" event)
   CaseInfo case_info;
   bool force = false;
 };
@@ -44,6 +46,45 @@ void add_case_option(CLI::App& app,
                      const char* help) {
   app.add_option_function<std::string>(
          name, [&field](const std::string& value) { field = value; }, help)
+      ->type_name("TEXT");
+}
+
+// The first event of the container's custody log: who acquired it, where, and on what basis.
+// Signed when a sealing key was given; otherwise recorded unsigned (custody-log verify says so).
+Result<void> record_acquired_event(const Options& options,
+                                   const AcquisitionResult& result,
+                                   const Identity* signer) {
+  EventDraft draft = options.acquired_event;
+  draft.action = "acquired";
+  draft.tool_name = k_tool;
+  if (draft.actor.name.empty() && options.case_info.examiner) {
+    draft.actor.name = *options.case_info.examiner;
+  }
+  draft.details["source"] = result.record.source.path;
+  draft.details["image_size"] = std::to_string(result.record.image_size);
+  draft.details["unreadable_ranges"] = std::to_string(result.record.defects.size());
+  auto added = append_custody_event(result.record_path, draft, signer);
+  if (!added) {
+    return tl::unexpected(added.error());
+  }
+  return {};
+}
+
+void add_custody_event_options(CLI::App& app, EventDraft& draft) {
+  app.add_option("--role", draft.actor.role, "Custody log: the examiner's role")->type_name("TEXT");
+  app.add_option("--organisation", draft.actor.organisation, "Custody log: the organisation")
+      ->type_name("TEXT");
+  app.add_option("--location", draft.location, "Custody log: where the acquisition takes place")
+      ->type_name("TEXT");
+  app.add_option("--jurisdiction", draft.jurisdiction, "Custody log: ISO 3166 code (DE, FR)")
+      ->type_name("CODE");
+  app.add_option("--legal-basis", draft.legal_basis, "Custody log: warrant, MLA request, ...")
+      ->type_name("TEXT");
+  app.add_option("--legal-reference", draft.legal_reference,
+                 "Custody log: the warrant's or request's reference")
+      ->type_name("TEXT");
+  app.add_option("--purpose", draft.purpose, "Custody log: why")->type_name("TEXT");
+  app.add_option("--bag-seal", draft.bag_seals, "Custody log: evidence bag seal number")
       ->type_name("TEXT");
 }
 
@@ -262,6 +303,9 @@ ExitCode run(Options& options, const CommonOptions& common) {
     }
     sealer = std::move(*identity);
   }
+  if (auto checked = check_event_draft(options.acquired_event); !checked) {
+    return report_error(k_tool, checked.error());
+  }
   const CancelToken& cancel = install_interrupt_handler();
   ConsoleProgress progress(!common.quiet);
   const auto start = std::chrono::steady_clock::now();
@@ -287,8 +331,18 @@ ExitCode run(Options& options, const CommonOptions& common) {
   if (!result->record.defects.empty()) {
     print_defects(result->record);
   }
+  if (acquire_options.format == ImageFormat::aff4 &&
+      result->record.status == AcquisitionStatus::complete) {
+    // Before the seal, so that the seal covers it.
+    if (auto recorded = record_acquired_event(options, *result, sealer ? &*sealer : nullptr);
+        !recorded) {
+      return report_error(k_tool, recorded.error());
+    }
+  }
   if (sealer && result->record.status == AcquisitionStatus::complete) {
-    auto sealed = seal_container(result->record_path, *sealer, {}, &progress, &cancel);
+    SealOptions seal_options;
+    seal_options.tool_name = k_tool;
+    auto sealed = seal_container(result->record_path, *sealer, seal_options, &progress, &cancel);
     progress.finish();
     if (!sealed) {
       return report_error(k_tool, sealed.error());
@@ -372,6 +426,7 @@ int main(int argc, char** argv) {
                  "Raw format: fill unreadable sectors with zero (default) or a byte such as 0xff")
       ->type_name("zero|0xNN");
   add_identity_options(app, options.seal, "seal-");
+  add_custody_event_options(app, options.acquired_event);
   app.add_flag("--resume", options.resume,
                "Continue the interrupted acquisition in PATH.aff4 from where it stopped");
   app.add_flag("--set-readonly", options.set_read_only,

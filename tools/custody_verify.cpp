@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // custody-verify: re-hash an image and compare it with its acquisition record.
+#include "common/identity_options.hpp"
 #include "common/tool_main.hpp"
 
 #include <custody/container.hpp>
+#include <custody/custody_log.hpp>
 #include <custody/text.hpp>
 #include <custody/verification.hpp>
 
@@ -76,11 +78,14 @@ void print_report(const VerificationReport& report, int verbose) {
       fmt::print("  {}: {}\n", check.subject, check.detail);
     } else if (check.result == CheckResult::fail) {
       fmt::print("  {} {}: {}\n", check.name, check.subject, check.detail);
+    } else if (check.result == CheckResult::warn && check.name == "custody log" &&
+               check.subject != "custody log") {
+      fmt::print("  warning: custody log {}: {}\n", check.subject, check.detail);
     } else if (check.result == CheckResult::warn) {
       fmt::print("  warning: {}\n", check.detail);
     } else if (check.name == "image") {
       fmt::print("  {:<9} {}  ok\n", check.algorithm, check.actual);
-    } else if (check.name == "seal" || check.name == "timestamp") {
+    } else if (check.name == "seal" || check.name == "timestamp" || check.name == "custody log") {
       fmt::print("  {}: {}  ok\n", check.subject, check.detail);
     } else if (verbose > 0) {
       if (check.algorithm.empty()) {
@@ -94,9 +99,53 @@ void print_report(const VerificationReport& report, int verbose) {
   }
 }
 
+struct RecordArguments {
+  bool record = false;
+  IdentityArguments identity;
+};
+
+// `--record`: the verification becomes a "verified" event in the container's custody log, signed
+// by the verifier when a key is given.
+ExitCode record_verification(const std::string& container,
+                             const VerificationReport& report,
+                             const RecordArguments& args,
+                             const CommonOptions& common) {
+  std::optional<Identity> identity;
+  if (!args.identity.key.empty()) {
+    auto loaded = Identity::load(to_identity_options(args.identity));
+    if (!loaded) {
+      return report_error(k_tool, loaded.error());
+    }
+    identity = std::move(*loaded);
+  }
+  EventDraft draft;
+  draft.action = "verified";
+  draft.tool_name = k_tool;
+  std::size_t failed = 0;
+  std::size_t warned = 0;
+  for (const Check& check : report.checks) {
+    failed += check.result == CheckResult::fail ? 1 : 0;
+    warned += check.result == CheckResult::warn ? 1 : 0;
+  }
+  draft.details = {{"result", report.verified ? "verified" : "failed"},
+                   {"checks", std::to_string(report.checks.size())},
+                   {"failed", std::to_string(failed)},
+                   {"warnings", std::to_string(warned)}};
+  auto added = append_custody_event(container, draft, identity ? &*identity : nullptr);
+  if (!added) {
+    return report_error(k_tool, added.error());
+  }
+  if (!common.quiet && !common.json) {
+    fmt::print("recorded as custody event {}{}\n", added->sequence,
+               identity ? "" : " (unsigned: no --by-key given)");
+  }
+  return ExitCode::ok;
+}
+
 ExitCode run(const std::vector<std::string>& paths,
              const std::vector<std::string>& trust,
              const std::vector<std::string>& tsa_trust,
+             const RecordArguments& record,
              const CommonOptions& common) {
   const CancelToken& cancel = install_interrupt_handler();
   ConsoleProgress progress(!common.quiet);
@@ -114,6 +163,15 @@ ExitCode run(const std::vector<std::string>& paths,
     }
   }
   const bool container = looks_like_container(paths.front());
+  if (record.record && !container) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "--record needs an AFF4 container: a raw image has no "
+                                      "custody log",
+                                      {},
+                                      {},
+                                      0,
+                                      "keep the event in a standalone log with custody-log add"});
+  }
   if (!container && paths.size() > 1) {
     return report_error(k_tool, Error{Errc::invalid_argument,
                                       "several files are accepted only for the volumes of one "
@@ -133,6 +191,12 @@ ExitCode run(const std::vector<std::string>& paths,
     fmt::print("{}", report_to_json(*report));
   } else if (!common.quiet || !report->verified) {
     print_report(*report, common.verbose);
+  }
+  if (record.record) {
+    if (ExitCode recorded = record_verification(paths.front(), *report, record, common);
+        recorded != ExitCode::ok) {
+      return recorded;
+    }
   }
   return report->verified ? ExitCode::ok : ExitCode::verification_failed;
 }
@@ -165,5 +229,9 @@ int main(int argc, char** argv) {
   app.add_option("--tsa-trust", tsa_trust,
                  "CA certificates (PEM) trusted for timestamping authorities; repeatable")
       ->type_name("FILE");
-  return run_tool(app, argc, argv, [&] { return run(paths, trust, tsa_trust, common); });
+  RecordArguments record;
+  app.add_flag("--record", record.record,
+               "Record the verification as a \"verified\" event in the container's custody log");
+  add_identity_options(app, record.identity, "by-");
+  return run_tool(app, argc, argv, [&] { return run(paths, trust, tsa_trust, record, common); });
 }

@@ -25,6 +25,9 @@ struct SealOptions {
   std::string tsa_url;        // ask this TSA now (HTTP POST)
   unsigned tsa_timeout = 30;  // seconds
   std::string tsq_out;        // offline: write the request here (and keep it as seal-N.tsq)
+  // Record a "sealed" event in the container's custody log, in the same append as the seal.
+  bool record_event = true;
+  std::string tool_name = "custody-seal";  // the program named in that event
 };
 
 struct SealResult {
@@ -34,8 +37,9 @@ struct SealResult {
   std::uint64_t sealed_length = 0;
   std::string sealed_sha256;
   bool timestamped = false;
-  std::string timestamp_time;     // genTime of the token
-  std::string timestamp_problem;  // why a requested timestamp is missing (the seal is written)
+  std::string timestamp_time;        // genTime of the token
+  std::string timestamp_problem;     // why a requested timestamp is missing (the seal is written)
+  std::uint64_t event_sequence = 0;  // the "sealed" custody event (0: none recorded)
 };
 
 // Seals the AFF4 container at `path` with `identity`. Errc::not_found, Errc::corrupt (not a

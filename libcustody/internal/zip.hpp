@@ -130,8 +130,10 @@ class ZipWriter {
   // Members named in `superseded` are left out of the new central directory (their bytes stay
   // in the file, unused) and may be added again: how a resumed acquisition replaces the map,
   // the metadata and its last bevy without rewriting a byte.
+  // `lock_wait_seconds`: how long to wait for another writer's lock (0: fail at once).
   static Result<ZipWriter> open_for_append(const std::string& path,
-                                           const std::vector<std::string>& superseded = {});
+                                           const std::vector<std::string>& superseded = {},
+                                           unsigned lock_wait_seconds = 0);
 
   ZipWriter(ZipWriter&& other) noexcept;
   ZipWriter& operator=(ZipWriter&& other) noexcept;

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: Apache-2.0
+// custody-log: record, show, verify and prove the custody history of an evidence item.
+#include "common/identity_options.hpp"
+#include "common/tool_main.hpp"
+
+#include <custody/custody_log.hpp>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+namespace custody::tools {
+namespace {
+
+constexpr const char* k_tool = "custody-log";
+
+struct AddArguments {
+  EventDraft draft;
+  IdentityArguments identity;
+  std::string tsa;
+  unsigned tsa_timeout = 30;
+  bool create = false;
+  std::string title;
+  std::string image_sha256;
+};
+
+struct CheckArguments {
+  std::vector<std::string> trust;
+  std::vector<std::string> tsa_trust;
+  std::vector<std::string> saved_heads;
+};
+
+const char* result_word(LogCheckResult result) {
+  switch (result) {
+    case LogCheckResult::pass:
+      return "PASS";
+    case LogCheckResult::fail:
+      return "FAIL";
+    case LogCheckResult::warn:
+      return "WARN";
+  }
+  return "?";
+}
+
+ExitCode run_add(const std::string& target, AddArguments& args, const CommonOptions& common) {
+  if (args.identity.key.empty()) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "--by-key is required: every event is signed by its actor",
+                                      {},
+                                      {},
+                                      0,
+                                      "give your private key and certificate (--by-key, "
+                                      "--by-cert)"});
+  }
+  auto identity = Identity::load(to_identity_options(args.identity));
+  if (!identity) {
+    return report_error(k_tool, identity.error());
+  }
+  if (!args.image_sha256.empty()) {
+    args.draft.image_hashes["sha256"] = args.image_sha256;
+  }
+  AppendOptions options;
+  options.tsa_url = args.tsa;
+  options.tsa_timeout = args.tsa_timeout;
+  options.create_standalone = args.create;
+  options.standalone_title = args.title;
+  auto added = append_custody_event(target, args.draft, &*identity, options);
+  if (!added) {
+    return report_error(k_tool, added.error());
+  }
+  if (common.json) {
+    fmt::print(
+        "{{\"format\":\"custody-log-added\",\"version\":1,\"sequence\":{},\"event_id\":"
+        "\"{}\",\"time\":\"{}\",\"root_sha256\":\"{}\",\"timestamped\":{}}}\n",
+        added->sequence, added->event_id, added->time, added->root_sha256,
+        added->timestamped ? "true" : "false");
+  } else if (!common.quiet) {
+    fmt::print("recorded event {} ({}) in {} at {}\n", added->sequence, args.draft.action, target,
+               added->time);
+    fmt::print("  by       {}\n", identity->certificate().subject);
+    fmt::print("  tree     {} events, root {}\n", added->sequence, added->root_sha256);
+    if (added->timestamped) {
+      fmt::print("  time     {} (RFC 3161 token from {})\n", added->timestamp_time, args.tsa);
+    }
+  }
+  if (!added->timestamp_problem.empty()) {
+    print_warning(k_tool, fmt::format("event {} is recorded, but its tree head is NOT "
+                                      "TIMESTAMPED: {}",
+                                      added->sequence, added->timestamp_problem));
+  }
+  return ExitCode::ok;
+}
+
+std::string who(const LoggedEvent& event) {
+  std::string text = event.actor.name.empty() ? "(unnamed)" : event.actor.name;
+  std::string extra = event.actor.role;
+  if (!event.actor.organisation.empty()) {
+    extra += (extra.empty() ? "" : ", ") + event.actor.organisation;
+  }
+  return extra.empty() ? text : fmt::format("{} ({})", text, extra);
+}
+
+std::string where(const LoggedEvent& event) {
+  if (event.location.empty()) {
+    return event.jurisdiction;
+  }
+  return event.jurisdiction.empty() ? event.location
+                                    : fmt::format("{}, {}", event.location, event.jurisdiction);
+}
+
+void print_event(const LoggedEvent& event) {
+  if (!event.parse_problem.empty()) {
+    fmt::print("{:>4}  UNREADABLE: {}\n", event.number, event.parse_problem);
+    return;
+  }
+  fmt::print("{:>4}  {}  {:<18} {}{}\n", event.number, event.time, event.action, who(event),
+             event.signature ? "" : "  [unsigned]");
+  const auto line = [](const char* label, const std::string& value) {
+    if (!value.empty()) {
+      fmt::print("      {:<9} {}\n", label, value);
+    }
+  };
+  line("where", where(event));
+  std::string legal = event.legal_basis;
+  if (!event.legal_reference.empty()) {
+    legal += (legal.empty() ? "" : " ") + event.legal_reference;
+  }
+  line("legal", legal);
+  line("purpose", event.purpose);
+  std::string seals;
+  for (const std::string& seal : event.bag_seals) {
+    seals += (seals.empty() ? "" : ", ") + seal;
+  }
+  line("bag seals", seals);
+  std::string details;
+  for (const auto& [key, value] : event.details) {
+    details += fmt::format("{}{}={}", details.empty() ? "" : " ", key, value);
+  }
+  line("details", details);
+  line("notes", event.notes);
+}
+
+ExitCode run_show(const std::string& target, const CommonOptions& common) {
+  auto log = read_custody_log(target);
+  if (!log) {
+    return report_error(k_tool, log.error());
+  }
+  if (common.json) {
+    fmt::print("{}", custody_log_to_json(*log));
+    return ExitCode::ok;
+  }
+  if (common.quiet) {
+    return ExitCode::ok;
+  }
+  if (log->events.empty()) {
+    fmt::print("{}: no custody events recorded\n", target);
+    return ExitCode::ok;
+  }
+  fmt::print("custody log of {}{} ({} events; log {})\n", target,
+             log->title.empty() ? "" : " \"" + log->title + "\"", log->events.size(), log->log_id);
+  fmt::print("   #  time (UTC)            action             by\n");
+  for (const LoggedEvent& event : log->events) {
+    print_event(event);
+  }
+  if (!log->heads.empty()) {
+    const LoggedHead& head = log->heads.back();
+    fmt::print("tree head: {} events, root {}, {}{}\n", head.tree_size, head.root_sha256, head.time,
+               head.timestamp ? ", timestamped" : "");
+  }
+  fmt::print("(this listing does not check signatures: run custody-log verify)\n");
+  return ExitCode::ok;
+}
+
+ExitCode run_verify(const std::string& target,
+                    const CheckArguments& args,
+                    const CommonOptions& common) {
+  auto verified = verify_custody_log(target, args.trust, args.tsa_trust, args.saved_heads);
+  if (!verified) {
+    return report_error(k_tool, verified.error());
+  }
+  if (common.json) {
+    fmt::print("{}", log_verification_to_json(*verified));
+  } else if (!common.quiet) {
+    for (const LogCheck& check : verified->checks) {
+      if (check.result != LogCheckResult::pass || common.verbose > 0 || check.subject == "log") {
+        fmt::print("{}  {:<16} {}\n", result_word(check.result), check.subject, check.detail);
+      }
+    }
+    fmt::print("{}: custody log {}\n", target, verified->intact ? "INTACT" : "FAILED VERIFICATION");
+  }
+  return verified->intact ? ExitCode::ok : ExitCode::verification_failed;
+}
+
+ExitCode write_output(const std::string& text, const std::string& output) {
+  if (output.empty() || output == "-") {
+    fmt::print("{}", text);
+    return ExitCode::ok;
+  }
+  std::FILE* file = std::fopen(output.c_str(), "wx");
+  if (file == nullptr) {
+    return report_error(k_tool, Error{Errc::already_exists,
+                                      "cannot create (it may exist already)",
+                                      output,
+                                      {},
+                                      errno,
+                                      "choose another name"});
+  }
+  const bool ok = std::fwrite(text.data(), 1, text.size(), file) == text.size();
+  if (std::fclose(file) != 0 || !ok) {
+    return report_error(k_tool, Error{Errc::io_error, "cannot write", output, {}, errno, {}});
+  }
+  return ExitCode::ok;
+}
+
+ExitCode run_prove(const std::string& target,
+                   std::uint64_t event,
+                   const std::string& from,
+                   const std::string& output) {
+  if ((event == 0) == from.empty()) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "give exactly one of --event N and --from HEAD",
+                                      {},
+                                      {},
+                                      0,
+                                      {}});
+  }
+  auto proof =
+      event != 0 ? make_inclusion_proof(target, event) : make_consistency_proof(target, from);
+  if (!proof) {
+    return report_error(k_tool, proof.error());
+  }
+  return write_output(*proof, output);
+}
+
+ExitCode run_head(const std::string& target, const std::string& output) {
+  auto head = latest_tree_head(target);
+  if (!head) {
+    return report_error(k_tool, head.error());
+  }
+  return write_output(*head, output);
+}
+
+ExitCode run_check_proof(const std::string& file,
+                         const CheckArguments& args,
+                         const CommonOptions& common) {
+  std::FILE* handle = std::fopen(file.c_str(), "rb");
+  if (handle == nullptr) {
+    return report_error(k_tool, Error{Errc::not_found, "cannot open", file, {}, errno, {}});
+  }
+  std::string text;
+  char buffer[65536];
+  std::size_t got = 0;
+  while ((got = std::fread(buffer, 1, sizeof buffer, handle)) > 0 && text.size() < (64U << 20U)) {
+    text.append(buffer, got);
+  }
+  std::fclose(handle);
+  auto checked = check_custody_proof(text, args.trust, args.tsa_trust);
+  if (!checked) {
+    return report_error(k_tool, checked.error());
+  }
+  if (!common.quiet) {
+    for (const LogCheck& check : checked->checks) {
+      fmt::print("{}  {:<16} {}\n", result_word(check.result), check.subject, check.detail);
+    }
+    fmt::print("{}: {} proof {}\n", file, checked->kind, checked->valid ? "HOLDS" : "FAILS");
+  }
+  return checked->valid ? ExitCode::ok : ExitCode::verification_failed;
+}
+
+void add_check_options(CLI::App& command, CheckArguments& args) {
+  command.add_option("--trust", args.trust, "CA certificates (PEM) the signers must chain to")
+      ->type_name("FILE");
+  command.add_option("--tsa-trust", args.tsa_trust, "CA certificates (PEM) of trusted TSAs")
+      ->type_name("FILE");
+}
+
+void add_event_options(CLI::App& add, AddArguments& args) {
+  EventDraft& draft = args.draft;
+  add.add_option("--action", draft.action, "What happened (see custody-log(1) for the list)")
+      ->required();
+  add.add_option("--name", draft.actor.name, "Your name (default: your certificate's CN)");
+  add.add_option("--role", draft.actor.role, "Your role: examiner, courier, prosecutor, ...");
+  add.add_option("--organisation", draft.actor.organisation, "Your organisation");
+  add.add_option("--location", draft.location, "Where it happened (free text)");
+  add.add_option("--jurisdiction", draft.jurisdiction,
+                 "ISO 3166 code of where it happened (DE, FR, DE-HE)");
+  add.add_option("--legal-basis", draft.legal_basis, "warrant, MLA request, EIO, consent, ...");
+  add.add_option("--legal-reference", draft.legal_reference, "Its number or reference");
+  add.add_option("--purpose", draft.purpose, "Why");
+  add.add_option("--bag-seal", draft.bag_seals, "Number of a physical evidence bag seal")
+      ->type_name("TEXT");
+  add.add_option("--notes", draft.notes, "Free notes");
+  add.add_option("--evidence-id", draft.evidence_id,
+                 "Standalone logs: the item this event is about (containers know their own)");
+  add.add_option("--image-sha256", args.image_sha256,
+                 "Standalone logs: the item's image SHA-256 at this moment");
+  add_identity_options(add, args.identity, "by-");
+  add.add_option("--tsa", args.tsa, "Timestamp the new tree head with this RFC 3161 TSA (URL)")
+      ->type_name("URL");
+  add.add_option("--tsa-timeout", args.tsa_timeout, "Seconds to wait for the TSA")
+      ->capture_default_str();
+  add.add_flag("--create", args.create, "Start a standalone log file if TARGET does not exist");
+  add.add_option("--title", args.title, "With --create: a title for the standalone log");
+}
+
+}  // namespace
+}  // namespace custody::tools
+
+int main(int argc, char** argv) {
+  using namespace custody::tools;
+  CommonOptions common;
+  CLI::App app{
+      "Record, show, verify and prove the custody history of evidence: signed events in an\n"
+      "append-only RFC 9162 Merkle tree, kept inside the AFF4 container (or a standalone log)."};
+  add_common_options(
+      app, common, k_tool,
+      "  custody-log add disk1.aff4 --action transferred --by-key me.key --by-cert me.pem \\\n"
+      "      --location 'BKA Wiesbaden' --jurisdiction DE --purpose 'handover to prosecutor'\n"
+      "  custody-log show disk1.aff4\n"
+      "  custody-log verify disk1.aff4 --trust lab-ca.pem\n"
+      "  custody-log prove disk1.aff4 --event 2 -o event2.proof.json\n"
+      "  custody-log check-proof event2.proof.json --trust lab-ca.pem");
+  app.require_subcommand(1);
+  std::string target;
+  std::string output;
+  AddArguments add_args;
+  CheckArguments check_args;
+  std::uint64_t event = 0;
+  std::string from;
+
+  CLI::App* add = app.add_subcommand("add", "Record an event, signed by you");
+  add->add_option("TARGET", target, "The AFF4 container or standalone log file")->required();
+  add_event_options(*add, add_args);
+
+  CLI::App* show = app.add_subcommand("show", "Print the timeline of events");
+  show->add_option("TARGET", target, "The AFF4 container or standalone log file")->required();
+
+  CLI::App* verify = app.add_subcommand("verify", "Check signatures, the tree, time order");
+  verify->add_option("TARGET", target, "The AFF4 container or standalone log file")->required();
+  add_check_options(*verify, check_args);
+  verify
+      ->add_option("--head", check_args.saved_heads,
+                   "A tree head saved earlier (custody-log head): check the log still extends it")
+      ->type_name("FILE");
+
+  CLI::App* prove = app.add_subcommand("prove", "Write an inclusion or consistency proof");
+  prove->add_option("TARGET", target, "The AFF4 container or standalone log file")->required();
+  prove->add_option("--event", event, "Prove that event N is in the log");
+  prove->add_option("--from", from, "Prove the log extends this older head (FILE or tree size)")
+      ->type_name("HEAD");
+  prove->add_option("-o,--output", output, "Write the proof to FILE (default: stdout)")
+      ->type_name("FILE");
+
+  CLI::App* head = app.add_subcommand("head", "Write the latest signed tree head, to keep");
+  head->add_option("TARGET", target, "The AFF4 container or standalone log file")->required();
+  head->add_option("-o,--output", output, "Write it to FILE (default: stdout)")->type_name("FILE");
+
+  CLI::App* check = app.add_subcommand("check-proof", "Check a proof made by prove");
+  check->add_option("PROOF", target, "The proof file")->required();
+  add_check_options(*check, check_args);
+
+  return run_tool(app, argc, argv, [&] {
+    if (add->parsed()) {
+      return run_add(target, add_args, common);
+    }
+    if (show->parsed()) {
+      return run_show(target, common);
+    }
+    if (verify->parsed()) {
+      return run_verify(target, check_args, common);
+    }
+    if (prove->parsed()) {
+      return run_prove(target, event, from, output);
+    }
+    if (head->parsed()) {
+      return run_head(target, output);
+    }
+    return run_check_proof(target, check_args, common);
+  });
+}
