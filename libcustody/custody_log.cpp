@@ -1096,7 +1096,9 @@ Result<std::string> make_consistency_proof(const std::string& path, const std::s
     old_size = (*parsed)["tree_size"].get<std::uint64_t>();
     old_root = string_member(*parsed, "root_sha256");
     json saved = json::parse(*text, nullptr, false);
-    old_bundle = saved.contains("tree_head") ? saved["tree_head"] : saved;
+    // A saved head is itself a bundle; a proof file carries one under "tree_head".
+    old_bundle =
+        saved.contains("head") || !saved.contains("tree_head") ? saved : saved["tree_head"];
     if (old_size == 0 || old_size > log->events.size()) {
       return make_error(Errc::invalid_argument,
                         fmt::format("the saved head covers {} events, but {} has {}: the log "
@@ -1209,6 +1211,7 @@ void check_inclusion(Checker& out,
   bool ok = true;
   const std::vector<Sha256> path = parse_hex_list(proof.value("audit_path", json()), ok);
   const std::uint64_t index = event.sequence - 1;
+  ok = ok && proof.value("leaf_index", index) == index;
   auto root = sha256_from_hex(head->root_sha256);
   const Sha256 leaf = merkle_leaf_hash(as_bytes(event.bytes));
   if (!ok || !root || event.log_id != head->log_id ||

@@ -182,7 +182,8 @@ ExitCode run_verify(const std::string& target,
     fmt::print("{}", log_verification_to_json(*verified));
   } else if (!common.quiet) {
     for (const LogCheck& check : verified->checks) {
-      if (check.result != LogCheckResult::pass || common.verbose > 0 || check.subject == "log") {
+      if (check.result != LogCheckResult::pass || common.verbose > 0 || check.subject == "log" ||
+          check.subject.starts_with("saved head")) {
         fmt::print("{}  {:<16} {}\n", result_word(check.result), check.subject, check.detail);
       }
     }
@@ -321,6 +322,7 @@ int main(int argc, char** argv) {
       "  custody-log prove disk1.aff4 --event 2 -o event2.proof.json\n"
       "  custody-log check-proof event2.proof.json --trust lab-ca.pem");
   app.require_subcommand(1);
+  app.fallthrough();  // -q, --json, -v after the subcommand, where people type them
   std::string target;
   std::string output;
   AddArguments add_args;
