@@ -31,7 +31,8 @@ else
   echo "(not root or no loop device: imaging the file itself)"
 fi
 show custody-acquire "$source" -o evidence/disk1 --case DEMO-2026-17 --evidence E-001 \
-  --examiner "Demo Examiner" --description "sample disk" --notes "seal bag 0042"
+  --examiner "Demo Examiner" --description "sample disk" --notes "seal bag 0042" \
+  --location "Demo lab, room 3" --jurisdiction DE --legal-basis warrant --legal-reference "AG 4 Gs 17/26"
 
 step "3. What the container holds"
 show custody-info evidence/disk1.aff4
@@ -53,13 +54,42 @@ if command -v python3 >/dev/null; then
   tsa_trust=(--tsa-trust tsa/tsa-ca.pem)
 fi
 show custody-seal evidence/disk1.aff4 --key keys/examiner.key --cert keys/examiner.pem "${tsa_args[@]}"
-[ -n "${tsa_pid:-}" ] && kill "$tsa_pid" 2>/dev/null
 show custody-verify evidence/disk1.aff4 --trust keys/ca.pem "${tsa_trust[@]}"
 mkdir -p stock && (cd stock && unzip -qo ../evidence/disk1.aff4 'custody/seal-*')
 show openssl cms -verify -binary -inform DER -in stock/custody/seal-1.p7s \
   -content stock/custody/seal-1.json -CAfile keys/ca.pem -out /dev/null
 
-step "6. Anyone can check it with stock tools: unzip, jq, sha256sum"
+step "6. The custody log: every hand that touches the evidence signs an event"
+# acquire recorded "acquired" (unsigned: no key was given to it), the seal recorded "sealed".
+show custody-log add evidence/disk1.aff4 --action transferred --by-key keys/witness.key \
+  --by-cert keys/witness.pem --role courier --organisation "Demo Police" --jurisdiction DE \
+  --purpose "to the central authority" --bag-seal A-100234 "${tsa_args[@]}"
+[ -n "${tsa_pid:-}" ] && kill "$tsa_pid" 2>/dev/null
+show custody-log show evidence/disk1.aff4
+show custody-log verify evidence/disk1.aff4 --trust keys/ca.pem "${tsa_trust[@]}"
+# One event, provable to someone who sees nothing else of the case file:
+show custody-log prove evidence/disk1.aff4 --event 3 -o evidence/event3.proof.json
+show custody-log check-proof evidence/event3.proof.json --trust keys/ca.pem "${tsa_trust[@]}"
+# The receiver keeps the tree head; the log can only grow from it.
+show custody-log head evidence/disk1.aff4 -o evidence/head.json
+# Stock tools: an event's signature over its exact bytes.
+(cd stock && unzip -qo ../evidence/disk1.aff4 'custody/log/*')
+show openssl cms -verify -binary -inform DER -in stock/custody/log/event-3.p7s \
+  -content stock/custody/log/event-3.json -CAfile keys/ca.pem -out /dev/null
+# An event edited in place ("courier" -> "courieR") is caught and named.
+cp evidence/disk1.aff4 edited-log.aff4
+at=$(custody-info --json edited-log.aff4 |
+  jq '[.members[] | select(.name == "custody/log/event-3.json")][0].offset')
+within=$(unzip -p edited-log.aff4 custody/log/event-3.json | grep -bo courier | cut -d: -f1)
+printf 'R' | dd of=edited-log.aff4 bs=1 seek=$((at + within + 6)) conv=notrunc status=none
+set +e
+custody-log verify edited-log.aff4 --trust keys/ca.pem
+status=$?
+set -e
+echo "custody-log verify exit status: $status"
+[ "$status" -eq 1 ]
+
+step "7. Anyone can check it with stock tools: unzip, jq, sha256sum"
 unzip -tq evidence/disk1.aff4
 want=$(unzip -p evidence/disk1.aff4 custody/acquisition.json | jq -r .hashes.sha256)
 got=$(custody-export evidence/disk1.aff4 -o - -q | sha256sum | cut -d' ' -f1)
@@ -67,16 +97,16 @@ echo "recorded sha256:          $want"
 echo "exported image sha256sum: $got"
 [ "$want" = "$got" ] && echo "match"
 
-step "7. Export the image as a raw file for any court tool"
+step "8. Export the image as a raw file for any court tool"
 show custody-export evidence/disk1.aff4 -o evidence/disk1-export.raw
 
-step "8. Raw acquisition from a pipe into 2 MiB segments, and verify"
+step "9. Raw acquisition from a pipe into 2 MiB segments, and verify"
 cat sample-disk.img | show custody-acquire --format raw - -o evidence/piped --segment-size 2M -q
 show custody-verify evidence/piped.acquisition.json
 echo "cat evidence/piped.0* | sha256sum:"
 cat evidence/piped.0* | sha256sum
 
-step "9. One changed byte is caught and located (exit status 1)"
+step "10. One changed byte is caught and located (exit status 1)"
 cp evidence/disk1.aff4 tampered.aff4
 offset=$(custody-info --json tampered.aff4 |
   jq '[.members[] | select(.name | test("/00000000$"))][0].offset')
@@ -88,7 +118,7 @@ set -e
 echo "custody-verify exit status: $status"
 [ "$status" -eq 1 ]
 
-step "10. A failing disk: exactly the bad sectors are filled and reported (exit status 3)"
+step "11. A failing disk: exactly the bad sectors are filled and reported (exit status 3)"
 fuse=$bin/../tests/faulty_fuse
 if [ "$(id -u)" -eq 0 ] && [ -e /dev/fuse ] && [ -x "$fuse" ]; then
   mkdir -p failing
