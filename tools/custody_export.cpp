@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// custody-export: write the image in an AFF4 container back out as raw bytes.
+// custody-export: write the image in an AFF4 container back out as raw bytes or as an E01 set.
 #include "common/tool_main.hpp"
 
 #include <custody/export.hpp>
@@ -17,6 +17,10 @@ constexpr const char* k_tool = "custody-export";
 struct Options {
   std::vector<std::string> containers;
   std::string output;
+  std::string format = "raw";
+  std::string segment_size;
+  std::string compression = "fast";
+  CaseInfo case_info;
   std::string split;
   std::string offset;
   std::string length;
@@ -31,8 +35,49 @@ Result<std::uint64_t> parse_offset(const std::string& text) {
   return parse_size(text);
 }
 
+void add_case_option(CLI::App& app,
+                     const char* name,
+                     std::optional<std::string>& field,
+                     const char* help) {
+  app.add_option_function<std::string>(
+         name, [&field](const std::string& value) { field = value; }, help)
+      ->type_name("TEXT");
+}
+
+// --segment-size, --compression and the case fields shape an E01 set; for raw they would be
+// silently ignored, so they are refused.
+Result<void> to_ewf_options(const Options& options, ExportOptions& out) {
+  const bool has_case = options.case_info.case_number || options.case_info.evidence_number ||
+                        options.case_info.examiner || options.case_info.description ||
+                        options.case_info.notes;
+  if (options.format == "raw") {
+    if (!options.segment_size.empty() || options.compression != "fast" || has_case) {
+      return make_error(Errc::invalid_argument,
+                        "--segment-size, --compression and the case options apply to --format "
+                        "e01 (raw output is split with --split)");
+    }
+    return {};
+  }
+  if (options.format != "e01") {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("unknown format '{}' (choose raw or e01)", options.format));
+  }
+  out.format = ExportFormat::e01;
+  auto compression = parse_ewf_compression(options.compression);
+  CUSTODY_TRY(compression);
+  out.ewf.compression = *compression;
+  if (!options.segment_size.empty()) {
+    auto size = parse_size(options.segment_size);
+    CUSTODY_TRY(size);
+    out.ewf.segment_size = *size;
+  }
+  out.ewf.case_info = options.case_info;
+  return {};
+}
+
 Result<ExportOptions> to_export_options(const Options& options) {
   ExportOptions out;
+  CUSTODY_TRY(to_ewf_options(options, out));
   out.container_paths = options.containers;
   out.output = options.output;
   out.overwrite = options.force;
@@ -63,11 +108,26 @@ Result<ExportOptions> to_export_options(const Options& options) {
 void print_result(const ExportResult& result, bool to_stderr) {
   std::FILE* out = to_stderr ? stderr : stdout;
   fmt::print(out, "exported {} bytes ({})\n", result.bytes, format_bytes(result.bytes));
+  const std::pair<const char*, const std::optional<std::string>*> fields[] = {
+      {"case", &result.case_info.case_number},
+      {"evidence", &result.case_info.evidence_number},
+      {"examiner", &result.case_info.examiner},
+      {"description", &result.case_info.description},
+      {"notes", &result.case_info.notes}};
+  for (const auto& [name, value] : fields) {
+    if (*value) {
+      fmt::print(out, "{:<11} {}\n", name, **value);
+    }
+  }
   if (result.files.size() == 1) {
     fmt::print(out, "file    {}\n", result.files.front());
   } else if (!result.files.empty()) {
     fmt::print(out, "files   {} ... {} ({} files)\n", result.files.front(), result.files.back(),
                result.files.size());
+  }
+  for (const auto& [first, count] : result.acquiry_errors) {
+    fmt::print(out, "acquiry error  sectors {}-{} ({} sectors, unreadable at acquisition)\n", first,
+               first + count - 1, count);
   }
   for (const auto& [algorithm, hex] : result.hashes) {
     const auto recorded = result.recorded.find(algorithm);
@@ -112,18 +172,21 @@ int main(int argc, char** argv) {
   Options options;
   CommonOptions common;
   CLI::App app{
-      "Write the image held in an AFF4 container back out as raw bytes: one file, "
-      "numbered\nsegments, or standard output. A whole-image export is hashed and "
-      "compared with the recorded hashes."};
+      "Write the image held in an AFF4 container back out as raw bytes (one file, "
+      "numbered\nsegments, or standard output) or as an E01 set for EnCase, FTK, X-Ways and "
+      "Sleuth Kit.\nA whole-image export is hashed and compared with the recorded hashes."};
   add_common_options(app, common, k_tool,
                      "  custody-export disk1.aff4 -o disk1.raw\n"
                      "  custody-export disk1.aff4 -o disk1 --split 2G        # disk1.001, ...\n"
                      "  custody-export disk1.aff4 -o - | sha256sum\n"
-                     "  custody-export disk1.aff4 -o mbr.bin --offset 0 --length 512");
+                     "  custody-export disk1.aff4 -o mbr.bin --offset 0 --length 512\n"
+                     "  custody-export disk1.aff4 --format e01 -o disk1 --compression best  "
+                     "# disk1.E01, ...");
   app.add_option("CONTAINER", options.containers,
                  "AFF4 container (every volume of a striped image)")
       ->required();
-  app.add_option("-o,--output", options.output, "Output file, or '-' for standard output")
+  app.add_option("-o,--output", options.output,
+                 "Output file, or '-' for standard output; for e01 the set's name (PATH.E01, ...)")
       ->required()
       ->type_name("PATH");
   app.add_option("--split", options.split,
@@ -136,6 +199,26 @@ int main(int argc, char** argv) {
   app.add_option("--hash", options.hashes,
                  "Hash the exported bytes with these algorithms (default: those recorded)")
       ->type_name("LIST");
-  app.add_flag("--force", options.force, "Overwrite an existing output file");
+  app.add_option("--format", options.format,
+                 "raw (default): the image's bytes; e01: an EWF set (EnCase 6 format) with MD5, "
+                 "SHA-1, case metadata and the unreadable ranges")
+      ->type_name("FORMAT")
+      ->capture_default_str();
+  app.add_option("--segment-size", options.segment_size,
+                 "E01: largest segment file (at least 1M; default 1.4G as ewfacquire)")
+      ->type_name("SIZE");
+  app.add_option("--compression", options.compression, "E01 chunk compression: none, fast, best")
+      ->type_name("METHOD")
+      ->capture_default_str();
+  add_case_option(app, "--case", options.case_info.case_number,
+                  "E01 case number (default: the container's)");
+  add_case_option(app, "--evidence", options.case_info.evidence_number,
+                  "E01 evidence number (default: the container's)");
+  add_case_option(app, "--examiner", options.case_info.examiner,
+                  "E01 examiner name (default: the container's)");
+  add_case_option(app, "--description", options.case_info.description,
+                  "E01 description (default: the container's)");
+  add_case_option(app, "--notes", options.case_info.notes, "E01 notes (default: the container's)");
+  app.add_flag("--force", options.force, "Overwrite an existing output file (or E01 set)");
   return run_tool(app, argc, argv, [&] { return run(options, common); });
 }
