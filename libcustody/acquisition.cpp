@@ -7,6 +7,7 @@
 
 #include <custody/acquisition.hpp>
 #include <custody/container.hpp>
+#include <custody/import.hpp>
 #include <custody/text.hpp>
 #include <custody/version.hpp>
 
@@ -132,6 +133,9 @@ std::string container_path_for(const std::string& output_base) {
 namespace {
 
 std::string fill_name(const AcquireOptions& options) {
+  if (options.from_image) {
+    return "source-image";  // an imported image's reported errors keep the bytes it holds
+  }
   if (options.format == ImageFormat::aff4) {
     return "unreadable-pattern";
   }
@@ -156,6 +160,23 @@ AcquisitionRecord start_record(const AcquireOptions& options, const SourceInfo& 
   record.source = source;
   record.started = utc_now();
   return record;
+}
+
+// For an imported image: what it said about itself, and whether its stored hashes hold.
+void complete_import(const Source& source, AcquisitionRecord& record) {
+  const auto* image = dynamic_cast<const ImageFileSource*>(&source);
+  if (image == nullptr) {
+    return;
+  }
+  ImportRecord imported = image->import_record();
+  if (!imported.claimed_hashes.empty() && record.status == AcquisitionStatus::complete) {
+    imported.hashes_match = std::all_of(
+        imported.claimed_hashes.begin(), imported.claimed_hashes.end(), [&](const auto& claimed) {
+          auto computed = record.hashes.find(claimed.first);
+          return computed != record.hashes.end() && computed->second == claimed.second;
+        });
+  }
+  record.imported_from = std::move(imported);
 }
 
 void collect_digests(const std::vector<std::unique_ptr<internal::DigestSink>>& sinks,
@@ -217,9 +238,17 @@ Result<void> verify_after(const AcquireOptions& options,
     if (options.format == ImageFormat::aff4) {
       policy.fill = ReadPolicy::Fill::unreadable_pattern;
     }
-    auto source = open_source(options.source_path, policy);
-    CUSTODY_TRY(source);
-    auto check = rehash(**source, record, progress, cancel);
+    std::unique_ptr<Source> source;
+    if (options.from_image) {
+      auto image = open_image_file(options.source_path);
+      CUSTODY_TRY(image);
+      source = std::move(*image);
+    } else {
+      auto opened = open_source(options.source_path, policy);
+      CUSTODY_TRY(opened);
+      source = std::move(*opened);
+    }
+    auto check = rehash(*source, record, progress, cancel);
     CUSTODY_TRY(check);
     record.source_verification = *check;
   }
@@ -251,6 +280,11 @@ Result<AcquisitionResult> acquire_raw(const AcquireOptions& options,
   record.defects = source.defects();
   record.segments = writer.segments();
   collect_digests(*digest_sinks, record);
+  if (outcome) {
+    record.status =
+        outcome->cancelled ? AcquisitionStatus::interrupted : AcquisitionStatus::complete;
+    complete_import(source, record);
+  }
   for (const SegmentRecord& segment : record.segments) {
     record.image_size += segment.size;
   }
@@ -335,6 +369,7 @@ Result<AcquisitionResult> run_aff4(const AcquireOptions& options,
   } else {
     record.status =
         outcome->cancelled ? AcquisitionStatus::interrupted : AcquisitionStatus::complete;
+    complete_import(source, record);
   }
   internal::Aff4ImageFacts facts{record.image_size, record.hashes,  record.case_info,
                                  record.source,     record.started, record.finished};
@@ -480,6 +515,44 @@ Result<AcquisitionResult> resume_aff4(const AcquireOptions& options,
                   progress, cancel);
 }
 
+// --from-image: the image's media data is the source; its stored hashes must be computed too.
+Result<AcquisitionResult> acquire_image_file(const AcquireOptions& options,
+                                             ProgressSink* progress,
+                                             const CancelToken* cancel) {
+  if (options.set_read_only) {
+    return make_error(Errc::invalid_argument,
+                      "--set-readonly applies to block devices, not to --from-image");
+  }
+  auto image = open_image_file(options.source_path);
+  CUSTODY_TRY(image);
+  AcquireOptions effective = options;
+  for (const auto& claimed : (*image)->import_record().claimed_hashes) {
+    if (std::find(effective.algorithms.begin(), effective.algorithms.end(), claimed.first) ==
+        effective.algorithms.end()) {
+      effective.algorithms.push_back(claimed.first);
+    }
+  }
+  std::sort(effective.algorithms.begin(), effective.algorithms.end());
+  // Case fields not given default to the image's own header values (E01).
+  const auto& headers = (*image)->import_record().headers;
+  const std::pair<std::optional<std::string>*, const char*> fields[] = {
+      {&effective.case_info.case_number, "case_number"},
+      {&effective.case_info.evidence_number, "evidence_number"},
+      {&effective.case_info.examiner, "examiner_name"},
+      {&effective.case_info.description, "description"},
+      {&effective.case_info.notes, "notes"}};
+  for (const auto& [field, name] : fields) {
+    if (auto found = headers.find(name); !*field && found != headers.end()) {
+      *field = found->second;
+    }
+  }
+  CUSTODY_TRY(refuse_existing_outputs(effective));
+  if (effective.format == ImageFormat::raw) {
+    return acquire_raw(effective, **image, progress, cancel);
+  }
+  return acquire_aff4(effective, **image, progress, cancel);
+}
+
 }  // namespace
 
 Result<AcquisitionResult> acquire(const AcquireOptions& options,
@@ -489,9 +562,16 @@ Result<AcquisitionResult> acquire(const AcquireOptions& options,
     if (options.format != ImageFormat::aff4) {
       return make_error(Errc::invalid_argument, "--resume applies to AFF4 containers");
     }
+    if (options.from_image) {
+      return make_error(Errc::invalid_argument,
+                        "--resume does not apply to --from-image: import the image again");
+    }
     return resume_aff4(options, progress, cancel);
   }
   CUSTODY_TRY(check_options(options));
+  if (options.from_image) {
+    return acquire_image_file(options, progress, cancel);
+  }
   if (options.verify_source && options.source_path == "-") {
     return make_error(Errc::invalid_argument,
                       "--verify-source cannot re-read standard input; hash the source where it "

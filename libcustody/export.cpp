@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "internal/ewf.hpp"
 #include "internal/pipeline.hpp"
 #include "internal/posix_file.hpp"
 #include "internal/segment_writer.hpp"
@@ -10,6 +11,8 @@
 #include <fmt/format.h>
 
 #include <unistd.h>
+
+#include <algorithm>
 
 namespace custody {
 
@@ -38,6 +41,125 @@ DigestSet recorded_hashes(const ContainerInfo& info) {
   return recorded;
 }
 
+std::optional<AcquisitionRecord> custody_record(const ContainerInfo& info) {
+  if (info.custody_record) {
+    if (auto loaded = parse_record(*info.custody_record)) {
+      return loaded->record;
+    }
+  }
+  return std::nullopt;
+}
+
+// Case fields: the options, else the custody record, else the AFF4 case objects (images made by
+// other AFF4 tools have no custody record).
+CaseInfo case_info_for(const ExportOptions& options,
+                       const ContainerInfo& info,
+                       const std::optional<AcquisitionRecord>& record) {
+  CaseInfo out = options.ewf.case_info;
+  CaseInfo held = record ? record->case_info : CaseInfo{};
+  for (const auto& [type, properties] : info.case_metadata) {
+    const std::pair<const char*, std::optional<std::string>*> fields[] = {
+        {"caseNumber", &held.case_number},
+        {"evidenceNumber", &held.evidence_number},
+        {"examiner", &held.examiner},
+        {"caseDescription", &held.description}};
+    for (const auto& [name, field] : fields) {
+      if (auto found = properties.find(name); found != properties.end() && !*field) {
+        *field = found->second;
+      }
+    }
+  }
+  const std::pair<std::optional<std::string>*, const std::optional<std::string>*> merge[] = {
+      {&out.case_number, &held.case_number},
+      {&out.evidence_number, &held.evidence_number},
+      {&out.examiner, &held.examiner},
+      {&out.description, &held.description},
+      {&out.notes, &held.notes}};
+  for (const auto& [mine, theirs] : merge) {
+    if (!*mine) {
+      *mine = *theirs;
+    }
+  }
+  return out;
+}
+
+// Unreadable ranges as whole sectors (first, count), merged: the container map's UnreadableData
+// and the record's defects (an imported image's reported errors are not in the map).
+std::vector<std::pair<std::uint64_t, std::uint64_t>> unreadable_sectors(
+    const ContainerInfo& info,
+    const std::optional<AcquisitionRecord>& record,
+    std::uint32_t sector_size) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+  auto add = [&](std::uint64_t offset, std::uint64_t length) {
+    if (length > 0) {
+      const std::uint64_t first = offset / sector_size;
+      const std::uint64_t end = (offset + length + sector_size - 1) / sector_size;
+      ranges.emplace_back(first, end);
+    }
+  };
+  for (const auto& [offset, length] : info.map.unreadable_ranges) {
+    add(offset, length);
+  }
+  if (record) {
+    for (const Defect& defect : record->defects) {
+      add(defect.offset, defect.length);
+    }
+  }
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> merged;
+  for (const auto& [first, end] : ranges) {
+    if (!merged.empty() && first <= merged.back().second) {
+      merged.back().second = std::max(merged.back().second, end);
+    } else {
+      merged.emplace_back(first, end);
+    }
+  }
+  for (auto& [first, end] : merged) {
+    end -= first;  // (first, count)
+  }
+  return merged;
+}
+
+std::map<std::string, std::string> ewf_headers(const CaseInfo& info,
+                                               const std::optional<AcquisitionRecord>& record) {
+  std::map<std::string, std::string> headers;
+  const std::pair<const char*, const std::optional<std::string>*> fields[] = {
+      {"case_number", &info.case_number},
+      {"evidence_number", &info.evidence_number},
+      {"examiner_name", &info.examiner},
+      {"description", &info.description},
+      {"notes", &info.notes}};
+  for (const auto& [name, value] : fields) {
+    if (*value) {
+      headers[name] = **value;
+    }
+  }
+  if (record && record->source.model) {
+    headers["model"] = *record->source.model;
+  }
+  if (record && record->source.serial) {
+    headers["serial_number"] = *record->source.serial;
+  }
+  return headers;
+}
+
+Result<void> check_e01_options(const ExportOptions& options) {
+  if (options.output == "-") {
+    return make_error(Errc::invalid_argument,
+                      "an E01 set is written to files: give -o NAME (writes NAME.E01, ...)");
+  }
+  if (options.split_size) {
+    return make_error(Errc::invalid_argument,
+                      "--split applies to raw output; use --segment-size for an E01 set");
+  }
+  if (options.offset != 0 || options.length) {
+    return make_error(Errc::invalid_argument,
+                      "an E01 set holds the whole image: --offset and --length apply to raw "
+                      "output");
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<ExportResult> export_image(const ExportOptions& options,
@@ -48,6 +170,9 @@ Result<ExportResult> export_image(const ExportOptions& options,
                       fmt::format("split size {} is invalid: it must be at least 1M and a "
                                   "multiple of 512 bytes",
                                   *options.split_size));
+  }
+  if (options.format == ExportFormat::e01) {
+    CUSTODY_TRY(check_e01_options(options));
   }
   if (options.output == "-" && options.split_size) {
     return make_error(Errc::invalid_argument, "--split cannot be used with standard output");
@@ -82,13 +207,38 @@ Result<ExportResult> export_image(const ExportOptions& options,
   if (algorithms.empty()) {
     algorithms = {HashAlgorithm::sha256};
   }
+  if (options.format == ExportFormat::e01) {
+    // The E01 stores both; every E01 reader checks them.
+    for (HashAlgorithm needed : {HashAlgorithm::md5, HashAlgorithm::sha1}) {
+      if (std::find(algorithms.begin(), algorithms.end(), needed) == algorithms.end()) {
+        algorithms.push_back(needed);
+      }
+    }
+  }
   auto digest_sinks = internal::make_digest_sinks(algorithms, internal::SegmentLayout::single());
   CUSTODY_TRY(digest_sinks);
   const auto workers = internal::group_digest_sinks(*digest_sinks);
 
   std::unique_ptr<internal::BlockSink> output;
   internal::SegmentWriterSink* files = nullptr;
-  if (options.output == "-") {
+  internal::EwfWriterSink* ewf = nullptr;
+  if (options.format == ExportFormat::e01) {
+    const auto record = custody_record(info);
+    internal::EwfWriteSettings settings;
+    settings.output_base = options.output;
+    settings.media_size = info.size;
+    settings.compression = options.ewf.compression;
+    settings.segment_size = options.ewf.segment_size;
+    settings.overwrite = options.overwrite;
+    result.case_info = case_info_for(options, info, record);
+    settings.headers = ewf_headers(result.case_info, record);
+    settings.acquiry_errors = unreadable_sectors(info, record, settings.bytes_per_sector);
+    result.acquiry_errors = settings.acquiry_errors;
+    auto writer = internal::create_ewf_writer(settings);
+    CUSTODY_TRY(writer);
+    ewf = writer->get();
+    output = std::move(*writer);
+  } else if (options.output == "-") {
     output = std::make_unique<StdoutSink>();
   } else {
     const bool split = options.split_size.has_value();
@@ -111,6 +261,14 @@ Result<ExportResult> export_image(const ExportOptions& options,
   result.bytes = outcome->bytes;
   if (files != nullptr) {
     result.files = files->paths();
+  }
+  if (ewf != nullptr) {
+    DigestSet digests;
+    for (const auto& sink : *digest_sinks) {
+      digests[sink->algorithm()] = sink->total_digest();
+    }
+    CUSTODY_TRY(ewf->finalize(digests));
+    result.files = ewf->paths();
   }
   for (const auto& sink : *digest_sinks) {
     result.hashes[sink->algorithm()] = sink->total_digest();

@@ -94,15 +94,50 @@ json source_to_json(const SourceInfo& source) {
 json defects_to_json(const std::vector<Defect>& defects) {
   json out = json::array();
   for (const Defect& defect : defects) {
-    out.push_back(json{{"offset", defect.offset},
-                       {"length", defect.length},
-                       {"sector_size", defect.sector_size},
-                       {"first_sector", defect.offset / defect.sector_size},
-                       {"sectors", (defect.length + defect.sector_size - 1) / defect.sector_size},
-                       {"errno", defect.sys_errno},
-                       {"error", std::string(std::strerror(defect.sys_errno))}});
+    json item{{"offset", defect.offset},
+              {"length", defect.length},
+              {"sector_size", defect.sector_size},
+              {"first_sector", defect.offset / defect.sector_size},
+              {"sectors", (defect.length + defect.sector_size - 1) / defect.sector_size},
+              {"errno", defect.sys_errno},
+              {"error", defect_cause(defect)}};
+    if (!defect.reason.empty()) {
+      item["reason"] = defect.reason;
+    }
+    out.push_back(std::move(item));
   }
   return out;
+}
+
+json ranges_to_json(const std::vector<ByteRange>& ranges, std::uint32_t sector_size) {
+  json out = json::array();
+  for (const ByteRange& range : ranges) {
+    out.push_back(json{{"offset", range.offset},
+                       {"length", range.length},
+                       {"first_sector", range.offset / sector_size},
+                       {"sectors", (range.length + sector_size - 1) / sector_size}});
+  }
+  return out;
+}
+
+json import_to_json(const ImportRecord& imported) {
+  json files = json::array();
+  for (const ImportedFile& file : imported.files) {
+    files.push_back(json{{"name", file.name}, {"size", file.size}});
+  }
+  json headers = json::object();
+  for (const auto& [name, value] : imported.headers) {
+    headers[name] = value;
+  }
+  return json{
+      {"format", imported.format},
+      {"files", files},
+      {"bytes_per_sector", imported.bytes_per_sector},
+      {"claimed_hashes", digests_to_json(imported.claimed_hashes)},
+      {"hashes_match", optional_value(imported.hashes_match)},
+      {"headers", headers},
+      {"acquiry_errors", ranges_to_json(imported.acquiry_errors, imported.bytes_per_sector)},
+      {"checksum_errors", ranges_to_json(imported.checksum_errors, imported.bytes_per_sector)}};
 }
 
 json image_to_json(const AcquisitionRecord& record, const json& segments) {
@@ -173,6 +208,9 @@ json record_body(const AcquisitionRecord& record) {
       resumed.push_back(json{{"offset", offset}, {"time", time}});
     }
     body["resumed"] = resumed;
+  }
+  if (record.imported_from) {
+    body["imported_from"] = import_to_json(*record.imported_from);
   }
   return body;
 }
@@ -245,6 +283,50 @@ SourceKind parse_kind(const std::string& text) {
   throw std::runtime_error(fmt::format("unknown source kind \"{}\"", text));
 }
 
+std::vector<ByteRange> ranges_from_json(const json& object, const char* name) {
+  std::vector<ByteRange> out;
+  const json& items = Reader::member(object, name, "imported_from.");
+  if (!items.is_array()) {
+    throw std::runtime_error(fmt::format("member \"imported_from.{}\" is not an array", name));
+  }
+  for (const json& item : items) {
+    out.push_back(ByteRange{Reader::number(item, "offset", "imported_from.ranges[]."),
+                            Reader::number(item, "length", "imported_from.ranges[].")});
+  }
+  return out;
+}
+
+ImportRecord import_from_json(const json& object) {
+  ImportRecord imported;
+  imported.format = Reader::string(object, "format", "imported_from.");
+  const json& files = Reader::member(object, "files", "imported_from.");
+  if (!files.is_array()) {
+    throw std::runtime_error("member \"imported_from.files\" is not an array");
+  }
+  for (const json& file : files) {
+    imported.files.push_back(ImportedFile{Reader::string(file, "name", "imported_from.files[]."),
+                                          Reader::number(file, "size", "imported_from.files[].")});
+  }
+  imported.bytes_per_sector =
+      static_cast<std::uint32_t>(Reader::number(object, "bytes_per_sector", "imported_from."));
+  if (imported.bytes_per_sector == 0) {
+    throw std::runtime_error("imported_from.bytes_per_sector is 0");
+  }
+  imported.claimed_hashes = Reader::digests(
+      Reader::member(object, "claimed_hashes", "imported_from."), "imported_from.claimed_hashes");
+  imported.hashes_match = Reader::optional<bool>(object, "hashes_match");
+  const json& headers = Reader::member(object, "headers", "imported_from.");
+  for (const auto& [name, value] : headers.items()) {
+    if (!value.is_string()) {
+      throw std::runtime_error(fmt::format("imported_from.headers.{} is not a string", name));
+    }
+    imported.headers[name] = value.get<std::string>();
+  }
+  imported.acquiry_errors = ranges_from_json(object, "acquiry_errors");
+  imported.checksum_errors = ranges_from_json(object, "checksum_errors");
+  return imported;
+}
+
 AcquisitionRecord record_from_json(const json& body) {
   AcquisitionRecord record;
   record.status = parse_status(Reader::string(body, "status"));
@@ -294,6 +376,7 @@ AcquisitionRecord record_from_json(const json& body) {
       defect.sector_size =
           static_cast<std::uint32_t>(Reader::number(item, "sector_size", "defects[]."));
       defect.sys_errno = static_cast<int>(Reader::number(item, "errno", "defects[]."));
+      defect.reason = Reader::optional<std::string>(item, "reason").value_or("");
       if (defect.sector_size == 0) {
         throw std::runtime_error("a defect has sector_size 0");
       }
@@ -320,6 +403,9 @@ AcquisitionRecord record_from_json(const json& body) {
             check;
       }
     }
+  }
+  if (body.contains("imported_from")) {
+    record.imported_from = import_from_json(body.at("imported_from"));
   }
   record.started = Reader::string(body, "started");
   record.finished = Reader::string(body, "finished");
@@ -364,12 +450,22 @@ AcquisitionRecord record_from_json(const json& body) {
 
 }  // namespace
 
+std::string defect_cause(const Defect& defect) {
+  if (!defect.reason.empty()) {
+    return defect.reason;
+  }
+  return std::strerror(defect.sys_errno);
+}
+
 std::string describe_fill(const std::string& defect_fill) {
   if (defect_fill == "zero") {
     return "zeros";
   }
   if (defect_fill == "unreadable-pattern") {
     return "the UNREADABLEDATA pattern";
+  }
+  if (defect_fill == "source-image") {
+    return "what the source image holds";
   }
   return "the byte " + defect_fill;
 }

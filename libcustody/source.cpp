@@ -297,7 +297,7 @@ class RecoveringSource final : public Source {
         m_defects.back().sys_errno == sys_errno) {
       m_defects.back().length += out.size();
     } else {
-      m_defects.push_back(Defect{offset, out.size(), m_sector, sys_errno});
+      m_defects.push_back(Defect{offset, out.size(), m_sector, sys_errno, {}});
     }
     ++m_bad_sectors;
     if (m_policy.max_bad_sectors != 0 && m_bad_sectors > m_policy.max_bad_sectors) {

@@ -21,6 +21,7 @@ constexpr const char* k_tool = "custody-acquire";
 
 struct Options {
   std::string source;
+  std::string from_image;
   std::string output;
   std::string segment_size;
   std::string hashes = "md5,sha1,sha256";
@@ -63,6 +64,21 @@ Result<void> record_acquired_event(const Options& options,
   draft.details["source"] = result.record.source.path;
   draft.details["image_size"] = std::to_string(result.record.image_size);
   draft.details["unreadable_ranges"] = std::to_string(result.record.defects.size());
+  if (const auto& imported = result.record.imported_from) {
+    // Legacy evidence brought under custody: where it came from and what it claimed of itself.
+    draft.action = "imported";
+    draft.details["imported_format"] = imported->format;
+    std::string files;
+    for (const ImportedFile& file : imported->files) {
+      files += (files.empty() ? "" : ", ") + file.name;
+    }
+    draft.details["imported_files"] = files;
+    for (const auto& [algorithm, hex] : imported->claimed_hashes) {
+      draft.details["claimed_" + std::string(hash_name(algorithm))] = hex;
+    }
+    draft.details["claimed_hashes_match"] =
+        !imported->hashes_match ? "none claimed" : (*imported->hashes_match ? "yes" : "NO");
+  }
   auto added = append_custody_event(result.record_path, draft, signer);
   if (!added) {
     return tl::unexpected(added.error());
@@ -152,7 +168,7 @@ std::string describe_defect(const Defect& defect) {
   const std::uint64_t count = (defect.length + defect.sector_size - 1) / defect.sector_size;
   return fmt::format("sectors {}-{} ({} sector{} of {} bytes, bytes {}..{}): {}", first,
                      first + count - 1, count, count == 1 ? "" : "s", defect.sector_size,
-                     defect.offset, defect.offset + defect.length, std::strerror(defect.sys_errno));
+                     defect.offset, defect.offset + defect.length, defect_cause(defect));
 }
 
 void print_defects(const AcquisitionRecord& record) {
@@ -168,6 +184,67 @@ void print_defects(const AcquisitionRecord& record) {
   for (const Defect& defect : record.defects) {
     fmt::print(stderr, "  {}\n", describe_defect(defect));
   }
+}
+
+// "sectors 0-7 (8 sectors)" for each range, comma-separated.
+std::string describe_ranges(const std::vector<ByteRange>& ranges, std::uint32_t sector_size) {
+  std::string text;
+  for (const ByteRange& range : ranges) {
+    const std::uint64_t first = range.offset / sector_size;
+    const std::uint64_t count = (range.length + sector_size - 1) / sector_size;
+    text += fmt::format("{}sectors {}-{}", text.empty() ? "" : ", ", first, first + count - 1);
+  }
+  return text;
+}
+
+void print_import(const ImportRecord& imported, bool quiet) {
+  if (!quiet) {
+    fmt::print("imported {} image, {} file{}: {}{}\n", imported.format, imported.files.size(),
+               imported.files.size() == 1 ? "" : "s", imported.files.front().name,
+               imported.files.size() > 1 ? fmt::format(" ... {}", imported.files.back().name)
+                                         : std::string());
+    for (const auto& [name, value] : imported.headers) {
+      fmt::print("  {:<25} {}\n", name, value);
+    }
+    for (const auto& [algorithm, hex] : imported.claimed_hashes) {
+      fmt::print("  stored {:<7} {}{}\n", hash_name(algorithm), hex,
+                 imported.hashes_match == true ? "  matches" : "");
+    }
+  }
+  if (!imported.acquiry_errors.empty()) {
+    print_warning(k_tool,
+                  fmt::format("the image's maker could not read {}; they are recorded as "
+                              "defects and hold what the image holds",
+                              describe_ranges(imported.acquiry_errors, imported.bytes_per_sector)));
+  }
+}
+
+// A damaged or altered image: the container is written and says so; the tool must not exit 0.
+bool report_import_mismatch(const AcquisitionRecord& record) {
+  const ImportRecord& imported = *record.imported_from;
+  bool ok = true;
+  if (!imported.checksum_errors.empty()) {
+    ok = false;
+    fmt::print(stderr,
+               "{}: error: the source image is damaged: chunk checksums fail in {}; the bytes "
+               "were imported as they are\n",
+               k_tool, describe_ranges(imported.checksum_errors, imported.bytes_per_sector));
+  }
+  if (imported.hashes_match == false) {
+    ok = false;
+    for (const auto& [algorithm, claimed] : imported.claimed_hashes) {
+      auto found = record.hashes.find(algorithm);
+      fmt::print(stderr, "{}: error: {} stored in the source image {}, computed {}\n", k_tool,
+                 hash_name(algorithm), claimed,
+                 found == record.hashes.end() ? "(not computed)" : found->second);
+    }
+    fmt::print(stderr,
+               "{}: error: the source image does not hold what its maker hashed (damaged or "
+               "altered); the container was written and its record holds both hashes; get "
+               "another copy of the image from its maker\n",
+               k_tool);
+  }
+  return ok;
 }
 
 // Prints the --verify-image/--verify-source results; false if one of them failed.
@@ -229,7 +306,17 @@ void print_summary(const AcquisitionResult& result, double seconds) {
 
 ExitCode run(Options& options, const CommonOptions& common) {
   AcquireOptions acquire_options;
-  acquire_options.source_path = options.source;
+  if (options.source.empty() == options.from_image.empty()) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "give either SOURCE or --from-image FILE",
+                                      {},
+                                      {},
+                                      0,
+                                      "SOURCE is a disk, a file or '-'; --from-image reads an E01 "
+                                      "set, a raw image or a split raw set NAME.001"});
+  }
+  acquire_options.from_image = !options.from_image.empty();
+  acquire_options.source_path = acquire_options.from_image ? options.from_image : options.source;
   acquire_options.output_base = options.output;
   acquire_options.case_info = options.case_info;
   acquire_options.overwrite = options.force;
@@ -351,7 +438,12 @@ ExitCode run(Options& options, const CommonOptions& common) {
       fmt::print("sealed  seal {} by {}\n", sealed->number, sealer->certificate().subject);
     }
   }
-  if (!print_post_verification(result->record, common.quiet || common.json)) {
+  bool verified = true;
+  if (result->record.imported_from) {
+    print_import(*result->record.imported_from, common.quiet || common.json);
+    verified = report_import_mismatch(result->record);
+  }
+  if (!print_post_verification(result->record, common.quiet || common.json) || !verified) {
     return ExitCode::verification_failed;
   }
   if (result->record.status == AcquisitionStatus::interrupted) {
@@ -381,9 +473,13 @@ int main(int argc, char** argv) {
                      "  custody-acquire phone.bin -o out/phone --hash sha256,sha512 "
                      "--compression lz4\n"
                      "  custody-acquire /dev/sdc -o out/disk --format raw --segment-size 2G\n"
-                     "  ssh lab2 'cat /dev/sdc' | custody-acquire - -o out/remote");
-  app.add_option("SOURCE", options.source, "File, block device, or '-' for standard input")
-      ->required();
+                     "  ssh lab2 'cat /dev/sdc' | custody-acquire - -o out/remote\n"
+                     "  custody-acquire --from-image suspect.E01 -o out/suspect");
+  app.add_option("SOURCE", options.source, "File, block device, or '-' for standard input");
+  app.add_option("--from-image", options.from_image,
+                 "Import an image made elsewhere instead of SOURCE: an E01 set (all segments are "
+                 "found), a raw file, or a split raw set NAME.001; its stored hashes are checked")
+      ->type_name("FILE");
   app.add_option("-o,--output", options.output,
                  "Output name: writes PATH.aff4 (or, with --format raw, PATH.raw or PATH.001, ... "
                  "and PATH.acquisition.json)")

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// custody-export: write the image in an AFF4 container back out as raw bytes.
+// custody-export: write the image in an AFF4 container back out as raw bytes or as an E01 set.
+#include "common/identity_options.hpp"
 #include "common/tool_main.hpp"
 
+#include <custody/custody_log.hpp>
 #include <custody/export.hpp>
 #include <custody/text.hpp>
 
 #include <fmt/format.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -17,11 +22,18 @@ constexpr const char* k_tool = "custody-export";
 struct Options {
   std::vector<std::string> containers;
   std::string output;
+  std::string format = "raw";
+  std::string segment_size;
+  std::string compression = "fast";
+  CaseInfo case_info;
   std::string split;
   std::string offset;
   std::string length;
   std::string hashes;
   bool force = false;
+  IdentityArguments identity;  // signs the "exported" custody event
+  std::string purpose;
+  bool no_record = false;
 };
 
 Result<std::uint64_t> parse_offset(const std::string& text) {
@@ -31,8 +43,49 @@ Result<std::uint64_t> parse_offset(const std::string& text) {
   return parse_size(text);
 }
 
+void add_case_option(CLI::App& app,
+                     const char* name,
+                     std::optional<std::string>& field,
+                     const char* help) {
+  app.add_option_function<std::string>(
+         name, [&field](const std::string& value) { field = value; }, help)
+      ->type_name("TEXT");
+}
+
+// --segment-size, --compression and the case fields shape an E01 set; for raw they would be
+// silently ignored, so they are refused.
+Result<void> to_ewf_options(const Options& options, ExportOptions& out) {
+  const bool has_case = options.case_info.case_number || options.case_info.evidence_number ||
+                        options.case_info.examiner || options.case_info.description ||
+                        options.case_info.notes;
+  if (options.format == "raw") {
+    if (!options.segment_size.empty() || options.compression != "fast" || has_case) {
+      return make_error(Errc::invalid_argument,
+                        "--segment-size, --compression and the case options apply to --format "
+                        "e01 (raw output is split with --split)");
+    }
+    return {};
+  }
+  if (options.format != "e01") {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("unknown format '{}' (choose raw or e01)", options.format));
+  }
+  out.format = ExportFormat::e01;
+  auto compression = parse_ewf_compression(options.compression);
+  CUSTODY_TRY(compression);
+  out.ewf.compression = *compression;
+  if (!options.segment_size.empty()) {
+    auto size = parse_size(options.segment_size);
+    CUSTODY_TRY(size);
+    out.ewf.segment_size = *size;
+  }
+  out.ewf.case_info = options.case_info;
+  return {};
+}
+
 Result<ExportOptions> to_export_options(const Options& options) {
   ExportOptions out;
+  CUSTODY_TRY(to_ewf_options(options, out));
   out.container_paths = options.containers;
   out.output = options.output;
   out.overwrite = options.force;
@@ -63,11 +116,26 @@ Result<ExportOptions> to_export_options(const Options& options) {
 void print_result(const ExportResult& result, bool to_stderr) {
   std::FILE* out = to_stderr ? stderr : stdout;
   fmt::print(out, "exported {} bytes ({})\n", result.bytes, format_bytes(result.bytes));
+  const std::pair<const char*, const std::optional<std::string>*> fields[] = {
+      {"case", &result.case_info.case_number},
+      {"evidence", &result.case_info.evidence_number},
+      {"examiner", &result.case_info.examiner},
+      {"description", &result.case_info.description},
+      {"notes", &result.case_info.notes}};
+  for (const auto& [name, value] : fields) {
+    if (*value) {
+      fmt::print(out, "{:<11} {}\n", name, **value);
+    }
+  }
   if (result.files.size() == 1) {
     fmt::print(out, "file    {}\n", result.files.front());
   } else if (!result.files.empty()) {
     fmt::print(out, "files   {} ... {} ({} files)\n", result.files.front(), result.files.back(),
                result.files.size());
+  }
+  for (const auto& [first, count] : result.acquiry_errors) {
+    fmt::print(out, "acquiry error  sectors {}-{} ({} sectors, unreadable at acquisition)\n", first,
+               first + count - 1, count);
   }
   for (const auto& [algorithm, hex] : result.hashes) {
     const auto recorded = result.recorded.find(algorithm);
@@ -78,10 +146,67 @@ void print_result(const ExportResult& result, bool to_stderr) {
   }
 }
 
+// Whether the container may be appended to: someone must have write permission (root passes
+// access(2) even for a file of mode 0444, and a file made read-only on purpose, such as reference
+// evidence, must stay untouched), and we must be able to write it.
+bool is_writable_container(const std::string& path) {
+  struct stat status {};
+  return ::stat(path.c_str(), &status) == 0 && S_ISREG(status.st_mode) &&
+         (status.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) != 0 && ::access(path.c_str(), W_OK) == 0;
+}
+
+// The "exported" event in the container's custody log: what left the container, as what, where
+// to. Only when the container is writable: evidence on read-only media is not written to, and the
+// user is told the export is not recorded.
+ExitCode record_export_event(const Options& options,
+                             const ExportResult& result,
+                             const Identity* identity,
+                             const CommonOptions& common) {
+  const std::string& container = options.containers.front();
+  if (!is_writable_container(container)) {
+    print_warning(k_tool, fmt::format("{} is read-only: this export is NOT recorded in its custody "
+                                      "log (record it with custody-log add --action exported)",
+                                      container));
+    return ExitCode::ok;
+  }
+  EventDraft draft;
+  draft.action = "exported";
+  draft.tool_name = k_tool;
+  draft.purpose = options.purpose;
+  std::string files;
+  for (const std::string& file : result.files) {
+    files += (files.empty() ? "" : ", ") + file;
+  }
+  draft.details = {{"format", options.format},
+                   {"output", files.empty() ? "standard output" : files},
+                   {"bytes", std::to_string(result.bytes)},
+                   {"whole_image", result.whole_image ? "yes" : "no"},
+                   {"matches_record", result.matches_record ? "yes" : "NO"}};
+  for (const auto& [algorithm, hex] : result.hashes) {
+    draft.details["export_" + std::string(hash_name(algorithm))] = hex;
+  }
+  auto added = append_custody_event(container, draft, identity);
+  if (!added) {
+    return report_error(k_tool, added.error());
+  }
+  if (common.verbose > 0) {
+    fmt::print(stderr, "{}: recorded as custody event {}\n", k_tool, added->sequence);
+  }
+  return ExitCode::ok;
+}
+
 ExitCode run(const Options& options, const CommonOptions& common) {
   auto export_options = to_export_options(options);
   if (!export_options) {
     return report_error(k_tool, export_options.error());
+  }
+  std::optional<Identity> identity;
+  if (!options.identity.key.empty()) {
+    auto loaded = Identity::load(to_identity_options(options.identity));
+    if (!loaded) {
+      return report_error(k_tool, loaded.error());
+    }
+    identity = std::move(*loaded);
   }
   const CancelToken& cancel = install_interrupt_handler();
   ConsoleProgress progress(!common.quiet);
@@ -93,6 +218,13 @@ ExitCode run(const Options& options, const CommonOptions& common) {
   const bool to_stdout = options.output == "-";
   if (!common.quiet) {
     print_result(*result, to_stdout);
+  }
+  if (!options.no_record) {
+    if (ExitCode recorded =
+            record_export_event(options, *result, identity ? &*identity : nullptr, common);
+        recorded != ExitCode::ok) {
+      return recorded;
+    }
   }
   if (!result->matches_record) {
     fmt::print(stderr,
@@ -112,18 +244,21 @@ int main(int argc, char** argv) {
   Options options;
   CommonOptions common;
   CLI::App app{
-      "Write the image held in an AFF4 container back out as raw bytes: one file, "
-      "numbered\nsegments, or standard output. A whole-image export is hashed and "
-      "compared with the recorded hashes."};
+      "Write the image held in an AFF4 container back out as raw bytes (one file, "
+      "numbered\nsegments, or standard output) or as an E01 set for EnCase, FTK, X-Ways and "
+      "Sleuth Kit.\nA whole-image export is hashed and compared with the recorded hashes."};
   add_common_options(app, common, k_tool,
                      "  custody-export disk1.aff4 -o disk1.raw\n"
                      "  custody-export disk1.aff4 -o disk1 --split 2G        # disk1.001, ...\n"
                      "  custody-export disk1.aff4 -o - | sha256sum\n"
-                     "  custody-export disk1.aff4 -o mbr.bin --offset 0 --length 512");
+                     "  custody-export disk1.aff4 -o mbr.bin --offset 0 --length 512\n"
+                     "  custody-export disk1.aff4 --format e01 -o disk1 --compression best  "
+                     "# disk1.E01, ...");
   app.add_option("CONTAINER", options.containers,
                  "AFF4 container (every volume of a striped image)")
       ->required();
-  app.add_option("-o,--output", options.output, "Output file, or '-' for standard output")
+  app.add_option("-o,--output", options.output,
+                 "Output file, or '-' for standard output; for e01 the set's name (PATH.E01, ...)")
       ->required()
       ->type_name("PATH");
   app.add_option("--split", options.split,
@@ -136,6 +271,31 @@ int main(int argc, char** argv) {
   app.add_option("--hash", options.hashes,
                  "Hash the exported bytes with these algorithms (default: those recorded)")
       ->type_name("LIST");
-  app.add_flag("--force", options.force, "Overwrite an existing output file");
+  app.add_option("--format", options.format,
+                 "raw (default): the image's bytes; e01: an EWF set (EnCase 6 format) with MD5, "
+                 "SHA-1, case metadata and the unreadable ranges")
+      ->type_name("FORMAT")
+      ->capture_default_str();
+  app.add_option("--segment-size", options.segment_size,
+                 "E01: largest segment file (at least 1M; default 1.4G as ewfacquire)")
+      ->type_name("SIZE");
+  app.add_option("--compression", options.compression, "E01 chunk compression: none, fast, best")
+      ->type_name("METHOD")
+      ->capture_default_str();
+  add_case_option(app, "--case", options.case_info.case_number,
+                  "E01 case number (default: the container's)");
+  add_case_option(app, "--evidence", options.case_info.evidence_number,
+                  "E01 evidence number (default: the container's)");
+  add_case_option(app, "--examiner", options.case_info.examiner,
+                  "E01 examiner name (default: the container's)");
+  add_case_option(app, "--description", options.case_info.description,
+                  "E01 description (default: the container's)");
+  add_case_option(app, "--notes", options.case_info.notes, "E01 notes (default: the container's)");
+  app.add_flag("--force", options.force, "Overwrite an existing output file (or E01 set)");
+  add_identity_options(app, options.identity, "by-");
+  app.add_option("--purpose", options.purpose, "Custody log: why the image is exported")
+      ->type_name("TEXT");
+  app.add_flag("--no-record", options.no_record,
+               "Do not record an \"exported\" event in the container's custody log");
   return run_tool(app, argc, argv, [&] { return run(options, common); });
 }

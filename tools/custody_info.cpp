@@ -96,7 +96,7 @@ void print_record(const AcquisitionRecord& record, bool digest_matches) {
       const std::uint64_t count = (defect.length + defect.sector_size - 1) / defect.sector_size;
       fmt::print("  sectors {}-{} ({} x {} bytes, bytes {}..{}): {}\n", first, first + count - 1,
                  count, defect.sector_size, defect.offset, defect.offset + defect.length,
-                 std::strerror(defect.sys_errno));
+                 defect_cause(defect));
     }
   }
   if (!digest_matches) {

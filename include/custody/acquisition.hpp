@@ -20,6 +20,9 @@ enum class ImageFormat : std::uint8_t { aff4, raw };
 
 struct AcquireOptions {
   std::string source_path;  // file, block device, or "-" for stdin
+  // source_path is an image made elsewhere (E01 set, raw, NAME.001...): its media data is
+  // acquired, and the record's imported_from says what it claimed (see open_image_file).
+  bool from_image = false;
   // aff4: writes output_base.aff4 (a trailing ".aff4" in output_base is not doubled), holding the
   // record as custody/acquisition.json. raw: writes output_base.raw or output_base.001..., and the
   // record beside it as output_base.acquisition.json.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <custody/error.hpp>
+#include <custody/ewf.hpp>
 #include <custody/hash.hpp>
 #include <custody/progress.hpp>
 
@@ -15,7 +16,11 @@
 
 namespace custody {
 
+// raw: the bytes as they are (one file, NAME.001..., or stdout); e01: an EWF set NAME.E01, ...
+enum class ExportFormat : std::uint8_t { raw, e01 };
+
 struct ExportOptions {
+  ExportFormat format = ExportFormat::raw;
   std::vector<std::string> container_paths;  // every volume of a striped image
   std::string output;                        // a file name, or "-" for standard output
   std::optional<std::uint64_t> split_size;   // write output.001, output.002, ... of this size
@@ -24,6 +29,9 @@ struct ExportOptions {
   bool overwrite = false;
   // Algorithms to hash the exported bytes with; empty = those recorded for the image (or sha256).
   std::vector<HashAlgorithm> algorithms;
+  // e01 only (a whole image, to files): segment size, compression, header values. MD5 and SHA-1
+  // are always computed and stored in the E01; unreadable ranges become its acquiry error list.
+  EwfWriteOptions ewf;
 };
 
 struct ExportResult {
@@ -34,6 +42,9 @@ struct ExportResult {
   DigestSet recorded;
   bool whole_image = false;
   bool matches_record = true;
+  // e01: the acquiry error ranges written into the E01 (in sectors of 512 bytes: first, count).
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> acquiry_errors;
+  CaseInfo case_info;  // e01: the header values written
 };
 
 // Errc::invalid_argument (range outside the image, bad split size), Errc::already_exists

@@ -9,6 +9,7 @@
 #include <custody/source.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,30 @@ struct PostVerification {
   std::string time;      // RFC 3339 UTC, when it finished
 };
 
+// One file of an image that was made elsewhere and imported (custody-acquire --from-image).
+struct ImportedFile {
+  std::string name;  // as found (the path given, or its siblings in the same directory)
+  std::uint64_t size = 0;
+};
+
+// What an imported image (an E01 set, a raw file or a split raw set) said about itself.
+struct ImportRecord {
+  std::string format;  // "e01", "raw" or "split-raw"
+  std::vector<ImportedFile> files;
+  std::uint32_t bytes_per_sector = 512;
+  // Hashes stored in the image by whoever made it (E01: MD5, SHA-1), and whether the bytes read
+  // now give the same (empty when the image claims none).
+  DigestSet claimed_hashes;
+  std::optional<bool> hashes_match;
+  // E01 header values by libewf identifier: case_number, evidence_number, examiner_name,
+  // description, notes, acquiry_date, system_date, acquiry_software_version, ...
+  std::map<std::string, std::string> headers;
+  // Byte ranges the image's maker could not read (E01 acquiry error list), and chunks whose
+  // checksum failed on reading now (damage to the E01 itself).
+  std::vector<ByteRange> acquiry_errors;
+  std::vector<ByteRange> checksum_errors;
+};
+
 enum class AcquisitionStatus : std::uint8_t { complete, interrupted, failed };
 
 // "complete", "interrupted", "failed".
@@ -86,13 +111,16 @@ struct AcquisitionRecord {
   std::optional<PostVerification> source_verification;
   // Resumptions of an interrupted acquisition: (image offset it continued from, when).
   std::vector<std::pair<std::uint64_t, std::string>> resumed;
+  // Set when the source was an image made elsewhere (custody-acquire --from-image).
+  std::optional<ImportRecord> imported_from;
 };
 
 // Serializes `record` with its record_sha256 member. `pretty` indents for people; the digest is
 // always computed over the canonical (sorted, compact) form.
 std::string record_to_json(const AcquisitionRecord& record, bool pretty = true);
 
-// Plain words for a record's defect_fill: "zeros", "the byte 0xff", "the UNREADABLEDATA pattern".
+// Plain words for a record's defect_fill: "zeros", "the byte 0xff", "the UNREADABLEDATA pattern",
+// "what the source image holds" (an import: "source-image").
 std::string describe_fill(const std::string& defect_fill);
 
 // The verification results alone, for the member custody/post-verification.json of a container.

@@ -58,7 +58,12 @@ struct Defect {
   std::uint64_t length = 0;  // bytes (whole sectors, but for a short last sector)
   std::uint32_t sector_size = 512;
   int sys_errno = 0;  // of the last failed attempt
+  // Why, when not a read error here (sys_errno 0): e.g. listed as unreadable by an imported image.
+  std::string reason;
 };
+
+// What made a defect: its reason, or the text of its errno ("Input/output error").
+std::string defect_cause(const Defect& defect);
 
 // How a file or block device source deals with read errors (a stream cannot be re-read: its
 // read errors end the acquisition).

@@ -9,7 +9,7 @@ check() { # expected-md5 expected-sha256 volumes...
   run "$VERIFY" "$@"
   expect_rc 0
   expect_stdout "VERIFIED"
-  [ "$("$EXPORT" "$@" -o - -q | tee >(md5sum | cut -d' ' -f1 >md5.out) | sha256sum | cut -d' ' -f1)" = "$sha" ] ||
+  [ "$("$EXPORT" "$@" -o - -q --no-record | tee >(md5sum | cut -d' ' -f1 >md5.out) | sha256sum | cut -d' ' -f1)" = "$sha" ] ||
     fail "sha256 of $1"
   sleep 0.2
   [ "$(cat md5.out)" = "$md5" ] || fail "md5 of $1"
@@ -24,3 +24,10 @@ expect_stdout "could not be read at acquisition"
 run "$INFO" "$TESTDATA/aff4/Errata/Base-ExabyteSparse.aff4"
 expect_rc 0
 expect_stdout "9223372036854775296 bytes"
+# The reference images themselves are never written to (no tool appends to evidence it was only
+# asked to read): their file hashes are still the published ones.
+sed -n 's/^| \([0-9a-f]\{64\}\) | [0-9]* | \([^ ]*\.aff4\) |.*/\1  \2/p' \
+  "$TESTDATA/aff4/EXPECTED_HASHES.md" >files.sha256
+[ "$(wc -l <files.sha256)" -ge 7 ] || fail "could not read the file hashes of EXPECTED_HASHES.md"
+(cd "$TESTDATA/aff4" && sha256sum -c --quiet "$WORK/files.sha256") ||
+  fail "a reference image was modified"
