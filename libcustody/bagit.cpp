@@ -333,11 +333,6 @@ class Validator {
                                           std::string_view raw,
                                           bool payload) {
     BagPath path = check_bag_path(raw, m_rules.version_1);
-    // md5sum writes "*" before the name in binary mode; some bags were made with it.
-    if (payload && raw.starts_with("*") && !path.path.starts_with("data/")) {
-      path = check_bag_path(raw.substr(1), m_rules.version_1);
-      path.warnings.emplace_back("has md5sum's binary-mode '*' before the name (ignored)");
-    }
     for (const auto& text : path.warnings) {
       warning(file, fmt::format("line {}: {}", number, text));
     }
@@ -375,7 +370,14 @@ class Validator {
                                          manifest.algorithm));
         continue;
       }
-      auto path = checked_path(manifest.file, number, line.substr(start), !tag);
+      std::string_view raw = line.substr(start);
+      // md5sum and sha256sum write "DIGEST *NAME" in binary mode; some bags were made with them.
+      if (start == gap + 1 && line[gap] == ' ' && raw.starts_with("*")) {
+        raw.remove_prefix(1);
+        warning(manifest.file,
+                fmt::format("line {}: md5sum's binary-mode '*' before the name (ignored)", number));
+      }
+      auto path = checked_path(manifest.file, number, raw, !tag);
       if (!path) {
         continue;
       }

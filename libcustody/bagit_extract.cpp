@@ -4,6 +4,7 @@
 // O_NOFOLLOW and O_EXCL, so nothing in the archive can make us write elsewhere.
 #include "internal/bagit_text.hpp"
 #include "internal/posix_file.hpp"
+#include "internal/utf8_locale.hpp"
 
 #include <custody/bagit.hpp>
 
@@ -468,6 +469,7 @@ class Extractor {
 Result<BagExtractOutcome> extract_from(ArchiveInput& input,
                                        const std::string& destination,
                                        const BagExtractLimits& limits) {
+  const internal::ScopedUtf8Locale utf8;  // for libarchive's name conversions
   Extractor extractor(destination, limits);
   CUSTODY_TRY(extractor.prepare());
   ReadArchive handle(archive_read_new());

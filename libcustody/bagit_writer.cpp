@@ -3,6 +3,7 @@
 // BagOutput puts them into a directory or, through libarchive, into a tar or zip in a ByteSink.
 #include "internal/bagit_text.hpp"
 #include "internal/posix_file.hpp"
+#include "internal/utf8_locale.hpp"
 
 #include <custody/bagit.hpp>
 #include <custody/version.hpp>
@@ -527,6 +528,7 @@ Result<BagWriteResult> write_bag_archive(const BagSpec& spec,
     return bad_spec(root_name, problem.empty() ? "the bag root is one name, without '/'" : problem);
   }
   CUSTODY_TRY(check_spec(spec));
+  const internal::ScopedUtf8Locale utf8;  // for libarchive's name conversions
   auto output = ArchiveOutput::create(format, root_name, sink);
   if (!output) {
     return tl::unexpected(output.error());
