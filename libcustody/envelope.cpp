@@ -279,8 +279,8 @@ Result<void> check_recipient(X509* cert, const CertificateFacts& facts, const st
   if (EVP_PKEY_is_a(key, "RSA")) {
     if (static_cast<std::uint64_t>(EVP_PKEY_get_bits(key)) < k_min_rsa_bits) {
       return error_with_hint(Errc::invalid_argument,
-                             fmt::format("the recipient certificate {} ({}) has a {} key: too weak "
-                                         "to protect evidence (at least {} bits)",
+                             fmt::format("the recipient certificate {} ({}): its {} key is too "
+                                         "weak to protect evidence (at least {} bits)",
                                          path, facts.subject, type, k_min_rsa_bits),
                              hint);
     }
@@ -288,14 +288,14 @@ Result<void> check_recipient(X509* cert, const CertificateFacts& facts, const st
   }
   if (type == "X25519" || type == "X448") {
     return error_with_hint(Errc::invalid_argument,
-                           fmt::format("the recipient certificate {} ({}) has an {} key: OpenSSL "
-                                       "3.0 cannot encrypt CMS to {} recipients",
-                                       path, facts.subject, type, type),
+                           fmt::format("the recipient certificate {} ({}): OpenSSL 3.0 cannot "
+                                       "encrypt CMS to {} keys",
+                                       path, facts.subject, type),
                            hint);
   }
   return error_with_hint(Errc::invalid_argument,
-                         fmt::format("the recipient certificate {} ({}) has a {} key, which "
-                                     "cannot receive encrypted data (only RSA and EC keys can)",
+                         fmt::format("the recipient certificate {} ({}): {} keys cannot receive "
+                                     "encrypted data (only RSA and EC keys can)",
                                      path, facts.subject, type),
                          hint);
 }
