@@ -634,8 +634,8 @@ bool equals(std::span<const std::uint8_t> value, std::initializer_list<std::uint
   return std::equal(value.begin(), value.end(), expected.begin(), expected.end());
 }
 
-// Checks the shape OpenSSL would not insist on: AES-256-GCM with a full 16-byte tag (OpenSSL
-// accepts a tag cut to 1 byte, which an attacker could forge), detached content, no
+// Checks the shape OpenSSL would not insist on: AES-256-GCM with a full 16-byte tag (OpenSSL 3.0
+// accepts the tag cut to its first 4 bytes, leaving a 2^-32 forgery), detached content, no
 // authenticated attributes (OpenSSL 3.0 would ignore them), nothing after the structure. Returns
 // what is wrong, or an empty string.
 std::string envelope_shape_problem(std::string_view der) {

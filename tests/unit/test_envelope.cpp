@@ -414,6 +414,53 @@ BOOST_AUTO_TEST_CASE(flipped_tag_is_detected_by_the_index_and_by_gcm) {
   expect_refused(dir.file("g"), Errc::crypto, "segment 0 does not authenticate");
 }
 
+// Stock OpenSSL 3.0 decrypts with a GCM tag cut to its first 4 bytes (checked here, so that the
+// day it stops, this test says so); we insist on all 16.
+BOOST_AUTO_TEST_CASE(a_tag_cut_to_4_bytes_is_refused_though_openssl_accepts_it) {
+  BOOST_REQUIRE(test::have_tool("python3"));
+  const test::TempDir dir;
+  const std::string plaintext = random_text(3000, 16);
+  encrypt(plaintext, {"examiner"}, dir.file("c"), 4096);
+  const std::string p7m = dir.file("c.enc.000.p7m");
+  auto index = read_envelope_index(dir.file("c.enc.json"));
+  BOOST_REQUIRE(index);
+  // Re-encodes the DER with the mac (the AuthEnvelopedData's OCTET STRING) cut to 4 bytes.
+  const std::string script = R"(import sys
+def tlv(b, i):
+    tag, l, h = b[i], b[i + 1], 2
+    if l & 0x80:
+        n = l & 0x7f; l = int.from_bytes(b[i + 2:i + 2 + n], 'big'); h = 2 + n
+    return tag, b[i + h:i + h + l], i + h + l
+def enc(tag, v):
+    n = len(v)
+    if n < 0x80: return bytes([tag, n]) + v
+    s = n.to_bytes((n.bit_length() + 7) // 8, 'big'); return bytes([tag, 0x80 | len(s)]) + s + v
+def children(v):
+    out, i = [], 0
+    while i < len(v):
+        t, c, j = tlv(v, i); out.append((t, c)); i = j
+    return out
+_, ci, _ = tlv(open(sys.argv[1], 'rb').read(), 0)
+(ot, oid), (wt, wrapped) = children(ci)
+_, aed, _ = tlv(wrapped, 0)
+fields = [(t, c[:4]) if t == 0x04 else (t, c) for t, c in children(aed)]
+aed = enc(0x30, b''.join(enc(t, c) for t, c in fields))
+open(sys.argv[1], 'wb').write(enc(0x30, enc(ot, oid) + enc(wt, aed)))
+)";
+  test::write_file(dir.file("cut.py"), std::vector<char>(script.begin(), script.end()));
+  BOOST_REQUIRE(
+      std::system(("python3 " + quoted(dir.file("cut.py")) + " " + quoted(p7m)).c_str()) == 0);
+  BOOST_REQUIRE(fs::file_size(p7m) == index->segments[0].envelope_size - 12);
+  make_index_agree(dir.file("c.enc.json"), index->segments[0].envelope_sha256,
+                   index->segments[0].envelope_size, p7m);
+  expect_refused(dir.file("c"), Errc::corrupt, "the tag is missing or not 16 bytes");
+
+  auto stock = test::run_command("openssl cms -decrypt -binary -inform DER -in " + quoted(p7m) +
+                                 " -content " + quoted(dir.file("c.enc.000")) + " -inkey " +
+                                 quoted(key_file("examiner.key")) + " 2>/dev/null");
+  BOOST_TEST((stock && *stock == plaintext), "stock openssl no longer accepts a 4-byte tag");
+}
+
 BOOST_AUTO_TEST_CASE(altered_or_truncated_p7m_is_refused) {
   const test::TempDir dir;
   encrypt(random_text(3000, 9), {"examiner"}, dir.file("a"), 4096);
