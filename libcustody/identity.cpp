@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "internal/identity_access.hpp"
 #include "internal/openssl_ptr.hpp"
 #include "internal/posix_file.hpp"
 
@@ -216,7 +217,9 @@ std::string rfc3339(const ASN1_TIME* time) {
   return rfc3339(broken_down);
 }
 
-std::string name_text(const X509_NAME* name) {
+}  // namespace
+
+std::string internal::name_text(const X509_NAME* name) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   // RFC 2253, but with UTF-8 left as it is: reports show "Müller", not "M\C3\BCller".
   constexpr unsigned long k_flags =
@@ -227,6 +230,10 @@ std::string name_text(const X509_NAME* name) {
   }
   return bio_text(bio.get());
 }
+
+namespace {
+
+using internal::name_text;
 
 std::string serial_text(const X509* cert) {
   BignumPtr number(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
@@ -718,6 +725,15 @@ std::string signature_failure(const DrainedErrors& errors) {
 
 }  // namespace
 
+CertificateFacts internal::certificate_facts(X509* cert) {
+  return facts_of(cert);
+}
+
+Result<std::vector<internal::X509Ptr>> internal::read_certificate_file(const std::string& path,
+                                                                       std::string_view what) {
+  return read_certificates(path, what);
+}
+
 struct Identity::Impl {
   EvpPkeyPtr key;
   X509Ptr cert;
@@ -733,6 +749,14 @@ Identity::~Identity() = default;
 
 const CertificateFacts& Identity::certificate() const {
   return m_impl->facts;
+}
+
+EVP_PKEY* internal::IdentityAccess::key(const Identity& identity) {
+  return identity.m_impl->key.get();
+}
+
+X509* internal::IdentityAccess::certificate(const Identity& identity) {
+  return identity.m_impl->cert.get();
 }
 
 Result<Identity> Identity::load(const IdentityOptions& options) {

@@ -16,6 +16,10 @@
 
 namespace custody {
 
+namespace internal {
+struct IdentityAccess;
+}
+
 // Where the passphrase of an encrypted key (or the password of a PKCS#12 file) comes from. Never
 // the command line: it would show in `ps` and in the shell history.
 struct PassphraseSource {
@@ -57,6 +61,10 @@ class Identity {
   ~Identity();
 
   const CertificateFacts& certificate() const;
+
+  // Identities also decrypt what was encrypted to their certificate (envelope.hpp), which uses
+  // the key through this library-internal accessor.
+  friend struct internal::IdentityAccess;
 
   // A detached CMS SignedData (DER) over `content`: SHA-256 (SHA-384 for P-384, SHA-512 for
   // P-521), binary (no canonicalisation of line endings), with the signingTime attribute, the
