@@ -21,8 +21,10 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 namespace custody {
 
@@ -476,7 +478,9 @@ json event_json(const EventDraft& draft,
   if (identity != nullptr) {
     actor["certificate_sha256"] = identity->certificate().sha256_fingerprint;
   }
-  event["actor"] = actor;
+  if (!actor.empty()) {
+    event["actor"] = actor;
+  }
   json location = json::object();
   put(location, "place", draft.location);
   put(location, "jurisdiction", draft.jurisdiction);
@@ -564,6 +568,20 @@ Result<AppendResult> add_custody_event(ZipWriter& writer,
     CUSTODY_TRY(writer.add_member(k_info_member, as_bytes(info)));
   }
 
+  if (is_container && (!draft.evidence_id.empty() || !draft.image_hashes.empty())) {
+    return make_error(Errc::invalid_argument,
+                      "a container names its own evidence and image hashes; --evidence-id and "
+                      "--image-sha256 are for standalone logs");
+  }
+  for (const auto& [algorithm, hex] : draft.image_hashes) {
+    if (hex.empty() || !std::all_of(hex.begin(), hex.end(), [](char c) {
+          return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        })) {
+      return make_error(
+          Errc::invalid_argument,
+          fmt::format("the {} image hash \"{}\" is not lower-case hex", algorithm, hex));
+    }
+  }
   std::string evidence_id = draft.evidence_id;
   std::string exhibit;
   std::map<std::string, std::string> hashes = draft.image_hashes;
@@ -670,11 +688,26 @@ Result<AppendResult> append_custody_event(const std::string& path,
                                           const Identity* identity,
                                           const AppendOptions& options) {
   CUSTODY_TRY(check_draft(draft));
-  std::error_code ignored;
-  if (options.create_standalone && !std::filesystem::exists(path, ignored)) {
-    CUSTODY_TRY(create_standalone_log(path, options.standalone_title));
+  if (options.create_standalone) {
+    // O_EXCL decides which of several processes starting the same log creates it.
+    auto created = create_standalone_log(path, options.standalone_title);
+    if (!created && created.error().code != Errc::already_exists) {
+      return tl::unexpected(created.error());
+    }
   }
   auto writer = internal::ZipWriter::open_for_append(path, {}, options.lock_wait_seconds);
+  // Another process may have created the file and not yet locked it: an empty file is one being
+  // created, so wait for it to be written.
+  for (int attempt = 0; options.create_standalone && !writer &&
+                        writer.error().code == Errc::corrupt && attempt < 200;
+       ++attempt) {
+    std::error_code ignored;
+    if (std::filesystem::file_size(path, ignored) != 0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    writer = internal::ZipWriter::open_for_append(path, {}, options.lock_wait_seconds);
+  }
   if (!writer && writer.error().code == Errc::not_found) {
     Error error = writer.error();
     error.hint = "check the name; to start a standalone log file, add --create";
@@ -692,7 +725,13 @@ Result<AppendResult> append_custody_event(const std::string& path,
 Result<CustodyLog> read_custody_log(const std::string& path) {
   auto zip = internal::ZipReader::open(path);
   CUSTODY_TRY(zip);
-  return read_log(*zip);
+  auto log = read_log(*zip);
+  CUSTODY_TRY(log);
+  if (log->log_id.empty() && zip->find("information.turtle") == nullptr) {
+    return make_error(Errc::corrupt,
+                      fmt::format("{} is neither an AFF4 container nor a custody log file", path));
+  }
+  return log;
 }
 
 namespace {
@@ -792,14 +831,20 @@ void check_events(Checker& out,
                   const CustodyLog& log,
                   const std::vector<std::string>& trust_files) {
   std::string previous_time;
-  for (std::size_t i = 0; i < log.events.size(); ++i) {
-    const LoggedEvent& event = log.events[i];
+  std::uint64_t expected = 1;
+  for (const LoggedEvent& event : log.events) {
     const std::string subject = fmt::format("event {}", event.number);
-    if (event.number != i + 1) {
-      out.fail(fmt::format("event {}", i + 1),
-               fmt::format("missing: the log jumps from event {} to event {} (deleted)", i,
-                           event.number));
+    if (event.number != expected) {
+      // Report each gap once, where it is.
+      out.fail(fmt::format("event {}", expected),
+               event.number == expected + 1
+                   ? fmt::format("missing: the log jumps from event {} to event {} (deleted)",
+                                 expected - 1, event.number)
+                   : fmt::format("missing, with the events up to {}: the log jumps from event {} "
+                                 "to event {} (deleted)",
+                                 event.number - 1, expected - 1, event.number));
     }
+    expected = event.number + 1;
     if (!event.parse_problem.empty()) {
       out.fail(subject, event.parse_problem);
       continue;
@@ -885,9 +930,10 @@ void check_heads(Checker& out,
   }
   if (!log.events.empty() &&
       (log.heads.empty() || log.heads.back().tree_size != log.events.size())) {
-    out.fail("log", fmt::format("no tree head covers all {} events: events were added without "
-                                "the log (by hand)",
-                                log.events.size()));
+    out.fail("log",
+             fmt::format("the latest tree head covers {} events, but {} are stored: events "
+                         "were removed or added by hand",
+                         log.heads.empty() ? 0 : log.heads.back().tree_size, log.events.size()));
   }
 }
 
@@ -996,8 +1042,9 @@ Result<LogVerification> verify_custody_log(const std::string& path,
   if (!logged.events.empty() &&
       std::none_of(verification.checks.begin(), verification.checks.end(),
                    [](const LogCheck& c) { return c.result == LogCheckResult::fail; })) {
-    out.pass("log", fmt::format("{} events, in order, matching {} tree heads (root {})",
-                                logged.events.size(), logged.heads.size(),
+    out.pass("log", fmt::format("{} event{}, in order, matching {} tree head{} (root {})",
+                                logged.events.size(), logged.events.size() == 1 ? "" : "s",
+                                logged.heads.size(), logged.heads.size() == 1 ? "" : "s",
                                 logged.heads.empty() ? "" : logged.heads.back().root_sha256));
   }
   verification.intact =
@@ -1096,9 +1143,15 @@ Result<std::string> make_consistency_proof(const std::string& path, const std::s
     old_size = (*parsed)["tree_size"].get<std::uint64_t>();
     old_root = string_member(*parsed, "root_sha256");
     json saved = json::parse(*text, nullptr, false);
-    // A saved head is itself a bundle; a proof file carries one under "tree_head".
-    old_bundle =
+    // A saved head is itself a bundle; a proof file carries one under "tree_head". Either way
+    // only the bundle's own parts go into the proof.
+    const json source =
         saved.contains("head") || !saved.contains("tree_head") ? saved : saved["tree_head"];
+    for (const char* key : {"head", "signature", "timestamp", "tree_head"}) {
+      if (source.is_object() && source.contains(key)) {
+        old_bundle[key] = source[key];
+      }
+    }
     if (old_size == 0 || old_size > log->events.size()) {
       return make_error(Errc::invalid_argument,
                         fmt::format("the saved head covers {} events, but {} has {}: the log "
@@ -1171,6 +1224,12 @@ std::optional<LoggedHead> check_head_bundle(Checker& out,
     out.fail(subject, head.parse_problem);
     return std::nullopt;
   }
+  if (bundle.contains("tree_head") && bundle["tree_head"] != json::parse(head.bytes)) {
+    out.fail(subject,
+             "the readable copy of the tree head differs from its signed bytes: the "
+             "proof file was edited");
+    return std::nullopt;
+  }
   head.number = head.tree_size;
   if (bundle.contains("signature")) {
     head.signature = unbase64(string_member(bundle, "signature"));
@@ -1206,6 +1265,16 @@ void check_inclusion(Checker& out,
     event.signature = unbase64(string_member(event_part, "signature"));
   }
   const std::string subject = fmt::format("event {}", event.sequence);
+  const std::string leaf_hex = to_hex(merkle_leaf_hash(as_bytes(event.bytes)));
+  if ((event_part.contains("event") && event_part["event"] != json::parse(event.bytes)) ||
+      proof.value("leaf_hash", leaf_hex) != leaf_hex ||
+      proof.value("log_id", event.log_id) != event.log_id ||
+      proof.value("tree_size", head->tree_size) != head->tree_size) {
+    out.fail(subject,
+             "the readable copies in the proof (event, leaf_hash, log_id, tree_size) "
+             "differ from the signed bytes: the proof file was edited");
+    return;
+  }
   check_signature(out, subject, event.signature, event.bytes, event.actor.certificate_sha256,
                   trust_files);
   bool ok = true;
@@ -1236,6 +1305,15 @@ void check_consistency(Checker& out,
   auto new_head = check_head_bundle(out, proof.value("tree_head", json()), "tree head", trust_files,
                                     tsa_trust_files);
   if (!old_head || !new_head) {
+    return;
+  }
+  if (proof.value("old_size", old_head->tree_size) != old_head->tree_size ||
+      proof.value("new_size", new_head->tree_size) != new_head->tree_size ||
+      proof.value("old_root", old_head->root_sha256) != old_head->root_sha256 ||
+      proof.value("new_root", new_head->root_sha256) != new_head->root_sha256) {
+    out.fail("consistency",
+             "the readable sizes and roots in the proof differ from its signed "
+             "tree heads: the proof file was edited");
     return;
   }
   bool ok = true;
@@ -1288,6 +1366,29 @@ const char* log_check_result_name(LogCheckResult result) {
       return "warn";
   }
   return "fail";
+}
+
+namespace {
+
+json checks_to_json(const std::vector<LogCheck>& checks) {
+  json out = json::array();
+  for (const LogCheck& check : checks) {
+    out.push_back(json{{"subject", check.subject},
+                       {"result", log_check_result_name(check.result)},
+                       {"detail", check.detail}});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string proof_check_to_json(const ProofCheck& check) {
+  json out{{"format", "custody-proof-check"},
+           {"version", 1},
+           {"kind", check.kind},
+           {"verdict", check.valid ? "holds" : "fails"},
+           {"checks", checks_to_json(check.checks)}};
+  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string log_verification_to_json(const LogVerification& verification) {

@@ -22,6 +22,9 @@ namespace {
 
 using nlohmann::json;
 
+// Another appender (a custody event being recorded) holds the lock for moments: wait for it.
+constexpr unsigned k_lock_wait_seconds = 120;
+
 constexpr std::size_t k_small_limit = std::size_t{16} << 20U;
 
 std::string seal_name(unsigned number, const char* suffix) {
@@ -267,7 +270,7 @@ Result<SealResult> seal_container(const std::string& path,
   while (!volume.empty() && volume.back() == '\0') {
     volume.pop_back();
   }
-  auto writer = internal::ZipWriter::open_for_append(path);
+  auto writer = internal::ZipWriter::open_for_append(path, {}, k_lock_wait_seconds);
   CUSTODY_TRY(writer);
   SealResult result;
   result.number = number;
@@ -379,7 +382,7 @@ Result<std::string> add_seal_timestamp(const std::string& path,
   while (!volume.empty() && volume.back() == '\0') {
     volume.pop_back();
   }
-  auto writer = internal::ZipWriter::open_for_append(path);
+  auto writer = internal::ZipWriter::open_for_append(path, {}, k_lock_wait_seconds);
   CUSTODY_TRY(writer);
   CUSTODY_TRY(writer->add_member(seal_name(number, "tsr"),
                                  std::as_bytes(std::span(token->data(), token->size()))));

@@ -7,7 +7,11 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <optional>
 
 namespace custody::tools {
 namespace {
@@ -30,6 +34,24 @@ struct CheckArguments {
   std::vector<std::string> saved_heads;
 };
 
+// A trust, TSA or head file that does not exist is a missing input (66), named, not a failed
+// signature.
+std::optional<ExitCode> check_files_exist(const CheckArguments& args) {
+  for (const auto* list : {&args.trust, &args.tsa_trust, &args.saved_heads}) {
+    for (const std::string& file : *list) {
+      if (::access(file.c_str(), R_OK) != 0) {
+        return report_error(k_tool, Error{Errc::not_found,
+                                          "cannot read",
+                                          file,
+                                          {},
+                                          errno,
+                                          "check the name of the CA, TSA or saved head file"});
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 const char* result_word(LogCheckResult result) {
   switch (result) {
     case LogCheckResult::pass:
@@ -51,6 +73,14 @@ ExitCode run_add(const std::string& target, AddArguments& args, const CommonOpti
                                       0,
                                       "give your private key and certificate (--by-key, "
                                       "--by-cert)"});
+  }
+  if (!args.title.empty() && !args.create) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "--title names a new standalone log: it needs --create",
+                                      {},
+                                      {},
+                                      0,
+                                      {}});
   }
   auto identity = Identity::load(to_identity_options(args.identity));
   if (!identity) {
@@ -174,6 +204,9 @@ ExitCode run_show(const std::string& target, const CommonOptions& common) {
 ExitCode run_verify(const std::string& target,
                     const CheckArguments& args,
                     const CommonOptions& common) {
+  if (auto missing = check_files_exist(args)) {
+    return *missing;
+  }
   auto verified = verify_custody_log(target, args.trust, args.tsa_trust, args.saved_heads);
   if (!verified) {
     return report_error(k_tool, verified.error());
@@ -244,6 +277,9 @@ ExitCode run_head(const std::string& target, const std::string& output) {
 ExitCode run_check_proof(const std::string& file,
                          const CheckArguments& args,
                          const CommonOptions& common) {
+  if (auto missing = check_files_exist(args)) {
+    return *missing;
+  }
   std::FILE* handle = std::fopen(file.c_str(), "rb");
   if (handle == nullptr) {
     return report_error(k_tool, Error{Errc::not_found, "cannot open", file, {}, errno, {}});
@@ -259,7 +295,9 @@ ExitCode run_check_proof(const std::string& file,
   if (!checked) {
     return report_error(k_tool, checked.error());
   }
-  if (!common.quiet) {
+  if (common.json) {
+    fmt::print("{}", proof_check_to_json(*checked));
+  } else if (!common.quiet) {
     for (const LogCheck& check : checked->checks) {
       fmt::print("{}  {:<16} {}\n", result_word(check.result), check.subject, check.detail);
     }

@@ -196,6 +196,9 @@ Result<ProofCheck> check_custody_proof(const std::string& proof_json,
                                        const std::vector<std::string>& trust_files,
                                        const std::vector<std::string>& tsa_trust_files);
 
+// A proof check as versioned JSON ("format": "custody-proof-check").
+std::string proof_check_to_json(const ProofCheck& check);
+
 // A verification as versioned JSON ("format": "custody-log-verification").
 std::string log_verification_to_json(const LogVerification& verification);
 

@@ -211,6 +211,9 @@ BOOST_AUTO_TEST_CASE(a_deleted_event_is_named) {
   BOOST_TEST(!verification.intact);
   BOOST_TEST(has_check(verification, "event 2", LogCheckResult::fail, "missing"),
              all_checks(verification));
+  // Named once, where the gap is: the later events are not missing.
+  BOOST_TEST(!has_check(verification, "event 3", LogCheckResult::fail, "missing"));
+  BOOST_TEST(has_check(verification, "log", LogCheckResult::fail, "covers 4 events, but 3"));
 }
 
 BOOST_AUTO_TEST_CASE(reordered_events_are_named) {
@@ -253,7 +256,8 @@ BOOST_AUTO_TEST_CASE(an_inserted_event_is_named) {
   BOOST_TEST(has_check(verification, "event 4", LogCheckResult::fail, "it says it is event 3"),
              all_checks(verification));
   BOOST_TEST(has_check(verification, "tree head 3", LogCheckResult::fail, "no longer hash"));
-  BOOST_TEST(has_check(verification, "log", LogCheckResult::fail, "no tree head covers all 4"));
+  BOOST_TEST(has_check(verification, "log", LogCheckResult::fail,
+                       "the latest tree head covers 3 events, but 4 are stored"));
   BOOST_TEST(has_check(verification, "event 3", LogCheckResult::fail, "the change starts there"));
 }
 
@@ -349,6 +353,17 @@ BOOST_AUTO_TEST_CASE(inclusion_and_consistency_proofs_hold_and_forgeries_fail) {
   forged["proof"][0] = std::string(64, 'a');
   BOOST_TEST(!check_custody_proof(forged.dump(), trust(), {})->valid);
   BOOST_TEST(!check_custody_proof("{}", trust(), {}).has_value());
+
+  // The readable copies must say what the signed bytes say.
+  json edited = json::parse(*make_inclusion_proof(path, 2));
+  edited["event"]["event"]["action"] = "destroyed";
+  BOOST_TEST(!check_custody_proof(edited.dump(), trust(), {})->valid);
+  json edited_head = json::parse(*make_inclusion_proof(path, 2));
+  edited_head["tree_head"]["tree_head"]["tree_size"] = 9;
+  BOOST_TEST(!check_custody_proof(edited_head.dump(), trust(), {})->valid);
+  json edited_size = json::parse(*consistency);
+  edited_size["new_size"] = 4;
+  BOOST_TEST(!check_custody_proof(edited_size.dump(), trust(), {})->valid);
 }
 
 BOOST_AUTO_TEST_CASE(a_saved_head_detects_rewritten_history) {
@@ -374,6 +389,21 @@ BOOST_AUTO_TEST_CASE(a_saved_head_detects_rewritten_history) {
              all_checks(cut));
   const LogVerification other = verify_or_fail(make_log(dir, 3, "other"), {saved});
   BOOST_TEST(has_check(other, "saved head head.json", LogCheckResult::fail, "another log"));
+}
+
+BOOST_AUTO_TEST_CASE(a_zip_that_is_no_log_is_refused) {
+  test::TempDir dir;
+  const std::string path = dir.file("plain.zip");
+  auto writer = internal::ZipWriter::create(path, false);
+  BOOST_REQUIRE(writer);
+  const std::string text = "hello";
+  BOOST_REQUIRE(writer->add_member("a.txt", std::as_bytes(std::span(text.data(), text.size()))));
+  BOOST_REQUIRE(writer->finish(""));
+  auto log = read_custody_log(path);
+  BOOST_REQUIRE(!log);
+  BOOST_TEST((log.error().code == Errc::corrupt));
+  const Identity examiner = load_test_identity("examiner");
+  BOOST_TEST(!append_custody_event(path, draft("note"), &examiner, {}).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -21,3 +21,16 @@ for i in $(seq 1 6); do
   jq -e --arg n "writer $i" '[.events[] | select(.notes == $n)] | length == 1' listing.json \
     >/dev/null || fail "the event of writer $i is missing or doubled"
 done
+
+# Several processes starting the same new standalone log at once: one creates it, all land.
+pids=()
+for i in $(seq 1 6); do
+  "$LOG" add new.custodylog --create --action stored --notes "starter $i" \
+    --by-key keys/examiner.key --by-cert keys/examiner.pem -q >/dev/null 2>err.new.$i &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid" || fail "a starter failed: $(cat err.new.*)"; done
+run "$LOG" verify new.custodylog --trust keys/ca.pem
+expect_rc 0
+[ "$("$LOG" show --json new.custodylog | jq '.events | length')" -eq 6 ] ||
+  fail "not all 6 starters' events landed"

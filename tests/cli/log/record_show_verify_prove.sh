@@ -90,6 +90,12 @@ expect_stderr "--by-key is required"
 run "$LOG" add nothere.aff4 --action note --by-key keys/examiner.key --by-cert keys/examiner.pem
 expect_rc 66
 expect_stderr "--create"
+run "$LOG" verify img.aff4 --trust no-such-ca.pem
+expect_rc 66
+expect_stderr "no-such-ca.pem"
+run "$LOG" add img.aff4 --action note --evidence-id X --by-key keys/examiner.key --by-cert keys/examiner.pem
+expect_rc 64
+expect_stderr "for standalone logs"
 run "$LOG" prove img.aff4 --event 99
 expect_rc 64
 run "$LOG" show src.bin
