@@ -377,6 +377,18 @@ class BagBuilder {
     CUSTODY_TRY(add_tag("tagmanifest-sha256.txt", m_result.tagmanifest_sha256));
     CUSTODY_TRY(add_tag("tagmanifest-sha512.txt", m_result.tagmanifest_sha512));
     m_result.tag_files.resize(tag_files.size());
+    if (m_spec.after_tag_manifests) {
+      // Signatures over the tag manifests: tag files the manifests cannot cover.
+      auto trailing = m_spec.after_tag_manifests(m_result);
+      CUSTODY_TRY(trailing);
+      for (const auto& tag : *trailing) {
+        if (auto problem = internal::bag_name_problem(tag.name); !problem.empty()) {
+          return bad_spec(tag.name, problem);
+        }
+        CUSTODY_TRY(add_tag(tag.name, tag.content));
+      }
+      m_result.tag_files.resize(tag_files.size());
+    }
     CUSTODY_TRY(m_output.finish());
     return std::move(m_result);
   }

@@ -84,18 +84,6 @@ std::optional<std::string> unbase64(std::string_view text) {
   return out;
 }
 
-Result<std::string> random_uuid_urn() {
-  std::array<unsigned char, 16> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-    return make_error(Errc::crypto, "the random number generator failed");
-  }
-  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0FU) | 0x40U);  // version 4
-  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3FU) | 0x80U);  // RFC 4122 variant
-  const std::string hex = to_hex(std::span<const std::uint8_t>(bytes.data(), bytes.size()));
-  return fmt::format("urn:uuid:{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4),
-                     hex.substr(12, 4), hex.substr(16, 4), hex.substr(20));
-}
-
 bool is_utf8(std::string_view text) {
   try {
     (void)json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::strict);

@@ -2,6 +2,7 @@
 #include <custody/text.hpp>
 
 #include <fmt/format.h>
+#include <openssl/rand.h>
 
 #include <array>
 #include <charconv>
@@ -69,6 +70,21 @@ std::string format_utc(std::chrono::system_clock::time_point time) {
 
 std::string utc_now() {
   return format_utc(std::chrono::system_clock::now());
+}
+
+Result<std::string> random_uuid_urn() {
+  std::array<unsigned char, 16> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    return make_error(Errc::crypto, "the random number generator failed");
+  }
+  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0FU) | 0x40U);  // version 4
+  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3FU) | 0x80U);  // RFC 4122 variant
+  std::string hex;
+  for (unsigned char byte : bytes) {
+    hex += fmt::format("{:02x}", byte);
+  }
+  return fmt::format("urn:uuid:{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4),
+                     hex.substr(12, 4), hex.substr(16, 4), hex.substr(20));
 }
 
 }  // namespace custody

@@ -4,6 +4,7 @@
 #include "common/tool_main.hpp"
 
 #include <custody/custody_log.hpp>
+#include <custody/transfer.hpp>
 
 #include <fmt/format.h>
 
@@ -306,6 +307,38 @@ ExitCode run_check_proof(const std::string& file,
   return checked->valid ? ExitCode::ok : ExitCode::verification_failed;
 }
 
+ExitCode run_import_receipt(const std::string& target,
+                            const std::string& receipt,
+                            const CheckArguments& checks,
+                            const IdentityArguments& identity_args,
+                            const CommonOptions& common) {
+  if (auto missing = check_files_exist(checks)) {
+    return *missing;
+  }
+  if (identity_args.key.empty()) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "--by-key is required: the confirmation is signed by you",
+                                      {},
+                                      {},
+                                      0,
+                                      {}});
+  }
+  auto identity = Identity::load(to_identity_options(identity_args));
+  if (!identity) {
+    return report_error(k_tool, identity.error());
+  }
+  auto imported = import_receipt(target, receipt, checks.trust, *identity);
+  if (!imported) {
+    return report_error(k_tool, imported.error());
+  }
+  if (!common.quiet) {
+    fmt::print("delivery confirmed: {} received package {} at {}\n", imported->receiver_subject,
+               imported->package_id, imported->received_at);
+    fmt::print("recorded as custody event {} in {}\n", imported->event, target);
+  }
+  return ExitCode::ok;
+}
+
 void add_check_options(CLI::App& command, CheckArguments& args) {
   command.add_option("--trust", args.trust, "CA certificates (PEM) the signers must chain to")
       ->type_name("FILE");
@@ -395,6 +428,17 @@ int main(int argc, char** argv) {
   head->add_option("TARGET", target, "The AFF4 container or standalone log file")->required();
   head->add_option("-o,--output", output, "Write it to FILE (default: stdout)")->type_name("FILE");
 
+  std::string receipt;
+  IdentityArguments import_identity;
+  CLI::App* import_cmd = app.add_subcommand(
+      "import-receipt", "Check a receiver's signed receipt and record \"delivery-confirmed\"");
+  import_cmd->add_option("TARGET", target, "The container that was sent")->required();
+  import_cmd->add_option("RECEIPT", receipt, "The receipt (RECEIPT.p7s beside it)")->required();
+  import_cmd->add_option("--trust", check_args.trust, "CA certificates (PEM) of the receiver")
+      ->type_name("FILE")
+      ->required();
+  add_identity_options(*import_cmd, import_identity, "by-");
+
   CLI::App* check = app.add_subcommand("check-proof", "Check a proof made by prove");
   check->add_option("PROOF", target, "The proof file")->required();
   add_check_options(*check, check_args);
@@ -414,6 +458,9 @@ int main(int argc, char** argv) {
     }
     if (head->parsed()) {
       return run_head(target, output);
+    }
+    if (import_cmd->parsed()) {
+      return run_import_receipt(target, receipt, check_args, import_identity, common);
     }
     return run_check_proof(target, check_args, common);
   });

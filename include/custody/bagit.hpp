@@ -44,6 +44,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <span>
 #include <string>
@@ -107,6 +108,10 @@ struct BagSpec {
   std::vector<BagTagFile> tag_files;  // not bagit.txt, bag-info.txt or (tag)manifests
   std::vector<BagInfoField> info;     // appended to bag-info.txt after the generated fields
   std::string bagging_date;           // "YYYY-MM-DD"; empty = today (UTC)
+  // Called once the tag manifests are written (their bytes are in the result): tag files to add
+  // after them, which they therefore do not list, such as a signature over
+  // tagmanifest-sha256.txt and its timestamp. Empty function: none.
+  std::function<Result<std::vector<BagTagFile>>(const struct BagWriteResult&)> after_tag_manifests;
 };
 
 struct BagFileDigest {

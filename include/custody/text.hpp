@@ -22,4 +22,8 @@ std::string format_bytes(std::uint64_t bytes);
 std::string format_utc(std::chrono::system_clock::time_point time);
 std::string utc_now();
 
+// A new random (version 4) UUID as a URN: "urn:uuid:5f0c...". Errc::crypto if the random
+// generator fails.
+Result<std::string> random_uuid_urn();
+
 }  // namespace custody

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+// Transfer packages between jurisdictions (custody-pack(1), custody-receive(1), format in
+// custody-package(5)): evidence containers in a BagIt v1.0 bag with the transfer's facts in
+// bag-info.txt, each item's "packaged" custody event with its inclusion proof and signed tree
+// head, a CMS signature of the sending authority over tagmanifest-sha256.txt (and its RFC 3161
+// token), written as a directory, a pax tar or a zip, optionally encrypted to the receiving
+// authorities (envelope.hpp). The receiver checks all of it, records "received" in every
+// container's log and signs a receipt, which the sender imports as "delivery-confirmed".
+#pragma once
+
+#include <custody/error.hpp>
+#include <custody/identity.hpp>
+#include <custody/progress.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace custody {
+
+inline constexpr const char* k_transfer_format = "custody-transfer";
+inline constexpr const char* k_receipt_format = "custody-receipt";
+
+// Who sends what to whom, on which legal basis (bag-info.txt and custody/transfer.json).
+struct TransferFacts {
+  std::string sending_authority;  // also Source-Organization
+  std::string receiving_authority;
+  std::string requesting_state;   // ISO 3166 (the state that asked for the evidence)
+  std::string requested_state;    // ISO 3166 (the state that sends it)
+  std::string legal_basis;        // "MLA request", "EIO", "court order"
+  std::string request_reference;  // also External-Identifier
+  std::string purpose;
+  std::string use_limits;  // conditions on use or retention
+  std::string contact_name, contact_email;
+};
+
+struct PackOptions {
+  std::vector<std::string> containers;
+  // NAME.tar or NAME.zip: an archive; anything else: a directory. With encryption, the archive is
+  // never written: NAME.enc.000, NAME.enc.000.p7m, ..., NAME.enc.json are.
+  std::string output;
+  TransferFacts facts;
+  std::vector<std::string> encrypt_to;  // recipients' certificates
+  std::uint64_t segment_size = 0;       // 0: the envelope's default
+  std::string tsa_url;
+  unsigned tsa_timeout = 30;
+};
+
+struct PackedItem {
+  std::string container;     // as given
+  std::string payload_name;  // data/NAME
+  std::uint64_t size = 0;    // bytes as packed (the container grew by its "packaged" event)
+  std::string sha256;        // of those bytes (manifest-sha256.txt)
+  std::uint64_t packaged_event = 0;
+};
+
+struct PackResult {
+  std::string package_id;          // urn:uuid
+  std::vector<std::string> files;  // what was written (the archive, or the encrypted files)
+  std::vector<PackedItem> items;
+  std::string payload_oxum;
+  bool encrypted = false;
+  bool timestamped = false;
+  std::string timestamp_time;
+  std::string timestamp_problem;
+};
+
+// Builds the package. Each container first gets a signed "packaged" event (so the package holds
+// it). Errc::invalid_argument (no container, a bad state code, an output that exists, encryption
+// to a directory), Errc::not_found, Errc::corrupt (not a container, or a damaged log),
+// Errc::io_error, Errc::crypto.
+Result<PackResult> pack_transfer(const PackOptions& options,
+                                 const Identity& sender,
+                                 ProgressSink* progress = nullptr,
+                                 const CancelToken* cancel = nullptr);
+
+struct ReceiveOptions {
+  std::string input;   // NAME.tar, NAME.zip, a bag directory, or an encrypted package's file
+  std::string output;  // the directory to create with the received bag
+  std::vector<std::string> trust;      // CAs the sender's certificate must chain to
+  std::vector<std::string> tsa_trust;  // CAs of trusted TSAs
+  std::string receipt;                 // default: OUTPUT.receipt.json (+ .p7s)
+};
+
+struct ReceiveCheck {
+  std::string subject;  // "package", "bag", "sender", "data/disk1.aff4", ...
+  bool passed = false;
+  bool warning = false;  // passed, but worth saying
+  std::string detail;
+};
+
+struct ReceiveResult {
+  bool accepted = false;  // every check passed; OUTPUT holds the bag, the receipt is written
+  std::vector<ReceiveCheck> checks;
+  std::string package_id;
+  std::string sender_subject;
+  std::string receipt_path;
+  std::vector<PackedItem> items;  // as received, with their "received" event
+};
+
+// Receives a package: decrypts it (when encrypted) and extracts it into a private temporary
+// directory, validates the bag, checks the sender's signature and timestamp, every container
+// (verify_container: hashes, seals, custody log) and that each item's log still extends the
+// proof the sender packed; then records a signed "received" event in every container and writes
+// the signed receipt, and only then renames the bag to `output`. On any failure nothing is left
+// that looks received. A rejected package is a result (accepted == false), not an Error; Errors
+// are for what prevents checking (Errc::not_found, Errc::already_exists for `output`, I/O).
+Result<ReceiveResult> receive_transfer(const ReceiveOptions& options,
+                                       const Identity& receiver,
+                                       ProgressSink* progress = nullptr,
+                                       const CancelToken* cancel = nullptr);
+
+struct ReceiptImport {
+  std::uint64_t event = 0;  // the "delivery-confirmed" event
+  std::string receiver_subject;
+  std::string received_at;
+  std::string package_id;
+};
+
+// The sender's side: checks the receipt's signature (against `trust`), finds this container in it
+// (by its log id), checks that the bytes the receiver got are this container's first `size` bytes
+// (the container only grew since), and records "delivery-confirmed", signed by `identity`.
+// Errc::corrupt (not a receipt, a bad signature, not for this container, different bytes),
+// Errc::not_found.
+Result<ReceiptImport> import_receipt(const std::string& container,
+                                     const std::string& receipt_path,
+                                     const std::vector<std::string>& trust,
+                                     const Identity& identity);
+
+}  // namespace custody
