@@ -138,8 +138,8 @@ else
   echo "(skipped: needs root, /dev/fuse and the test helper $fuse)"
 fi
 
-# ---- E01 export (issue 9) ---------------------------------------------------------------------
-step "11. E01 for EnCase, FTK and The Sleuth Kit: a real file system leaves as an EWF set"
+# ---- E01 export ------------------------------------------------------------------------------
+step "12. E01 for EnCase, FTK and The Sleuth Kit: a real file system leaves as an EWF set"
 if command -v ewfverify >/dev/null && command -v img_stat >/dev/null && command -v fls >/dev/null; then
   "$here/make-fs-image.sh" fs-image.img
   show sha256sum -c --ignore-missing "$here/SHA256SUMS"
@@ -156,6 +156,28 @@ if command -v ewfverify >/dev/null && command -v img_stat >/dev/null && command 
 else
   echo "(skipped: needs ewf-tools and sleuthkit)"
 fi
-# ---- end of E01 export ----------------------------------------------------------------------------
+
+step "13. A transfer package to another state: signed, encrypted, received, receipt confirmed"
+# The TEST "examiner" plays the sending authority, the TEST "witness" the receiving one.
+show custody-pack evidence/disk1.aff4 -o evidence/transfer.tar --key keys/examiner.key \
+  --cert keys/examiner.pem --sending-authority "Demo Police (DE)" \
+  --receiving-authority "Demo Prosecutor (FR)" --requested-state DE --requesting-state FR \
+  --legal-basis EIO --reference EIO-DEMO-17 --purpose "criminal proceedings DEMO-17" \
+  --encrypt-to keys/witness.pem
+ls evidence/transfer.tar.enc.*
+show custody-receive evidence/transfer.tar.enc.json -o received --key keys/witness.key \
+  --cert keys/witness.pem --trust keys/ca.pem
+show custody-log import-receipt evidence/disk1.aff4 received.receipt.json --trust keys/ca.pem \
+  --by-key keys/examiner.key --by-cert keys/examiner.pem
+# One changed byte of ciphertext in transit: rejected, nothing released.
+mkdir -p courier && cp evidence/transfer.tar.enc.* courier/
+printf 'X' | dd of=courier/transfer.tar.enc.000 bs=1 seek=1000 conv=notrunc status=none
+set +e
+custody-receive courier/transfer.tar.enc.json -o received-tampered --key keys/witness.key \
+  --cert keys/witness.pem --trust keys/ca.pem
+status=$?
+set -e
+echo "custody-receive exit status: $status; received-tampered exists: $([ -e received-tampered ] && echo yes || echo no)"
+[ "$status" -eq 1 ] && [ ! -e received-tampered ]
 
 step "Demo complete: evidence in $work/evidence"
