@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
+#include <regex>
 #include <set>
 
 namespace custody {
@@ -159,6 +160,19 @@ Result<void> check_pack_options(const PackOptions& options) {
   if (options.output.empty()) {
     return make_error(Errc::invalid_argument, "no output given (-o NAME.tar, NAME.zip or DIR)");
   }
+  const TransferFacts& facts = options.facts;
+  for (const std::string* fact : {&facts.sending_authority, &facts.receiving_authority,
+                                  &facts.legal_basis, &facts.request_reference, &facts.purpose,
+                                  &facts.use_limits, &facts.contact_name, &facts.contact_email}) {
+    EventDraft text;
+    text.notes = *fact;
+    if (fact->find_first_of("\r\n") != std::string::npos || !check_event_draft(text)) {
+      return make_error(Errc::invalid_argument,
+                        fmt::format("\"{}\" cannot go into bag-info.txt: give one line of UTF-8 "
+                                    "text",
+                                    *fact));
+    }
+  }
   CUSTODY_TRY(check_state(options.facts.requesting_state, "the requesting state"));
   CUSTODY_TRY(check_state(options.facts.requested_state, "the requested state"));
   const OutputKind kind = output_kind(options.output);
@@ -246,8 +260,31 @@ Result<std::vector<BagTagFile>> sign_tag_manifest(const BagWriteResult& written,
   return files;
 }
 
+// The output is opened before any custody event is recorded, so that a refused recipient, an
+// output that exists or a bad segment size fail before the containers are touched. Null for a
+// directory (written whole by write_bag_directory).
+Result<std::unique_ptr<ByteSink>> open_package_sink(const PackOptions& options) {
+  const OutputKind kind = output_kind(options.output);
+  if (kind == OutputKind::directory) {
+    return std::unique_ptr<ByteSink>();
+  }
+  if (options.encrypt_to.empty()) {
+    auto sink = FileByteSink::create(options.output, false);
+    CUSTODY_TRY(sink);
+    return std::unique_ptr<ByteSink>(std::move(*sink));
+  }
+  EnvelopeOptions envelope;
+  envelope.recipient_certificates = options.encrypt_to;
+  envelope.output_base = options.output;
+  if (options.segment_size != 0) {
+    envelope.segment_size = options.segment_size;
+  }
+  return open_encrypting_sink(envelope);
+}
+
 Result<BagWriteResult> write_package(const BagSpec& spec,
                                      const PackOptions& options,
+                                     ByteSink* sink,
                                      PackResult& result) {
   const OutputKind kind = output_kind(options.output);
   if (kind == OutputKind::directory) {
@@ -257,22 +294,12 @@ Result<BagWriteResult> write_package(const BagSpec& spec,
   const BagArchiveFormat format =
       kind == OutputKind::tar ? BagArchiveFormat::tar : BagArchiveFormat::zip;
   const std::string root = fs::path(options.output).stem().string();
-  if (options.encrypt_to.empty()) {
-    auto sink = FileByteSink::create(options.output, false);
-    CUSTODY_TRY(sink);
-    result.files = {options.output};
-    return write_bag_archive(spec, format, root, **sink);
-  }
-  EnvelopeOptions envelope;
-  envelope.recipient_certificates = options.encrypt_to;
-  envelope.output_base = options.output;
-  if (options.segment_size != 0) {
-    envelope.segment_size = options.segment_size;
-  }
-  auto sink = open_encrypting_sink(envelope);
-  CUSTODY_TRY(sink);
-  auto written = write_bag_archive(spec, format, root, **sink);
+  auto written = write_bag_archive(spec, format, root, *sink);
   CUSTODY_TRY(written);
+  if (options.encrypt_to.empty()) {
+    result.files = {options.output};
+    return written;
+  }
   result.encrypted = true;
   auto index = read_envelope_index(options.output);
   CUSTODY_TRY(index);
@@ -292,6 +319,8 @@ Result<PackResult> pack_transfer(const PackOptions& options,
                                  ProgressSink* /*progress*/,
                                  const CancelToken* /*cancel*/) {
   CUSTODY_TRY(check_pack_options(options));
+  auto sink = open_package_sink(options);
+  CUSTODY_TRY(sink);
   PackResult result;
   auto package_id = random_uuid_urn();
   CUSTODY_TRY(package_id);
@@ -332,7 +361,7 @@ Result<PackResult> pack_transfer(const PackOptions& options,
   spec.after_tag_manifests = [&](const BagWriteResult& written) {
     return sign_tag_manifest(written, sender, options, result);
   };
-  auto written = write_package(spec, options, result);
+  auto written = write_package(spec, options, sink->get(), result);
   CUSTODY_TRY(written);
   result.payload_oxum = written->payload_oxum;
   for (std::size_t i = 0; i < result.items.size(); ++i) {
@@ -396,7 +425,8 @@ struct Receiving {
 };
 
 bool is_encrypted_package(const std::string& input) {
-  return input.ends_with(".enc.json") || input.find(".enc.") != std::string::npos ||
+  static const std::regex k_segment(R"(\.enc\.[0-9]{3,}(\.p7m)?$)");
+  return input.ends_with(".enc.json") || std::regex_search(input, k_segment) ||
          fs::exists(input + ".enc.json");
 }
 
@@ -423,6 +453,16 @@ Result<bool> unpack(const ReceiveOptions& options,
     }
     auto index = read_envelope_index(options.input);
     CUSTODY_TRY(index);
+    std::string index_path = options.input;
+    if (!index_path.ends_with(".enc.json")) {
+      const std::size_t at = index_path.rfind(".enc.");
+      index_path = (at == std::string::npos ? index_path : index_path.substr(0, at)) + ".enc.json";
+    }
+    if (auto digest = sha256_of_file(index_path, std::nullopt)) {
+      package_files.push_back(json{{"name", fs::path(index_path).filename().string()},
+                                   {"size", fs::file_size(index_path, ignored)},
+                                   {"sha256", *digest}});
+    }
     for (const EnvelopeSegment& segment : index->segments) {
       package_files.push_back(
           json{{"name", segment.ciphertext}, {"size", segment.size}, {"sha256", segment.sha256}});
@@ -509,6 +549,7 @@ void check_sender(const ReceiveOptions& options,
   }
   if (options.trust.empty()) {
     out.fail("sender", "no --trust given: the sender's certificate cannot be checked");
+    return;
   }
   auto check = verify_detached(*signature, *manifest, options.trust);
   if (!check || !check->signature_valid) {
@@ -553,6 +594,31 @@ void check_sender(const ReceiveOptions& options,
   } else {
     out.pass("time", fmt::format("signed by {} at the latest (trusted time by {})", stamp->time,
                                  stamp->tsa_subject));
+  }
+}
+
+// Every payload file must be an item of the transfer statement (a signed file the statement does
+// not declare would be released unchecked), and bag-info's count must agree.
+void check_declared_payload(const std::string& bag, const json& transfer, Receiving& out) {
+  std::set<std::string> declared;
+  for (const json& item : transfer["items"]) {
+    declared.insert(item.value("payload", ""));
+  }
+  std::error_code ignored;
+  for (auto entry = fs::recursive_directory_iterator(bag + "/data", ignored);
+       entry != fs::recursive_directory_iterator(); entry.increment(ignored)) {
+    if (entry->is_regular_file(ignored)) {
+      const std::string name = "data/" + fs::relative(entry->path(), bag + "/data").string();
+      if (declared.count(name) == 0) {
+        out.fail(name, "the package holds it, but custody/transfer.json does not declare it");
+      }
+    }
+  }
+  auto info = internal::read_small_file(bag + "/bag-info.txt", k_tag_limit);
+  const std::string count = fmt::format("\nNumber-Of-Items: {}\n", transfer["items"].size());
+  if (info && info->find("Number-Of-Items:") != std::string::npos &&
+      ("\n" + *info).find(count) == std::string::npos) {
+    out.fail("bag-info.txt", "its Number-Of-Items differs from the items declared");
   }
 }
 
@@ -692,11 +758,27 @@ Result<void> record_receipt(const ReceiveOptions& options,
 
 }  // namespace
 
-Result<ReceiveResult> receive_transfer(const ReceiveOptions& options,
+Result<ReceiveResult> receive_transfer(const ReceiveOptions& given,
                                        const Identity& receiver,
                                        ProgressSink* /*progress*/,
                                        const CancelToken* /*cancel*/) {
+  ReceiveOptions options = given;
+  while (options.output.size() > 1 && options.output.back() == '/') {
+    options.output.pop_back();  // "received/" names the same new directory
+  }
   std::error_code ignored;
+  const std::string receipt =
+      options.receipt.empty() ? options.output + ".receipt.json" : options.receipt;
+  for (const std::string& path : {receipt, receipt + ".p7s"}) {
+    if (fs::exists(path, ignored)) {
+      return tl::unexpected(Error{Errc::already_exists,
+                                  "refusing to overwrite the receipt",
+                                  path,
+                                  {},
+                                  0,
+                                  "move it away, or give another name with --receipt"});
+    }
+  }
   if (options.output.empty()) {
     return make_error(Errc::invalid_argument, "no output directory given (-o DIR)");
   }
@@ -725,10 +807,14 @@ Result<ReceiveResult> receive_transfer(const ReceiveOptions& options,
   auto transfer_text = internal::read_small_file(bag + "/" + k_transfer_member, k_tag_limit);
   const json transfer = transfer_text ? json::parse(*transfer_text, nullptr, false) : json();
   if (!transfer.is_object() || transfer.value("format", "") != k_transfer_format ||
-      !transfer.contains("items") || !transfer["items"].is_array()) {
-    out.fail("transfer", "custody/transfer.json is missing or not a custody transfer statement");
+      transfer.value("version", 0) != 1 || !transfer.contains("items") ||
+      !transfer["items"].is_array() || transfer["items"].empty()) {
+    out.fail("transfer",
+             "custody/transfer.json is missing, lists no item, or is not a custody "
+             "transfer statement (version 1)");
     return result;
   }
+  check_declared_payload(bag, transfer, out);
   result.package_id = transfer.value("package_id", "");
   check_sender(options, bag, transfer, out);
   auto manifest = internal::read_small_file(bag + "/tagmanifest-sha256.txt", k_tag_limit);
@@ -793,6 +879,35 @@ Result<ReceiptImport> import_receipt(const std::string& container,
     return make_error(Errc::corrupt, fmt::format("the receipt does not name {} (its log {})",
                                                  container, log->log_id));
   }
+  if (receipt.value("version", 0) != 1 || !found->contains("size") ||
+      !(*found)["size"].is_number_unsigned()) {
+    return make_error(Errc::corrupt, receipt_path + " is not a version 1 custody receipt");
+  }
+  if (receipt.value(json::json_pointer("/receiver/sha256_fingerprint"), std::string()) !=
+      check->signer.sha256_fingerprint) {
+    return make_error(Errc::corrupt, "the receipt is not signed by the receiver it names");
+  }
+  const std::string package_id = receipt.value("package_id", "");
+  bool packaged = false;
+  auto receipt_digest = sha256_of_file(receipt_path, std::nullopt);
+  CUSTODY_TRY(receipt_digest);
+  for (const LoggedEvent& event : log->events) {
+    const auto id = event.details.find("package_id");
+    packaged = packaged || (event.action == "packaged" && id != event.details.end() &&
+                            id->second == package_id);
+    const auto digest = event.details.find("receipt_sha256");
+    if (event.action == "delivery-confirmed" && digest != event.details.end() &&
+        digest->second == *receipt_digest) {
+      return make_error(
+          Errc::invalid_argument,
+          fmt::format("this receipt is already recorded (custody event {})", event.number));
+    }
+  }
+  if (!packaged) {
+    return make_error(Errc::corrupt,
+                      fmt::format("{} was never packaged into {} (no \"packaged\" event names it)",
+                                  container, package_id));
+  }
   const auto size = found->value("size", std::uint64_t{0});
   auto prefix = sha256_of_file(container, size);
   if (!prefix || *prefix != found->value("sha256", "")) {
@@ -808,12 +923,10 @@ Result<ReceiptImport> import_receipt(const std::string& container,
   EventDraft draft;
   draft.action = "delivery-confirmed";
   draft.tool_name = "custody-log";
-  auto receipt_sha256 = sha256_of_file(receipt_path, std::nullopt);
-  CUSTODY_TRY(receipt_sha256);
   draft.details = {{"package_id", imported.package_id},
                    {"receiver", imported.receiver_subject},
                    {"received_at", imported.received_at},
-                   {"receipt_sha256", *receipt_sha256}};
+                   {"receipt_sha256", *receipt_digest}};
   auto added = append_custody_event(container, draft, &identity);
   CUSTODY_TRY(added);
   imported.event = added->sequence;

@@ -4,6 +4,7 @@
 
 #include <custody/container.hpp>
 #include <custody/custody_log.hpp>
+#include <custody/import.hpp>
 #include <custody/seal.hpp>
 #include <custody/verification.hpp>
 
@@ -12,7 +13,9 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 
 namespace custody {
@@ -548,6 +551,9 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
   // 4. Seals.
   auto seals = check_seals(paths, trust_files, tsa_trust_files, progress, cancel);
   CUSTODY_TRY(seals);
+  report.seals = *seals;
+  report.trust_given = !trust_files.empty();
+  report.tsa_trust_given = !tsa_trust_files.empty();
   add_seal_checks(*seals, !trust_files.empty(), report);
   for (const SealReport& seal : *seals) {
     add_timestamp_check(seal, !tsa_trust_files.empty(), report);
@@ -557,6 +563,7 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
   auto log = verify_custody_log(paths.front(), trust_files, tsa_trust_files);
   CUSTODY_TRY(log);
   add_custody_log_checks(*log, report);
+  report.custody_log = std::move(*log);
 
   if (info.trailing_bytes > 0) {
     report.checks.push_back(make_check(
@@ -588,16 +595,222 @@ std::string report_to_json(const VerificationReport& report) {
     }
     checks.push_back(std::move(item));
   }
+  json seals = json::array();
+  for (const SealReport& seal : report.seals) {
+    const CertificateFacts& signer = seal.signature.signer;
+    json item{{"number", seal.number},
+              {"signature_valid", seal.signature.signature_valid},
+              {"signer_trusted", seal.signature.chain_trusted},
+              {"sealed_at", seal.sealed_at},
+              {"signer", json{{"subject", signer.subject},
+                              {"issuer", signer.issuer},
+                              {"serial", signer.serial},
+                              {"not_before", signer.not_before},
+                              {"not_after", signer.not_after},
+                              {"sha256_fingerprint", signer.sha256_fingerprint}}},
+              {"timestamped", seal.has_timestamp}};
+    if (seal.has_timestamp) {
+      item["timestamp"] = json{{"time", seal.timestamp.time},
+                               {"tsa", seal.timestamp.tsa_subject},
+                               {"tsa_trusted", seal.timestamp.signature_valid}};
+    }
+    seals.push_back(std::move(item));
+  }
   json out{{"format", "custody-verification"},
            {"version", 1},
            {"kind", report.kind},
            {"record", report.record_path},
            {"verdict", report.verified ? "verified" : "failed"},
+           {"summary", verification_summary(report)},
+           {"seals", seals},
+           {"custody_events",
+            report.custody_log ? json(report.custody_log->log.events.size()) : json(nullptr)},
            {"status", status_name(report.record.status)},
            {"image_size", report.record.image_size},
            {"segments", report.record.segments.size()},
            {"checks", checks}};
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace custody
+
+namespace custody {
+
+namespace {
+
+// "CN=Erika Mustermann" out of an RFC 2253 subject, or the whole subject.
+std::string short_name(const std::string& subject) {
+  const std::size_t at = subject.find("CN=");
+  if (at == std::string::npos) {
+    return subject;
+  }
+  const std::size_t end = subject.find(',', at);
+  return subject.substr(at + 3, end == std::string::npos ? std::string::npos : end - at - 3);
+}
+
+std::string seal_phrase(const VerificationReport& report) {
+  const SealReport* last = nullptr;
+  for (const SealReport& seal : report.seals) {
+    if (seal.signature.signature_valid) {
+      last = &seal;
+    }
+  }
+  if (last == nullptr) {
+    return report.kind == "aff4" ? "the image matches the hashes recorded at acquisition; nobody "
+                                   "has sealed the container"
+                                 : "the image matches the hashes recorded at acquisition";
+  }
+  return fmt::format(
+      "the image is unchanged since it was sealed by {} at {}{}",
+      short_name(last->signature.signer.subject), last->sealed_at,
+      last->signature.chain_trusted ? " (signer trusted)" : " (signer not checked against a CA)");
+}
+
+std::string time_phrase(const VerificationReport& report) {
+  for (const SealReport& seal : report.seals) {
+    if (seal.has_timestamp && seal.timestamp.imprint_matches && seal.timestamp.signature_valid) {
+      return fmt::format("time confirmed by {} at {}", short_name(seal.timestamp.tsa_subject),
+                         seal.timestamp.time);
+    }
+  }
+  for (const SealReport& seal : report.seals) {
+    if (seal.has_timestamp && seal.timestamp.imprint_matches) {
+      return fmt::format("timestamped {} by {}, a TSA not checked against a CA",
+                         seal.timestamp.time, short_name(seal.timestamp.tsa_subject));
+    }
+  }
+  return report.seals.empty() ? std::string() : "no trusted time (the seal is not timestamped)";
+}
+
+std::string events_phrase(const VerificationReport& report) {
+  if (!report.custody_log) {
+    return {};
+  }
+  const auto& events = report.custody_log->log.events;
+  const auto unsigned_events = static_cast<std::size_t>(std::count_if(
+      events.begin(), events.end(), [](const LoggedEvent& e) { return !e.signature; }));
+  if (events.empty()) {
+    return "no custody events";
+  }
+  return fmt::format("{} custody event{}{}", events.size(), events.size() == 1 ? "" : "s",
+                     unsigned_events == 0 ? "" : fmt::format(" ({} unsigned)", unsigned_events));
+}
+
+std::string defects_phrase(const VerificationReport& report) {
+  std::uint64_t bytes = 0;
+  for (const Defect& defect : report.record.defects) {
+    bytes += defect.length;
+  }
+  if (report.record.defects.empty()) {
+    return report.has_record ? "no unreadable sectors recorded" : std::string();
+  }
+  return fmt::format("{} unreadable range{} ({} bytes) recorded at acquisition",
+                     report.record.defects.size(), report.record.defects.size() == 1 ? "" : "s",
+                     bytes);
+}
+
+}  // namespace
+
+std::string verification_summary(const VerificationReport& report) {
+  if (!report.verified) {
+    std::vector<const Check*> failures;
+    for (const Check& check : report.checks) {
+      if (check.result == CheckResult::fail) {
+        failures.push_back(&check);
+      }
+    }
+    if (failures.empty()) {
+      return fmt::format("NOT INTACT: the acquisition did not complete ({})",
+                         status_name(report.record.status));
+    }
+    std::string text = fmt::format("NOT INTACT: {} {}: {}", failures.front()->name,
+                                   failures.front()->subject, failures.front()->detail);
+    if (failures.size() > 1) {
+      text += fmt::format("; and {} more problem{}", failures.size() - 1,
+                          failures.size() == 2 ? "" : "s");
+    }
+    return text;
+  }
+  std::string text = "INTACT: " + seal_phrase(report);
+  for (const std::string& phrase :
+       {time_phrase(report), events_phrase(report), defects_phrase(report)}) {
+    if (!phrase.empty()) {
+      text += "; " + phrase;
+    }
+  }
+  return text;
+}
+
+}  // namespace custody
+
+namespace custody {
+
+bool looks_like_e01(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return false;
+  }
+  std::array<unsigned char, 8> magic{};
+  const bool read = std::fread(magic.data(), 1, magic.size(), file) == magic.size();
+  std::fclose(file);
+  constexpr std::array<unsigned char, 8> k_evf{'E', 'V', 'F', 0x09, 0x0d, 0x0a, 0xff, 0x00};
+  return read && magic == k_evf;
+}
+
+Result<VerificationReport> verify_e01(const std::string& path,
+                                      ProgressSink* progress,
+                                      const CancelToken* cancel) {
+  auto source = open_image_file(path);
+  CUSTODY_TRY(source);
+  const ImportRecord before = (*source)->import_record();
+  std::vector<HashAlgorithm> algorithms{HashAlgorithm::md5, HashAlgorithm::sha1,
+                                        HashAlgorithm::sha256};
+  auto digests = hash_source(**source, algorithms, progress, cancel);
+  CUSTODY_TRY(digests);
+  const ImportRecord after = (*source)->import_record();
+  VerificationReport report;
+  report.record_path = path;
+  report.kind = "e01";
+  report.has_record = false;
+  report.record.hashes = *digests;
+  report.record.image_format = "e01";
+  report.record.image_size = (*source)->info().size.value_or(0);
+  for (const ByteRange& range : after.acquiry_errors) {
+    report.record.defects.push_back(
+        Defect{range.offset, range.length, 512, 0, "listed as unreadable by the E01's maker"});
+  }
+  if (after.claimed_hashes.empty()) {
+    report.checks.push_back(
+        make_check("image", "image", CheckResult::warn, "the E01 stores no hash to compare with"));
+  }
+  for (const auto& [algorithm, claimed] : after.claimed_hashes) {
+    Check check = make_check("image", "image", CheckResult::pass, "");
+    check.algorithm = std::string(hash_name(algorithm));
+    check.expected = claimed;
+    auto now = digests->find(algorithm);
+    check.actual = now == digests->end() ? std::string() : now->second;
+    if (check.actual != claimed) {
+      check.result = CheckResult::fail;
+      check.detail = fmt::format("the E01 stores {} {}, the image read now gives {}",
+                                 check.algorithm, claimed, check.actual);
+    }
+    report.checks.push_back(std::move(check));
+  }
+  for (const ByteRange& bad : after.checksum_errors) {
+    report.checks.push_back(make_check(
+        "chunk", fmt::format("bytes {}..{}", bad.offset, bad.offset + bad.length),
+        CheckResult::fail, "the chunk's checksum fails: the E01 was damaged or altered there"));
+  }
+  if (!after.acquiry_errors.empty()) {
+    report.checks.push_back(
+        make_check("defects", "image", CheckResult::warn,
+                   fmt::format("{} range(s) were listed as unreadable by the E01's maker",
+                               after.acquiry_errors.size())));
+  }
+  (void)before;
+  report.verified = std::none_of(report.checks.begin(), report.checks.end(),
+                                 [](const Check& c) { return c.result == CheckResult::fail; });
+  return report;
 }
 
 }  // namespace custody

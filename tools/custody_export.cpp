@@ -3,6 +3,7 @@
 #include "common/identity_options.hpp"
 #include "common/tool_main.hpp"
 
+#include <custody/case_uco.hpp>
 #include <custody/custody_log.hpp>
 #include <custody/export.hpp>
 #include <custody/text.hpp>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 
 namespace custody::tools {
@@ -34,6 +36,7 @@ struct Options {
   IdentityArguments identity;  // signs the "exported" custody event
   std::string purpose;
   bool no_record = false;
+  std::string case_uco;  // --case-uco FILE: the custody chain as CASE/UCO JSON-LD instead
 };
 
 Result<std::uint64_t> parse_offset(const std::string& text) {
@@ -195,7 +198,41 @@ ExitCode record_export_event(const Options& options,
   return ExitCode::ok;
 }
 
+// --case-uco: no image bytes leave the container, only its custody chain as CASE/UCO JSON-LD.
+ExitCode export_case_uco(const Options& options, const CommonOptions& common) {
+  auto document = case_uco_jsonld(options.containers.front());
+  if (!document) {
+    return report_error(k_tool, document.error());
+  }
+  std::FILE* file = std::fopen(options.case_uco.c_str(), options.force ? "w" : "wx");
+  if (file == nullptr) {
+    return report_error(k_tool, Error{errno == EEXIST ? Errc::already_exists : Errc::io_error,
+                                      "cannot create",
+                                      options.case_uco,
+                                      {},
+                                      errno,
+                                      "use --force to replace it, or choose another name"});
+  }
+  const bool written = std::fwrite(document->data(), 1, document->size(), file) == document->size();
+  if (std::fclose(file) != 0 || !written) {
+    return report_error(k_tool, Error{Errc::io_error, "cannot write", options.case_uco, {}, 0, {}});
+  }
+  if (!common.quiet) {
+    fmt::print("custody chain of {} written as CASE/UCO JSON-LD to {}\n",
+               options.containers.front(), options.case_uco);
+  }
+  return ExitCode::ok;
+}
+
 ExitCode run(const Options& options, const CommonOptions& common) {
+  if (!options.case_uco.empty()) {
+    return export_case_uco(options, common);
+  }
+  if (options.output.empty()) {
+    return report_error(
+        k_tool,
+        Error{Errc::invalid_argument, "-o is required (or --case-uco FILE)", {}, {}, 0, {}});
+  }
   auto export_options = to_export_options(options);
   if (!export_options) {
     return report_error(k_tool, export_options.error());
@@ -259,7 +296,6 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("-o,--output", options.output,
                  "Output file, or '-' for standard output; for e01 the set's name (PATH.E01, ...)")
-      ->required()
       ->type_name("PATH");
   app.add_option("--split", options.split,
                  "Write PATH.001, PATH.002, ... of SIZE each (at least 1M, multiple of 512)")
@@ -295,6 +331,9 @@ int main(int argc, char** argv) {
   add_identity_options(app, options.identity, "by-");
   app.add_option("--purpose", options.purpose, "Custody log: why the image is exported")
       ->type_name("TEXT");
+  app.add_option("--case-uco", options.case_uco,
+                 "Write the custody chain as CASE/UCO JSON-LD to FILE (no image is exported)")
+      ->type_name("FILE");
   app.add_flag("--no-record", options.no_record,
                "Do not record an \"exported\" event in the container's custody log");
   return run_tool(app, argc, argv, [&] { return run(options, common); });

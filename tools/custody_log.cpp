@@ -341,9 +341,11 @@ ExitCode run_import_receipt(const std::string& target,
 
 void add_check_options(CLI::App& command, CheckArguments& args) {
   command.add_option("--trust", args.trust, "CA certificates (PEM) the signers must chain to")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->allow_extra_args(false);
   command.add_option("--tsa-trust", args.tsa_trust, "CA certificates (PEM) of trusted TSAs")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->allow_extra_args(false);
 }
 
 void add_event_options(CLI::App& add, AddArguments& args) {
@@ -360,7 +362,8 @@ void add_event_options(CLI::App& add, AddArguments& args) {
   add.add_option("--legal-reference", draft.legal_reference, "Its number or reference");
   add.add_option("--purpose", draft.purpose, "Why");
   add.add_option("--bag-seal", draft.bag_seals, "Number of a physical evidence bag seal")
-      ->type_name("TEXT");
+      ->type_name("TEXT")
+      ->allow_extra_args(false);
   add.add_option("--notes", draft.notes, "Free notes");
   add.add_option("--evidence-id", draft.evidence_id,
                  "Standalone logs: the item this event is about (containers know their own)");
@@ -414,7 +417,8 @@ int main(int argc, char** argv) {
   verify
       ->add_option("--head", check_args.saved_heads,
                    "A tree head saved earlier (custody-log head): check the log still extends it")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->allow_extra_args(false);
 
   CLI::App* prove = app.add_subcommand("prove", "Write an inclusion or consistency proof");
   prove->add_option("TARGET", target, "The AFF4 container or standalone log file")->required();
@@ -436,7 +440,8 @@ int main(int argc, char** argv) {
   import_cmd->add_option("RECEIPT", receipt, "The receipt (RECEIPT.p7s beside it)")->required();
   import_cmd->add_option("--trust", check_args.trust, "CA certificates (PEM) of the receiver")
       ->type_name("FILE")
-      ->required();
+      ->required()
+      ->allow_extra_args(false);
   add_identity_options(*import_cmd, import_identity, "by-");
 
   CLI::App* check = app.add_subcommand("check-proof", "Check a proof made by prove");

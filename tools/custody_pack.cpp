@@ -134,7 +134,8 @@ int main(int argc, char** argv) {
   app.add_option("--encrypt-to", pack.encrypt_to,
                  "Encrypt to this receiver's certificate (repeatable); the plaintext package is "
                  "never written")
-      ->type_name("CERT");
+      ->type_name("CERT")
+      ->allow_extra_args(false);
   app.add_option("--segment-size", args.segment_size,
                  "With --encrypt-to: encrypted segment size (default 1G, at most 1536M)")
       ->type_name("SIZE");

@@ -99,9 +99,11 @@ int main(int argc, char** argv) {
       ->type_name("DIR");
   add_identity_options(app, identity, "");
   app.add_option("--trust", options.trust, "CA certificates (PEM) the sender must chain to")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->allow_extra_args(false);
   app.add_option("--tsa-trust", options.tsa_trust, "CA certificates (PEM) of trusted TSAs")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->allow_extra_args(false);
   app.add_option("--receipt", options.receipt,
                  "Write the signed receipt here (default: DIR.receipt.json and .p7s)")
       ->type_name("FILE");

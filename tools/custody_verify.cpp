@@ -4,12 +4,14 @@
 #include "common/tool_main.hpp"
 
 #include <custody/container.hpp>
+#include <custody/court_report.hpp>
 #include <custody/custody_log.hpp>
 #include <custody/text.hpp>
 #include <custody/verification.hpp>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace custody::tools {
@@ -42,7 +44,26 @@ void print_case_line(const AcquisitionRecord& record) {
   }
 }
 
+// What was not checked, and why: a verdict is only as strong as what it covered.
+std::vector<std::string> not_checked(const VerificationReport& report) {
+  std::vector<std::string> lines;
+  if (report.kind != "aff4") {
+    lines.emplace_back("seals and custody log: a raw image has neither (an AFF4 container has)");
+    return lines;
+  }
+  if (!report.seals.empty() && !report.trust_given) {
+    lines.emplace_back("who signed the seals: no --trust CA given, so signers are not checked");
+  }
+  const bool timestamps = std::any_of(report.seals.begin(), report.seals.end(),
+                                      [](const SealReport& seal) { return seal.has_timestamp; });
+  if (timestamps && !report.tsa_trust_given) {
+    lines.emplace_back("which TSA gave the trusted time: no --tsa-trust CA given");
+  }
+  return lines;
+}
+
 void print_report(const VerificationReport& report, int verbose) {
+  fmt::print("{}\n", verification_summary(report));
   if (report.verified && report.has_record) {
     fmt::print("VERIFIED: {} matches its acquisition record\n", image_name(report));
   } else if (report.verified) {
@@ -97,9 +118,14 @@ void print_report(const VerificationReport& report, int verbose) {
       }
     }
   }
+  for (const std::string& line : not_checked(report)) {
+    fmt::print("  NOT CHECKED: {}\n", line);
+  }
 }
 
 struct RecordArguments {
+  std::string report;  // --report FILE: the court report (HTML)
+  bool force = false;
   bool record = false;
   IdentityArguments identity;
 };
@@ -192,6 +218,15 @@ ExitCode run(const std::vector<std::string>& paths,
   } else if (!common.quiet || !report->verified) {
     print_report(*report, common.verbose);
   }
+  if (!record.report.empty()) {
+    if (auto written = write_court_report(*report, paths.front(), record.report, record.force);
+        !written) {
+      return report_error(k_tool, written.error());
+    }
+    if (!common.quiet && !common.json) {
+      fmt::print("court report written to {}\n", record.report);
+    }
+  }
   if (record.record) {
     if (ExitCode recorded = record_verification(paths.front(), *report, record, common);
         recorded != ExitCode::ok) {
@@ -225,11 +260,17 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--trust", trust,
                  "CA certificates (PEM) trusted to vouch for the signers of seals; repeatable")
+      ->allow_extra_args(false)
       ->type_name("FILE");
   app.add_option("--tsa-trust", tsa_trust,
                  "CA certificates (PEM) trusted for timestamping authorities; repeatable")
+      ->allow_extra_args(false)
       ->type_name("FILE");
   RecordArguments record;
+  app.add_option("--report", record.report,
+                 "Write a self-contained, printable HTML court report to FILE")
+      ->type_name("FILE");
+  app.add_flag("--force", record.force, "With --report: replace an existing report file");
   app.add_flag("--record", record.record,
                "Record the verification as a \"verified\" event in the container's custody log");
   add_identity_options(app, record.identity, "by-");

@@ -4,9 +4,11 @@
 // record's own integrity digest.
 #pragma once
 
+#include <custody/custody_log.hpp>
 #include <custody/error.hpp>
 #include <custody/progress.hpp>
 #include <custody/record.hpp>
+#include <custody/seal.hpp>
 
 #include <string>
 #include <vector>
@@ -38,7 +40,17 @@ struct VerificationReport {
   AcquisitionRecord record;
   bool verified = false;  // every check passed and the acquisition was complete
   std::vector<Check> checks;
+  // Containers: the seals and the custody log as checked (for summaries and the court report).
+  std::vector<SealReport> seals;
+  std::optional<LogVerification> custody_log;
+  bool trust_given = false;      // --trust: signers were checked against CAs
+  bool tsa_trust_given = false;  // --tsa-trust: timestamps were checked against CAs
 };
+
+// The verdict in plain words, for people who are not forensic experts: "INTACT: the image is
+// unchanged since it was sealed by ... at ...; time confirmed by ...; 4 custody events; 2
+// unreadable ranges recorded at acquisition" or "NOT INTACT: ...". One line.
+std::string verification_summary(const VerificationReport& report);
 
 // Verifies the image described by the record at `record_path`. Errors (could not check):
 // Errc::not_found (record or a segment missing), Errc::corrupt / Errc::unsupported (record),
@@ -60,6 +72,16 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
                                             const std::vector<std::string>& tsa_trust_files = {},
                                             ProgressSink* progress = nullptr,
                                             const CancelToken* cancel = nullptr);
+
+// Verifies an E01 set (any segment's name, usually NAME.E01) made by any tool: the MD5 and SHA-1
+// it stores against the image read now, the chunk checksums, and its acquiry error list (a
+// warning). kind "e01". Errors: Errc::not_found, Errc::corrupt (not an E01 libewf can open).
+Result<VerificationReport> verify_e01(const std::string& path,
+                                      ProgressSink* progress = nullptr,
+                                      const CancelToken* cancel = nullptr);
+
+// Whether `path` starts with the EWF signature (an E01 segment).
+bool looks_like_e01(const std::string& path);
 
 // The report as versioned JSON ("format": "custody-verification", "version": 1).
 std::string report_to_json(const VerificationReport& report);
