@@ -377,7 +377,9 @@ namespace {
 class PrivateDirectory {
  public:
   static Result<PrivateDirectory> create(const std::string& output) {
-    fs::path parent = fs::path(output).parent_path();
+    std::error_code ignored;
+    fs::path parent =
+        output.empty() ? fs::temp_directory_path(ignored) : fs::path(output).parent_path();
     if (parent.empty()) {
       parent = ".";
     }
@@ -433,7 +435,7 @@ bool is_encrypted_package(const std::string& input) {
 // Decrypts (when encrypted) and extracts into `bag`. The package's files and hashes go into
 // `package_files`.
 Result<bool> unpack(const ReceiveOptions& options,
-                    const Identity& receiver,
+                    const Identity* receiver,
                     const PrivateDirectory& scratch,
                     const std::string& bag,
                     Receiving& out,
@@ -471,7 +473,13 @@ Result<bool> unpack(const ReceiveOptions& options,
                                    {"sha256", segment.envelope_sha256}});
     }
     archive = scratch.file("package");
-    auto decrypted = decrypt_package(options.input, receiver, archive);
+    if (receiver == nullptr) {
+      out.fail("package",
+               "it is encrypted: give the receiver's key and certificate (--key, "
+               "--cert) to check it");
+      return false;
+    }
+    auto decrypted = decrypt_package(options.input, *receiver, archive);
     if (!decrypted) {
       out.fail("package", "cannot be decrypted: " + decrypted.error().message);
       return false;
@@ -759,7 +767,7 @@ Result<void> record_receipt(const ReceiveOptions& options,
 }  // namespace
 
 Result<ReceiveResult> receive_transfer(const ReceiveOptions& given,
-                                       const Identity& receiver,
+                                       const Identity* receiver,
                                        ProgressSink* /*progress*/,
                                        const CancelToken* /*cancel*/) {
   ReceiveOptions options = given;
@@ -769,7 +777,8 @@ Result<ReceiveResult> receive_transfer(const ReceiveOptions& given,
   std::error_code ignored;
   const std::string receipt =
       options.receipt.empty() ? options.output + ".receipt.json" : options.receipt;
-  for (const std::string& path : {receipt, receipt + ".p7s"}) {
+  for (const std::string& path :
+       options.check_only ? std::vector<std::string>{} : std::vector{receipt, receipt + ".p7s"}) {
     if (fs::exists(path, ignored)) {
       return tl::unexpected(Error{Errc::already_exists,
                                   "refusing to overwrite the receipt",
@@ -779,10 +788,10 @@ Result<ReceiveResult> receive_transfer(const ReceiveOptions& given,
                                   "move it away, or give another name with --receipt"});
     }
   }
-  if (options.output.empty()) {
+  if (options.output.empty() && !options.check_only) {
     return make_error(Errc::invalid_argument, "no output directory given (-o DIR)");
   }
-  if (fs::exists(options.output, ignored)) {
+  if (!options.check_only && fs::exists(options.output, ignored)) {
     return tl::unexpected(Error{Errc::already_exists,
                                 "refusing to overwrite",
                                 options.output,
@@ -823,10 +832,14 @@ Result<ReceiveResult> receive_transfer(const ReceiveOptions& given,
   for (const json& item : transfer["items"]) {
     check_item(options, bag, item, result.package_id, out, listed);
   }
-  if (out.failed()) {
+  if (out.failed() || options.check_only) {
+    result.accepted = options.check_only && !out.failed();
     return result;  // the scratch directory goes, and nothing is released
   }
-  CUSTODY_TRY(record_receipt(options, receiver, bag, transfer, package_files, result));
+  if (receiver == nullptr) {
+    return make_error(Errc::invalid_argument, "receiving needs the receiver's identity");
+  }
+  CUSTODY_TRY(record_receipt(options, *receiver, bag, transfer, package_files, result));
   ::chmod(bag.c_str(), 0755);
   fs::rename(bag, options.output, ignored);
   if (ignored) {

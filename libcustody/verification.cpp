@@ -656,6 +656,9 @@ std::string seal_phrase(const VerificationReport& report) {
     }
   }
   if (last == nullptr) {
+    if (report.kind == "e01") {
+      return "the image matches the hashes stored in the E01 by the tool that made it";
+    }
     return report.kind == "aff4" ? "the image matches the hashes recorded at acquisition; nobody "
                                    "has sealed the container"
                                  : "the image matches the hashes recorded at acquisition";

@@ -44,7 +44,7 @@ ExitCode run(ReceiveOptions& options,
   }
   const CancelToken& cancel = install_interrupt_handler();
   ConsoleProgress progress(!common.quiet);
-  auto received = receive_transfer(options, *identity, &progress, &cancel);
+  auto received = receive_transfer(options, &*identity, &progress, &cancel);
   progress.finish();
   if (!received) {
     return report_error(k_tool, received.error());

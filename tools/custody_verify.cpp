@@ -7,6 +7,7 @@
 #include <custody/court_report.hpp>
 #include <custody/custody_log.hpp>
 #include <custody/text.hpp>
+#include <custody/transfer.hpp>
 #include <custody/verification.hpp>
 
 #include <fmt/format.h>
@@ -20,7 +21,7 @@ namespace {
 constexpr const char* k_tool = "custody-verify";
 
 std::string image_name(const VerificationReport& report) {
-  if (report.kind == "aff4") {
+  if (report.kind != "raw" || report.record.segments.empty()) {
     return std::filesystem::path(report.record_path).filename().string();
   }
   const auto& segments = report.record.segments;
@@ -48,7 +49,8 @@ void print_case_line(const AcquisitionRecord& record) {
 std::vector<std::string> not_checked(const VerificationReport& report) {
   std::vector<std::string> lines;
   if (report.kind != "aff4") {
-    lines.emplace_back("seals and custody log: a raw image has neither (an AFF4 container has)");
+    lines.emplace_back(fmt::format("seals and custody log: {} has neither (an AFF4 container has)",
+                                   report.kind == "e01" ? "an E01" : "a raw image"));
     return lines;
   }
   if (!report.seals.empty() && !report.trust_given) {
@@ -84,7 +86,7 @@ void print_report(const VerificationReport& report, int verbose) {
   if (report.has_record) {
     print_case_line(report.record);
   }
-  if (report.kind == "aff4") {
+  if (report.kind != "raw") {
     fmt::print("  size      {} bytes ({})\n", report.record.image_size,
                format_bytes(report.record.image_size));
   } else {
@@ -124,7 +126,8 @@ void print_report(const VerificationReport& report, int verbose) {
 }
 
 struct RecordArguments {
-  std::string report;  // --report FILE: the court report (HTML)
+  IdentityArguments receiver;  // to decrypt an encrypted transfer package
+  std::string report;          // --report FILE: the court report (HTML)
   bool force = false;
   bool record = false;
   IdentityArguments identity;
@@ -168,6 +171,49 @@ ExitCode record_verification(const std::string& container,
   return ExitCode::ok;
 }
 
+// A transfer package (custody-pack): everything custody-receive checks, nothing recorded or
+// released.
+bool looks_like_package(const std::string& path) {
+  std::error_code ignored;
+  return path.ends_with(".tar") || path.ends_with(".zip") || path.ends_with(".enc.json") ||
+         std::filesystem::exists(path + ".enc.json", ignored) ||
+         std::filesystem::exists(std::filesystem::path(path) / "bagit.txt", ignored);
+}
+
+ExitCode verify_package(const std::string& path,
+                        const std::vector<std::string>& trust,
+                        const std::vector<std::string>& tsa_trust,
+                        const RecordArguments& record,
+                        const CommonOptions& common) {
+  std::optional<Identity> identity;
+  if (!record.receiver.key.empty()) {
+    auto loaded = Identity::load(to_identity_options(record.receiver));
+    if (!loaded) {
+      return report_error(k_tool, loaded.error());
+    }
+    identity = std::move(*loaded);
+  }
+  ReceiveOptions options;
+  options.input = path;
+  options.trust = trust;
+  options.tsa_trust = tsa_trust;
+  options.check_only = true;
+  auto checked = receive_transfer(options, identity ? &*identity : nullptr);
+  if (!checked) {
+    return report_error(k_tool, checked.error());
+  }
+  if (!common.quiet || !checked->accepted) {
+    fmt::print(
+        "{}: transfer package {} {}\n", checked->accepted ? "INTACT" : "NOT INTACT", path,
+        checked->accepted ? "passes every check (nothing was released or recorded)" : "fails");
+    for (const ReceiveCheck& check : checked->checks) {
+      fmt::print("  {}  {:<20} {}\n", !check.passed ? "FAIL" : (check.warning ? "WARN" : "PASS"),
+                 check.subject, check.detail);
+    }
+  }
+  return checked->accepted ? ExitCode::ok : ExitCode::verification_failed;
+}
+
 ExitCode run(const std::vector<std::string>& paths,
              const std::vector<std::string>& trust,
              const std::vector<std::string>& tsa_trust,
@@ -188,7 +234,12 @@ ExitCode run(const std::vector<std::string>& paths,
                                         "certificates"});
     }
   }
-  const bool container = looks_like_container(paths.front());
+  // An E01 and a package are recognised first: a container is anything that is not JSON.
+  const bool e01 = looks_like_e01(paths.front());
+  if (!e01 && looks_like_package(paths.front())) {
+    return verify_package(paths.front(), trust, tsa_trust, record, common);
+  }
+  const bool container = !e01 && looks_like_container(paths.front());
   if (record.record && !container) {
     return report_error(k_tool, Error{Errc::invalid_argument,
                                       "--record needs an AFF4 container: a raw image has no "
@@ -208,6 +259,7 @@ ExitCode run(const std::vector<std::string>& paths,
                                       {}});
   }
   auto report = container ? verify_container(paths, trust, tsa_trust, &progress, &cancel)
+                : e01     ? verify_e01(paths.front(), &progress, &cancel)
                           : verify_record(paths.front(), &progress, &cancel);
   progress.finish();
   if (!report) {
@@ -271,6 +323,10 @@ int main(int argc, char** argv) {
                  "Write a self-contained, printable HTML court report to FILE")
       ->type_name("FILE");
   app.add_flag("--force", record.force, "With --report: replace an existing report file");
+  app.add_option("--key", record.receiver.key,
+                 "An encrypted transfer package: the receiver's key, to decrypt it for checking")
+      ->type_name("FILE");
+  app.add_option("--cert", record.receiver.cert, "The certificate of --key")->type_name("FILE");
   app.add_flag("--record", record.record,
                "Record the verification as a \"verified\" event in the container's custody log");
   add_identity_options(app, record.identity, "by-");

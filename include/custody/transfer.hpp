@@ -81,6 +81,9 @@ struct ReceiveOptions {
   std::vector<std::string> trust;      // CAs the sender's certificate must chain to
   std::vector<std::string> tsa_trust;  // CAs of trusted TSAs
   std::string receipt;                 // default: OUTPUT.receipt.json (+ .p7s)
+  // Only check (custody-verify on a package): nothing is recorded, released or written; `output`
+  // may be empty (the private directory is made in the system's temporary directory).
+  bool check_only = false;
 };
 
 struct ReceiveCheck {
@@ -106,8 +109,9 @@ struct ReceiveResult {
 // the signed receipt, and only then renames the bag to `output`. On any failure nothing is left
 // that looks received. A rejected package is a result (accepted == false), not an Error; Errors
 // are for what prevents checking (Errc::not_found, Errc::already_exists for `output`, I/O).
+// `receiver` may be null only with check_only and a package that is not encrypted.
 Result<ReceiveResult> receive_transfer(const ReceiveOptions& options,
-                                       const Identity& receiver,
+                                       const Identity* receiver,
                                        ProgressSink* progress = nullptr,
                                        const CancelToken* cancel = nullptr);
 
