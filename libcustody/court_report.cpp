@@ -79,7 +79,7 @@ struct Html {
     out += "</tr>\n";
   }
   void pair(const std::string& label, const std::string& value) {
-    if (!value.empty()) {
+    if (value.find_first_not_of(' ') != std::string::npos) {
       row({escape(label), escape(value)});
     }
   }
