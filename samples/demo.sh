@@ -180,4 +180,17 @@ set -e
 echo "custody-receive exit status: $status; received-tampered exists: $([ -e received-tampered ] && echo yes || echo no)"
 [ "$status" -eq 1 ] && [ ! -e received-tampered ]
 
+step "14. One verdict for court: a printable report and the chain in CASE/UCO"
+show custody-verify evidence/disk1.aff4 --trust keys/ca.pem "${tsa_trust[@]}" \
+  --report evidence/disk1-report.html
+show custody-export evidence/disk1.aff4 --case-uco evidence/disk1-chain.jsonld
+jq -r '."@graph"[] | select(."@type" == "case-investigation:InvestigativeAction")
+  | "\(."uco-action:startTime"."@value")  \(."uco-core:name")"' evidence/disk1-chain.jsonld
+if command -v chromium >/dev/null; then
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --no-pdf-header-footer \
+    --user-data-dir="$work/chromium" --print-to-pdf="$work/evidence/disk1-report.pdf" \
+    "file://$work/evidence/disk1-report.html" >/dev/null 2>&1 &&
+    echo "(the report printed to PDF: evidence/disk1-report.pdf)"
+fi
+
 step "Demo complete: evidence in $work/evidence"
