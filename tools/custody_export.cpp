@@ -5,6 +5,7 @@
 
 #include <custody/custody_log.hpp>
 #include <custody/export.hpp>
+#include <custody/logical.hpp>
 #include <custody/text.hpp>
 
 #include <fmt/format.h>
@@ -34,6 +35,7 @@ struct Options {
   IdentityArguments identity;  // signs the "exported" custody event
   std::string purpose;
   bool no_record = false;
+  bool files = false;  // --files: the files of a logical (AFF4-L) container
 };
 
 Result<std::uint64_t> parse_offset(const std::string& text) {
@@ -195,7 +197,72 @@ ExitCode record_export_event(const Options& options,
   return ExitCode::ok;
 }
 
+// --files: extract the files of a logical container into a directory, checking every hash.
+ExitCode run_files(const Options& options, const CommonOptions& common) {
+  if (options.containers.size() != 1 || options.output == "-") {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "--files extracts one logical container into a directory",
+                                      {},
+                                      {},
+                                      0,
+                                      "give one CONTAINER and -o DIRECTORY"});
+  }
+  const CancelToken& cancel = install_interrupt_handler();
+  ConsoleProgress progress(!common.quiet);
+  auto result = extract_logical(
+      LogicalExtractOptions{options.containers.front(), options.output, options.force}, &progress,
+      &cancel);
+  progress.finish();
+  if (!result) {
+    return report_error(k_tool, result.error());
+  }
+  for (const std::string& warning : result->warnings) {
+    print_warning(k_tool, warning);
+  }
+  if (!common.quiet) {
+    fmt::print("exported {} files ({} bytes) to {}\n", result->files, result->bytes,
+               options.output);
+  }
+  if (!options.no_record && is_writable_container(options.containers.front())) {
+    EventDraft draft;
+    draft.action = "exported";
+    draft.tool_name = k_tool;
+    draft.purpose = options.purpose;
+    draft.details = {{"format", "files"},
+                     {"output", options.output},
+                     {"files", std::to_string(result->files)},
+                     {"bytes", std::to_string(result->bytes)},
+                     {"matches_record", result->mismatches.empty() ? "yes" : "NO"}};
+    std::optional<Identity> identity;
+    if (!options.identity.key.empty()) {
+      auto loaded = Identity::load(to_identity_options(options.identity));
+      if (!loaded) {
+        return report_error(k_tool, loaded.error());
+      }
+      identity = std::move(*loaded);
+    }
+    if (auto added = append_custody_event(options.containers.front(), draft,
+                                          identity ? &*identity : nullptr);
+        !added) {
+      return report_error(k_tool, added.error());
+    }
+  }
+  for (const std::string& path : result->mismatches) {
+    fmt::print(stderr, "{}: error: {} does not match the hash recorded at acquisition\n", k_tool,
+               encode_logical_path(path));
+  }
+  if (!result->mismatches.empty()) {
+    fmt::print(stderr, "{}: error: run custody-verify on the container to see every check\n",
+               k_tool);
+    return ExitCode::verification_failed;
+  }
+  return ExitCode::ok;
+}
+
 ExitCode run(const Options& options, const CommonOptions& common) {
+  if (options.files) {
+    return run_files(options, common);
+  }
   auto export_options = to_export_options(options);
   if (!export_options) {
     return report_error(k_tool, export_options.error());
@@ -295,6 +362,9 @@ int main(int argc, char** argv) {
   add_identity_options(app, options.identity, "by-");
   app.add_option("--purpose", options.purpose, "Custody log: why the image is exported")
       ->type_name("TEXT");
+  app.add_flag("--files", options.files,
+               "Logical container: extract its files with their metadata into the directory "
+               "given with -o (checking every file's hashes)");
   app.add_flag("--no-record", options.no_record,
                "Do not record an \"exported\" event in the container's custody log");
   return run_tool(app, argc, argv, [&] { return run(options, common); });
