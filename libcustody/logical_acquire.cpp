@@ -1002,21 +1002,21 @@ Result<void> acquire_source(LogicalWriter& writer,
   if (S_ISDIR(status.st_mode)) {
     source.kind = "directory";
   } else if (S_ISREG(status.st_mode) && writer.options().expand_archives) {
+    // A file that cannot be opened or read here is not an archive; taking it as a file below
+    // records why it is unreadable as a defect.
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) {
-      return fail(Errc::io_error, "cannot open the source: " + errno_reason(errno), path,
-                  "check its permissions");
-    }
-    ArchiveReader reader(writer, filters, label);
-    source.size = static_cast<std::uint64_t>(status.st_size);
-    auto hashes = hash_whole_file(fd.get(), writer.options().algorithms, path);
-    CUSTODY_TRY(hashes);
-    auto is_archive = reader.read(fd.get(), source);
-    CUSTODY_TRY(is_archive);
-    if (*is_archive) {
-      source.hashes = std::move(*hashes);
-      writer.manifest().sources.push_back(std::move(source));
-      return {};
+    auto hashes = fd ? hash_whole_file(fd.get(), writer.options().algorithms, path)
+                     : Result<DigestSet>(DigestSet{});
+    if (fd && hashes) {
+      ArchiveReader reader(writer, filters, label);
+      source.size = static_cast<std::uint64_t>(status.st_size);
+      auto is_archive = reader.read(fd.get(), source);
+      CUSTODY_TRY(is_archive);
+      if (*is_archive) {
+        source.hashes = std::move(*hashes);
+        writer.manifest().sources.push_back(std::move(source));
+        return {};
+      }
     }
     source.kind = "file";
   } else {

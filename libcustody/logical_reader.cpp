@@ -380,7 +380,7 @@ class Extractor {
     }
     // Directory times last: creating their content changed them.
     for (auto it = m_directories.rbegin(); it != m_directories.rend(); ++it) {
-      set_times(m_root, it->first, *it->second, false);
+      set_metadata(m_root, it->first, *it->second, false);
     }
     return {};
   }
@@ -397,9 +397,12 @@ class Extractor {
     std::size_t start = 0;
     while (true) {
       const std::size_t slash = path.find('/', start);
-      const std::string component =
+      std::string component =
           path.substr(start, slash == std::string::npos ? path.npos : slash - start);
-      if (component.empty() || component == "." || component == "..") {
+      if (component == "..") {
+        component = "%2E%2E";  // a name like any other, as in member names; never a step up
+      }
+      if (component.empty() || component == ".") {
         return make_error(Errc::corrupt, "an unsafe path in the container");
       }
       if (slash == std::string::npos) {
