@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "internal/logical_json.hpp"
 #include "internal/posix_file.hpp"
 
 #include <custody/record.hpp>
@@ -212,6 +213,9 @@ json record_body(const AcquisitionRecord& record) {
   if (record.imported_from) {
     body["imported_from"] = import_to_json(*record.imported_from);
   }
+  if (record.logical) {
+    body["logical"] = internal::logical_summary_to_json(*record.logical);
+  }
   return body;
 }
 
@@ -406,6 +410,9 @@ AcquisitionRecord record_from_json(const json& body) {
   }
   if (body.contains("imported_from")) {
     record.imported_from = import_from_json(body.at("imported_from"));
+  }
+  if (body.contains("logical")) {
+    record.logical = internal::logical_summary_from_json(body.at("logical"));
   }
   record.started = Reader::string(body, "started");
   record.finished = Reader::string(body, "finished");

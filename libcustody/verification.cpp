@@ -5,6 +5,7 @@
 #include <custody/container.hpp>
 #include <custody/custody_log.hpp>
 #include <custody/import.hpp>
+#include <custody/logical.hpp>
 #include <custody/seal.hpp>
 #include <custody/verification.hpp>
 
@@ -450,6 +451,144 @@ void add_seal_checks(const std::vector<SealReport>& seals,
   }
 }
 
+// A logical (AFF4-L) container: the file list against the record, every file's content against
+// its recorded hashes (the changed file is named), and every member's CRC-32.
+Result<void> check_logical_files(const std::string& path, VerificationReport& report) {
+  auto container = LogicalContainer::open(path);
+  CUSTODY_TRY(container);
+  const LogicalContainer& logical = **container;
+  if (report.has_record && report.record.logical) {
+    const std::string& bytes = logical.manifest_bytes();
+    auto digest = hash_bytes(std::as_bytes(std::span(bytes.data(), bytes.size())),
+                             std::array{HashAlgorithm::sha256});
+    CUSTODY_TRY(digest);
+    compare(Check{"file list",
+                  k_logical_manifest_member,
+                  "sha256",
+                  report.record.logical->manifest_sha256,
+                  {},
+                  {},
+                  {}},
+            digest->at(HashAlgorithm::sha256), report);
+  }
+  std::uint64_t checked = 0;
+  for (const LogicalEntry& entry : logical.manifest().entries) {
+    if (entry.type != LogicalEntryType::file) {
+      continue;
+    }
+    const std::string shown = encode_logical_path(entry.path);
+    if (entry.member.empty()) {
+      report.checks.push_back(
+          make_check("file", shown, CheckResult::warn, "not taken at acquisition: " + entry.error));
+      continue;
+    }
+    std::vector<HashAlgorithm> algorithms;
+    for (const auto& [algorithm, hex] : entry.hashes) {
+      algorithms.push_back(algorithm);
+    }
+    auto hashes = logical.hash_file(entry, algorithms);
+    if (!hashes) {
+      report.checks.push_back(make_check("file", shown, CheckResult::fail,
+                                         "cannot be read: " + hashes.error().message));
+      continue;
+    }
+    for (const auto& [algorithm, expected] : entry.hashes) {
+      const std::string& actual = hashes->at(algorithm);
+      Check check{"file",   shown,  std::string(hash_name(algorithm)),
+                  expected, actual, expected == actual ? CheckResult::pass : CheckResult::fail,
+                  {}};
+      if (check.result == CheckResult::fail) {
+        check.detail = fmt::format(
+            "the file's content CHANGED since acquisition ({} recorded "
+            "{}, computed {})",
+            check.algorithm, expected, actual);
+      }
+      report.checks.push_back(std::move(check));
+    }
+    ++checked;
+    if (!entry.error.empty()) {
+      report.checks.push_back(make_check("file", shown, CheckResult::warn,
+                                         "incomplete at acquisition: " + entry.error));
+    }
+  }
+  report.checks.push_back(make_check("files", fmt::format("{} files", checked), CheckResult::pass,
+                                     "every file checked against its recorded hashes"));
+  auto zip = internal::ZipReader::open(path);
+  CUSTODY_TRY(zip);
+  bool members_ok = true;
+  for (const internal::ZipMember& member : zip->members()) {
+    auto crc = zip->compute_crc32(member);
+    if (!crc || *crc != member.crc32) {
+      members_ok = false;
+      report.checks.push_back(make_check(
+          "member", member.name, CheckResult::fail,
+          crc ? fmt::format("bytes {}..{} changed (CRC-32 recorded {:08x}, computed {:08x})",
+                            member.data_offset, member.data_offset + member.compressed_size,
+                            member.crc32, *crc)
+              : crc.error().message));
+    }
+  }
+  if (members_ok) {
+    report.checks.push_back(make_check("members", fmt::format("{} members", zip->members().size()),
+                                       CheckResult::pass, "CRC-32 of every member matches"));
+  }
+  if (!logical.manifest().defects.empty()) {
+    report.checks.push_back(make_check(
+        "acquisition", "defects", CheckResult::warn,
+        fmt::format("{} entr{} could not be taken completely at acquisition (see custody-info)",
+                    logical.manifest().defects.size(),
+                    logical.manifest().defects.size() == 1 ? "y" : "ies")));
+  }
+  return {};
+}
+
+Result<VerificationReport> verify_logical_container(const std::vector<std::string>& paths,
+                                                    const std::vector<std::string>& trust_files,
+                                                    const std::vector<std::string>& tsa_trust_files,
+                                                    ProgressSink* progress,
+                                                    const CancelToken* cancel) {
+  auto zip = internal::ZipReader::open(paths.front());
+  CUSTODY_TRY(zip);
+  VerificationReport report;
+  report.record_path = paths.front();
+  report.kind = "aff4";
+  report.has_record = false;
+  if (const internal::ZipMember* member = zip->find("custody/acquisition.json")) {
+    auto text = zip->read_member(*member, std::size_t{16} << 20U);
+    CUSTODY_TRY(text);
+    auto loaded = parse_record(*text);
+    if (loaded) {
+      report.has_record = true;
+      report.record = loaded->record;
+      check_record_integrity(*loaded, report);
+      report.checks.front().subject = "custody/acquisition.json";
+    } else {
+      report.checks.push_back(
+          make_check("record", "custody/acquisition.json", CheckResult::fail,
+                     "the custody record is damaged: " + loaded.error().message));
+    }
+  }
+  if (auto files = check_logical_files(paths.front(), report); !files) {
+    if (files.error().code != Errc::corrupt) {
+      return tl::unexpected(files.error());
+    }
+    report.checks.push_back(make_check("container", paths.front(), CheckResult::fail,
+                                       "cannot be read: " + files.error().message));
+  }
+  auto seals = check_seals(paths, trust_files, tsa_trust_files, progress, cancel);
+  CUSTODY_TRY(seals);
+  add_seal_checks(*seals, !trust_files.empty(), report);
+  for (const SealReport& seal : *seals) {
+    add_timestamp_check(seal, !tsa_trust_files.empty(), report);
+  }
+  auto log = verify_custody_log(paths.front(), trust_files, tsa_trust_files);
+  CUSTODY_TRY(log);
+  add_custody_log_checks(*log, report);
+  report.verified = std::none_of(report.checks.begin(), report.checks.end(),
+                                 [](const Check& c) { return c.result == CheckResult::fail; });
+  return report;
+}
+
 }  // namespace
 
 Result<VerificationReport> verify_container(const std::vector<std::string>& paths,
@@ -457,6 +596,9 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
                                             const std::vector<std::string>& tsa_trust_files,
                                             ProgressSink* progress,
                                             const CancelToken* cancel) {
+  if (paths.size() == 1 && looks_like_logical_container(paths.front())) {
+    return verify_logical_container(paths, trust_files, tsa_trust_files, progress, cancel);
+  }
   auto container = Container::open(paths);
   if (!container && container.error().code == Errc::corrupt) {
     return verify_unreadable_container(paths, std::move(container).error());

@@ -193,4 +193,17 @@ if command -v chromium >/dev/null; then
     echo "(the report printed to PDF: evidence/disk1-report.pdf)"
 fi
 
+# --- 15. logical acquisition ---------------------------------------------------------
+step "15. Logical acquisition: a folder and a provider's zip, file by file, with per-file hashes"
+mkdir -p share/Finance share/tmp
+printf 'invoice 17\n' >share/Finance/invoice-17.txt
+printf 'scratch\n' >share/tmp/cache.tmp
+python3 -c 'import zipfile; z = zipfile.ZipFile("disclosure.zip", "w"); z.writestr("account/profile.json", "{}"); z.close()'
+show custody-acquire --logical share disclosure.zip -o evidence/files --exclude '*.tmp' \
+  --examiner "Demo Examiner"
+show custody-info evidence/files.aff4
+show custody-verify evidence/files.aff4
+show custody-export evidence/files.aff4 --files -o files-out
+# --- end of 15 -----------------------------------------------------------------------------------
+
 step "Demo complete: evidence in $work/evidence"

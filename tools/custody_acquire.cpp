@@ -5,6 +5,7 @@
 
 #include <custody/acquisition.hpp>
 #include <custody/custody_log.hpp>
+#include <custody/logical.hpp>
 #include <custody/seal.hpp>
 #include <custody/text.hpp>
 
@@ -39,6 +40,9 @@ struct Options {
   EventDraft acquired_event;  // where, under which legal basis, why (the "acquired" event)
   CaseInfo case_info;
   bool force = false;
+  std::vector<std::string> logical;  // --logical: files, folders, archives
+  LogicalFilters filters;
+  std::string newer_than;
 };
 
 void add_case_option(CLI::App& app,
@@ -304,7 +308,172 @@ void print_summary(const AcquisitionResult& result, double seconds) {
   }
 }
 
+// --- Logical acquisition (--logical) -------------------------------------------------------
+
+// The "acquired" event of a logical acquisition: what was taken, how many files, what was left
+// out.
+Result<void> record_logical_event(const Options& options,
+                                  const LogicalAcquisitionResult& result,
+                                  const Identity* signer) {
+  EventDraft draft = options.acquired_event;
+  draft.action = "acquired";
+  draft.tool_name = k_tool;
+  if (draft.actor.name.empty() && options.case_info.examiner) {
+    draft.actor.name = *options.case_info.examiner;
+  }
+  const LogicalSummary& summary = *result.record.logical;
+  draft.details["acquisition"] = "logical";
+  draft.details["source"] = result.record.source.path;
+  draft.details["files"] = std::to_string(summary.files);
+  draft.details["bytes"] = std::to_string(summary.bytes);
+  draft.details["unreadable"] = std::to_string(summary.unreadable);
+  const LogicalExclusions& excluded = summary.excluded;
+  draft.details["excluded_by_filters"] =
+      std::to_string(excluded.not_included + excluded.excluded + excluded.older);
+  draft.details["file_list_sha256"] = summary.manifest_sha256;
+  auto added = append_custody_event(result.container_path, draft, signer);
+  if (!added) {
+    return tl::unexpected(added.error());
+  }
+  return {};
+}
+
+void print_logical_summary(const LogicalAcquisitionResult& result, double seconds) {
+  const LogicalSummary& summary = *result.record.logical;
+  const double rate = seconds > 0 ? 1.0 / seconds : 0.0;
+  fmt::print(
+      "acquired {} files ({} bytes), {} directories, {} links, {} other from {} in {:.1f} s "
+      "({:.0f} files/s, {:.0f} MB/s)\n",
+      summary.files, summary.bytes, summary.directories, summary.links, summary.other,
+      result.record.source.path, seconds, static_cast<double>(summary.files) * rate,
+      static_cast<double>(result.record.bytes_read) * rate / 1e6);
+  fmt::print("container {} (AFF4-L, one member per file)\n", result.container_path);
+  for (const LogicalSourceRecord& source : summary.sources) {
+    fmt::print("source  {} ({}{})\n", source.path, source.kind,
+               source.archive_format.empty() ? "" : ", " + source.archive_format);
+    for (const auto& [algorithm, hex] : source.hashes) {
+      fmt::print("  {:<7} {}\n", hash_name(algorithm), hex);
+    }
+  }
+  const LogicalExclusions& excluded = summary.excluded;
+  if (excluded.not_included + excluded.excluded + excluded.older + excluded.excluded_directories >
+      0) {
+    fmt::print(
+        "left out by the filters: {} not included, {} excluded, {} not newer, {} excluded "
+        "directories ({} bytes)\n",
+        excluded.not_included, excluded.excluded, excluded.older, excluded.excluded_directories,
+        excluded.bytes);
+  }
+  fmt::print("file list custody/files.json sha256 {}\n", summary.manifest_sha256);
+}
+
+void print_logical_defects(const LogicalManifest& manifest) {
+  fmt::print(stderr,
+             "{}: warning: completed with defects: {} entr{} could not be taken (completely); "
+             "they are listed in custody/files.json:\n",
+             k_tool, manifest.defects.size(), manifest.defects.size() == 1 ? "y" : "ies");
+  for (const LogicalDefect& defect : manifest.defects) {
+    fmt::print(stderr, "  {}: {}\n", encode_logical_path(defect.path), defect.reason);
+  }
+}
+
+ExitCode run_logical(Options& options, const CommonOptions& common) {
+  if (!options.source.empty() || !options.from_image.empty() || options.format != "aff4" ||
+      options.resume || !options.segment_size.empty() || options.verify_source ||
+      options.verify_image || options.set_read_only) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "--logical takes its sources itself and writes an AFF4-L "
+                                      "container",
+                                      {},
+                                      {},
+                                      0,
+                                      "give the files, folders and archives after --logical, "
+                                      "without SOURCE, --from-image, --format, --resume, "
+                                      "--segment-size, --verify-* or --set-readonly"});
+  }
+  LogicalAcquireOptions acquire_options;
+  acquire_options.sources = options.logical;
+  acquire_options.output_base = options.output;
+  acquire_options.case_info = options.case_info;
+  acquire_options.overwrite = options.force;
+  acquire_options.filters = options.filters;
+  if (!options.newer_than.empty()) {
+    acquire_options.filters.newer_than = options.newer_than;
+  }
+  auto algorithms = parse_hash_list(options.hashes);
+  if (!algorithms) {
+    return report_error(k_tool, algorithms.error());
+  }
+  acquire_options.algorithms = *algorithms;
+  std::optional<Identity> sealer;
+  if (!options.seal.key.empty()) {
+    auto identity = Identity::load(to_identity_options(options.seal));
+    if (!identity) {
+      return report_error(k_tool, identity.error());
+    }
+    sealer = std::move(*identity);
+  }
+  if (auto checked = check_event_draft(options.acquired_event); !checked) {
+    return report_error(k_tool, checked.error());
+  }
+  const CancelToken& cancel = install_interrupt_handler();
+  ConsoleProgress progress(!common.quiet);
+  const auto start = std::chrono::steady_clock::now();
+  auto result = acquire_logical(acquire_options, &progress, &cancel);
+  progress.finish();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!result) {
+    return report_error(k_tool, result.error());
+  }
+  if (common.json) {
+    fmt::print("{}", result->record_json);
+  } else if (!common.quiet) {
+    print_logical_summary(*result, seconds);
+  }
+  if (!result->manifest.defects.empty()) {
+    print_logical_defects(result->manifest);
+  }
+  if (result->record.status != AcquisitionStatus::complete) {
+    fmt::print(stderr,
+               "{}: error: interrupted; the files taken so far and a record marked "
+               "\"interrupted\" are in {}\n",
+               k_tool, result->container_path);
+    return ExitCode::interrupted;
+  }
+  if (auto recorded = record_logical_event(options, *result, sealer ? &*sealer : nullptr);
+      !recorded) {
+    return report_error(k_tool, recorded.error());
+  }
+  if (sealer) {
+    SealOptions seal_options;
+    seal_options.tool_name = k_tool;
+    auto sealed = seal_container(result->container_path, *sealer, seal_options, &progress, &cancel);
+    progress.finish();
+    if (!sealed) {
+      return report_error(k_tool, sealed.error());
+    }
+    if (!common.quiet && !common.json) {
+      fmt::print("sealed  seal {} by {}\n", sealed->number, sealer->certificate().subject);
+    }
+  }
+  return result->manifest.defects.empty() ? ExitCode::ok : ExitCode::completed_with_defects;
+}
+
 ExitCode run(Options& options, const CommonOptions& common) {
+  if (!options.logical.empty()) {
+    return run_logical(options, common);
+  }
+  if (!options.filters.include.empty() || !options.filters.exclude.empty() ||
+      !options.newer_than.empty()) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "--include, --exclude and --newer-than filter a logical "
+                                      "acquisition",
+                                      {},
+                                      {},
+                                      0,
+                                      "use them with --logical"});
+  }
   AcquireOptions acquire_options;
   if (options.source.empty() == options.from_image.empty()) {
     return report_error(k_tool, Error{Errc::invalid_argument,
@@ -474,7 +643,9 @@ int main(int argc, char** argv) {
                      "--compression lz4\n"
                      "  custody-acquire /dev/sdc -o out/disk --format raw --segment-size 2G\n"
                      "  ssh lab2 'cat /dev/sdc' | custody-acquire - -o out/remote\n"
-                     "  custody-acquire --from-image suspect.E01 -o out/suspect");
+                     "  custody-acquire --from-image suspect.E01 -o out/suspect\n"
+                     "  custody-acquire --logical /mnt/share/Finance disclosure.zip -o out/files "
+                     "--exclude '*.tmp'");
   app.add_option("SOURCE", options.source, "File, block device, or '-' for standard input");
   app.add_option("--from-image", options.from_image,
                  "Import an image made elsewhere instead of SOURCE: an E01 set (all segments are "
@@ -523,6 +694,22 @@ int main(int argc, char** argv) {
       ->type_name("zero|0xNN");
   add_identity_options(app, options.seal, "seal-");
   add_custody_event_options(app, options.acquired_event);
+  app.add_option("--logical", options.logical,
+                 "Logical acquisition: take these files, folders and archives (zip, tar, 7z, ...) "
+                 "file by file, with per-file hashes and metadata, into an AFF4-L container")
+      ->type_name("PATH")
+      ->expected(1, -1);
+  app.add_option("--include", options.filters.include,
+                 "--logical: take only files matching this glob (a pattern without '/' matches "
+                 "the name; repeatable)")
+      ->type_name("GLOB");
+  app.add_option("--exclude", options.filters.exclude,
+                 "--logical: leave out files and folders matching this glob (repeatable)")
+      ->type_name("GLOB");
+  app.add_option("--newer-than", options.newer_than,
+                 "--logical: take only files modified after DATE (2024-05-01 or "
+                 "2024-05-01T12:00:00Z, UTC)")
+      ->type_name("DATE");
   app.add_flag("--resume", options.resume,
                "Continue the interrupted acquisition in PATH.aff4 from where it stopped");
   app.add_flag("--set-readonly", options.set_read_only,

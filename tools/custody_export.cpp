@@ -6,6 +6,7 @@
 #include <custody/case_uco.hpp>
 #include <custody/custody_log.hpp>
 #include <custody/export.hpp>
+#include <custody/logical.hpp>
 #include <custody/text.hpp>
 
 #include <fmt/format.h>
@@ -37,6 +38,7 @@ struct Options {
   std::string purpose;
   bool no_record = false;
   std::string case_uco;  // --case-uco FILE: the custody chain as CASE/UCO JSON-LD instead
+  bool files = false;    // --files: the files of a logical (AFF4-L) container
 };
 
 Result<std::uint64_t> parse_offset(const std::string& text) {
@@ -224,7 +226,72 @@ ExitCode export_case_uco(const Options& options, const CommonOptions& common) {
   return ExitCode::ok;
 }
 
+// --files: extract the files of a logical container into a directory, checking every hash.
+ExitCode run_files(const Options& options, const CommonOptions& common) {
+  if (options.containers.size() != 1 || options.output.empty() || options.output == "-") {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "--files extracts one logical container into a directory",
+                                      {},
+                                      {},
+                                      0,
+                                      "give one CONTAINER and -o DIRECTORY"});
+  }
+  const CancelToken& cancel = install_interrupt_handler();
+  ConsoleProgress progress(!common.quiet);
+  auto result = extract_logical(
+      LogicalExtractOptions{options.containers.front(), options.output, options.force}, &progress,
+      &cancel);
+  progress.finish();
+  if (!result) {
+    return report_error(k_tool, result.error());
+  }
+  for (const std::string& warning : result->warnings) {
+    print_warning(k_tool, warning);
+  }
+  if (!common.quiet) {
+    fmt::print("exported {} files ({} bytes) to {}\n", result->files, result->bytes,
+               options.output);
+  }
+  if (!options.no_record && is_writable_container(options.containers.front())) {
+    EventDraft draft;
+    draft.action = "exported";
+    draft.tool_name = k_tool;
+    draft.purpose = options.purpose;
+    draft.details = {{"format", "files"},
+                     {"output", options.output},
+                     {"files", std::to_string(result->files)},
+                     {"bytes", std::to_string(result->bytes)},
+                     {"matches_record", result->mismatches.empty() ? "yes" : "NO"}};
+    std::optional<Identity> identity;
+    if (!options.identity.key.empty()) {
+      auto loaded = Identity::load(to_identity_options(options.identity));
+      if (!loaded) {
+        return report_error(k_tool, loaded.error());
+      }
+      identity = std::move(*loaded);
+    }
+    if (auto added = append_custody_event(options.containers.front(), draft,
+                                          identity ? &*identity : nullptr);
+        !added) {
+      return report_error(k_tool, added.error());
+    }
+  }
+  for (const std::string& path : result->mismatches) {
+    fmt::print(stderr, "{}: error: {} does not match the hash recorded at acquisition\n", k_tool,
+               encode_logical_path(path));
+  }
+  if (!result->mismatches.empty()) {
+    fmt::print(stderr, "{}: error: run custody-verify on the container to see every check\n",
+               k_tool);
+    return ExitCode::verification_failed;
+  }
+  return ExitCode::ok;
+}
+
 ExitCode run(const Options& options, const CommonOptions& common) {
+  if (options.files) {
+    return run_files(options, common);
+  }
   if (!options.case_uco.empty()) {
     return export_case_uco(options, common);
   }
@@ -334,6 +401,9 @@ int main(int argc, char** argv) {
   app.add_option("--case-uco", options.case_uco,
                  "Write the custody chain as CASE/UCO JSON-LD to FILE (no image is exported)")
       ->type_name("FILE");
+  app.add_flag("--files", options.files,
+               "Logical container: extract its files with their metadata into the directory "
+               "given with -o (checking every file's hashes)");
   app.add_flag("--no-record", options.no_record,
                "Do not record an \"exported\" event in the container's custody log");
   return run_tool(app, argc, argv, [&] { return run(options, common); });

@@ -3,6 +3,7 @@
 #include "common/tool_main.hpp"
 
 #include <custody/container.hpp>
+#include <custody/logical.hpp>
 #include <custody/record.hpp>
 #include <custody/text.hpp>
 
@@ -176,7 +177,112 @@ ExitCode run_container(const std::vector<std::string>& paths, const CommonOption
   return ExitCode::ok;
 }
 
+// "rw-r--r--"-style permissions for a listing.
+std::string mode_text(const std::optional<std::uint32_t>& mode) {
+  if (!mode) {
+    return "?????????";
+  }
+  std::string text;
+  for (int shift = 6; shift >= 0; shift -= 3) {
+    text += (*mode >> (shift + 2)) & 1U ? 'r' : '-';
+    text += (*mode >> (shift + 1)) & 1U ? 'w' : '-';
+    text += (*mode >> shift) & 1U ? 'x' : '-';
+  }
+  return text;
+}
+
+void print_logical(const LogicalContainer& container) {
+  const LogicalManifest& manifest = container.manifest();
+  fmt::print("container    {}\n", container.path());
+  fmt::print("  {:<12} AFF4-L (logical), written by {}\n", "format",
+             container.tool().empty() ? "unknown" : container.tool());
+  fmt::print("  {:<12} {}\n", "volume", container.volume_urn());
+  for (const LogicalSourceRecord& source : manifest.sources) {
+    fmt::print("source       {} ({}{})\n", source.path, source.kind,
+               source.archive_format.empty() ? "" : ", " + source.archive_format);
+    for (const auto& [algorithm, hex] : source.hashes) {
+      fmt::print("  {:<12} {}\n", hash_name(algorithm), hex);
+    }
+  }
+  const LogicalFilters& filters = manifest.filters;
+  for (const std::string& glob : filters.include) {
+    fmt::print("filter       include {}\n", glob);
+  }
+  for (const std::string& glob : filters.exclude) {
+    fmt::print("filter       exclude {}\n", glob);
+  }
+  if (filters.newer_than) {
+    fmt::print("filter       newer than {}\n", *filters.newer_than);
+  }
+  const LogicalExclusions& excluded = manifest.excluded;
+  if (!filters.include.empty() || !filters.exclude.empty() || filters.newer_than) {
+    fmt::print(
+        "left out     {} not included, {} excluded, {} not newer, {} excluded directories "
+        "({} bytes)\n",
+        excluded.not_included, excluded.excluded, excluded.older, excluded.excluded_directories,
+        excluded.bytes);
+  }
+  fmt::print("entries      {}\n", manifest.entries.size());
+  for (const LogicalEntry& entry : manifest.entries) {
+    std::string extra;
+    if (entry.type == LogicalEntryType::symlink || entry.type == LogicalEntryType::hardlink) {
+      extra = " -> " + encode_logical_path(entry.link_target);
+    }
+    if (!entry.data_ranges.empty()) {
+      extra += " (sparse)";
+    }
+    if (!entry.error.empty()) {
+      extra += " [" + entry.error + "]";
+    }
+    fmt::print("  {:<9} {} {:>12}  {:<30}  {}{}\n", logical_entry_type_name(entry.type),
+               mode_text(entry.mode), entry.size, entry.mtime.empty() ? "-" : entry.mtime,
+               encode_logical_path(entry.path), extra);
+    if (entry.type == LogicalEntryType::file) {
+      for (const auto& [algorithm, hex] : entry.hashes) {
+        fmt::print("  {:>22} {}\n", hash_name(algorithm), hex);
+      }
+    }
+  }
+  for (const LogicalDefect& defect : manifest.defects) {
+    fmt::print("defect       {}: {}\n", encode_logical_path(defect.path), defect.reason);
+  }
+}
+
+ExitCode run_logical(const std::string& path, const CommonOptions& common) {
+  auto container = LogicalContainer::open(path);
+  if (!container) {
+    return report_error(k_tool, container.error());
+  }
+  const LogicalContainer& logical = **container;
+  if (common.json) {
+    // The file list as stored (or as read from information.turtle), with the container's facts.
+    fmt::print(
+        "{{\"format\": \"custody-logical-info\", \"version\": 1, \"container\": \"{}\", "
+        "\"volume\": \"{}\", \"files\": {}}}\n",
+        encode_logical_path(path), logical.volume_urn(),
+        logical_manifest_to_json(logical.manifest()));
+    return ExitCode::ok;
+  }
+  if (common.quiet) {
+    return ExitCode::ok;
+  }
+  print_logical(logical);
+  if (logical.custody_record()) {
+    auto loaded = parse_record(*logical.custody_record());
+    if (!loaded) {
+      print_warning(k_tool, "custody/acquisition.json is damaged: " + loaded.error().message);
+    } else {
+      fmt::print("custody record (custody/acquisition.json)\n");
+      print_record(loaded->record, loaded->digest_matches);
+    }
+  }
+  return ExitCode::ok;
+}
+
 ExitCode run(const std::vector<std::string>& paths, const CommonOptions& common) {
+  if (paths.size() == 1 && looks_like_logical_container(paths.front())) {
+    return run_logical(paths.front(), common);
+  }
   if (looks_like_container(paths.front())) {
     return run_container(paths, common);
   }

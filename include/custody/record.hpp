@@ -79,6 +79,48 @@ struct ImportRecord {
   std::vector<ByteRange> checksum_errors;
 };
 
+// Logical acquisition (custody-acquire --logical; see logical.hpp). A source as given.
+struct LogicalSourceRecord {
+  std::string path;            // as given
+  std::string label;           // its top-level name in the container
+  std::string kind;            // "directory", "file" or "archive"
+  std::string archive_format;  // libarchive's name of it ("ZIP 2.0 (deflation)", "GNU tar format")
+  std::optional<std::uint64_t> size;  // archive or file: its size
+  DigestSet hashes;                   // archive: of the archive file itself
+};
+
+// What was asked to be left out (data minimisation), exactly as given.
+struct LogicalFilters {
+  std::vector<std::string> include;       // globs; when any, only matching files are taken
+  std::vector<std::string> exclude;       // globs; a matching directory is not entered
+  std::optional<std::string> newer_than;  // RFC 3339 UTC: only files modified after it
+};
+
+// What the filters left out: counts, not names (names can be personal data too).
+struct LogicalExclusions {
+  std::uint64_t not_included = 0;          // files matching no --include
+  std::uint64_t excluded = 0;              // files and links matching an --exclude
+  std::uint64_t excluded_directories = 0;  // directories matching an --exclude (not entered)
+  std::uint64_t older = 0;                 // files not modified after --newer-than
+  std::uint64_t bytes = 0;                 // size of the files left out (entered directories only)
+};
+
+// The record's "logical" section: a summary; the file list is custody/files.json, whose SHA-256
+// is here (and so covered by record_sha256).
+struct LogicalSummary {
+  std::string manifest_member = "custody/files.json";
+  std::string manifest_sha256;
+  std::uint64_t files = 0;
+  std::uint64_t directories = 0;
+  std::uint64_t links = 0;  // symbolic and hard
+  std::uint64_t other = 0;  // fifos, sockets, devices (metadata only)
+  std::uint64_t bytes = 0;  // content of the files
+  std::uint64_t unreadable = 0;
+  std::vector<LogicalSourceRecord> sources;
+  LogicalFilters filters;
+  LogicalExclusions excluded;
+};
+
 enum class AcquisitionStatus : std::uint8_t { complete, interrupted, failed };
 
 // "complete", "interrupted", "failed".
@@ -113,6 +155,10 @@ struct AcquisitionRecord {
   std::vector<std::pair<std::uint64_t, std::string>> resumed;
   // Set when the source was an image made elsewhere (custody-acquire --from-image).
   std::optional<ImportRecord> imported_from;
+  // Set for a logical acquisition: then `hashes` are of custody/files.json, `image_size` is the
+  // files' total size and `defects` is empty (unreadable files are listed in the summary's
+  // manifest).
+  std::optional<LogicalSummary> logical;
 };
 
 // Serializes `record` with its record_sha256 member. `pretty` indents for people; the digest is
