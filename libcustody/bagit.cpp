@@ -50,6 +50,13 @@ using internal::split_lines;
 // Tag files are read whole; a larger one is not a tag file anyone meant to write.
 constexpr std::size_t k_tag_file_limit = 256ULL << 20U;
 constexpr std::size_t k_read_block = 1U << 20U;
+// A tag-file line longer than this is refused before any parsing (std::regex recurses per
+// character and would overflow the stack on a line of a few hundred kilobytes).
+constexpr std::size_t k_max_tag_line = 64U << 10U;
+// Manifests with more lines are refused: every entry costs memory.
+constexpr std::size_t k_max_manifest_lines = 1'000'000;
+// Problems listed per file; the rest are summed up in one line.
+constexpr std::size_t k_max_problems_per_file = 1000;
 
 // One manifest's entries: canonical path -> expected digest (lower-case hex).
 struct Manifest {
@@ -65,6 +72,9 @@ struct Rules {
 };
 
 std::optional<std::pair<int, int>> parse_version(std::string_view text) {
+  if (text.size() > 16) {
+    return std::nullopt;
+  }
   static const std::regex pattern("([0-9]+)\\.([0-9]+)");
   std::cmatch match;
   if (!std::regex_match(text.begin(), text.end(), match, pattern)) {
@@ -117,12 +127,46 @@ class Validator {
   std::map<std::string, std::string> m_fetch;  // path -> "fetch.txt line N"
   std::optional<internal::PayloadOxum> m_oxum;
   std::string m_bag_info_name = "bag-info.txt";
+  struct Count {
+    std::size_t listed = 0;
+    bool noted = false;
+    bool error_listed = false;
+  };
+  std::map<std::string, Count> m_problem_counts;
 
   void error(std::string file, std::string message) {
-    m_report.problems.push_back({BagSeverity::error, std::move(file), std::move(message)});
+    problem(BagSeverity::error, std::move(file), std::move(message));
   }
   void warning(std::string file, std::string message) {
-    m_report.problems.push_back({BagSeverity::warning, std::move(file), std::move(message)});
+    problem(BagSeverity::warning, std::move(file), std::move(message));
+  }
+  // At most k_max_problems_per_file per file, then one line saying more were left out (and, if
+  // an error is among them, one error line, so that leaving problems out never makes a bag valid).
+  void problem(BagSeverity severity, std::string file, std::string message) {
+    Count& count = m_problem_counts[file];
+    if (count.listed < k_max_problems_per_file) {
+      ++count.listed;
+      count.error_listed = count.error_listed || severity == BagSeverity::error;
+      m_report.problems.push_back({severity, std::move(file), std::move(message)});
+      return;
+    }
+    const bool note_error = severity == BagSeverity::error && !count.error_listed;
+    if (!count.noted || note_error) {
+      m_report.problems.push_back(
+          {severity, file,
+           fmt::format("has more problems than the {} listed; fix these first",
+                       k_max_problems_per_file)});
+      count.noted = true;
+      count.error_listed = count.error_listed || note_error;
+    }
+  }
+  // Whether line `number` of `file` is short enough to parse; reports it if not.
+  bool line_fits(const std::string& file, std::string_view line, std::size_t number) {
+    if (line.size() <= k_max_tag_line) {
+      return true;
+    }
+    error(file, fmt::format("line {} is longer than {} bytes", number, k_max_tag_line));
+    return false;
   }
   std::string full(const std::string& relative) const { return m_directory + "/" + relative; }
 
@@ -251,7 +295,9 @@ class Validator {
     const std::string text = decode(m_bag_info_name, *content);
     const auto lines = split_lines(text);
     for (std::size_t index = 0; index < lines.size(); ++index) {
-      parse_bag_info_line(lines[index], index + 1);
+      if (line_fits(m_bag_info_name, lines[index], index + 1)) {
+        parse_bag_info_line(lines[index], index + 1);
+      }
     }
     for (const auto& field : m_report.info) {
       if (lower(field.label) != "payload-oxum") {
@@ -351,10 +397,15 @@ class Validator {
   void parse_manifest(Manifest& manifest, const std::string& text, bool tag) {
     const std::size_t digest_length = internal::bag_digest_hex_length(manifest.algorithm);
     const auto lines = split_lines(text);
+    if (lines.size() > k_max_manifest_lines) {
+      error(manifest.file, fmt::format("has {} lines, more than the {} this validator reads",
+                                       lines.size(), k_max_manifest_lines));
+      return;
+    }
     for (std::size_t index = 0; index < lines.size(); ++index) {
       const std::string_view line = lines[index];
       const std::size_t number = index + 1;
-      if (trim(line).empty()) {
+      if (!line_fits(manifest.file, line, number) || trim(line).empty()) {
         continue;
       }
       const auto gap = line.find_first_of(" \t");
@@ -419,6 +470,9 @@ class Validator {
     const auto lines = split_lines(text);
     static const std::regex pattern("(\\S+)[ \\t]+(\\S+)[ \\t]+(.+)");
     for (std::size_t index = 0; index < lines.size(); ++index) {
+      if (!line_fits(name, lines[index], index + 1)) {
+        continue;
+      }
       const std::string line(lines[index]);
       if (trim(line).empty()) {
         continue;

@@ -2,6 +2,7 @@
 #include "internal/custody_log_writer.hpp"
 #include "internal/pipeline.hpp"
 #include "internal/posix_file.hpp"
+#include "internal/untrusted_json.hpp"
 #include "internal/zip.hpp"
 
 #include <custody/hash.hpp>
@@ -404,7 +405,7 @@ Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& path
     report.number = number;
     auto bytes = zip->read_member(*zip->find(seal_name(number, "json")), k_small_limit);
     CUSTODY_TRY(bytes);
-    json manifest = json::parse(*bytes, nullptr, false);
+    json manifest = internal::parse_untrusted_json(*bytes);
     report.manifest_readable = !manifest.is_discarded() && manifest.is_object() &&
                                manifest.value("format", "") == k_seal_manifest_format &&
                                manifest.contains("sealed_length") &&

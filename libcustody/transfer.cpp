@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Transfer packages (transfer.hpp, custody-package(5)).
 #include "internal/posix_file.hpp"
+#include "internal/untrusted_json.hpp"
 
 #include <custody/bagit.hpp>
 #include <custody/byte_sink.hpp>
@@ -609,7 +610,7 @@ void check_item(const ReceiveOptions& options,
     out.fail(payload, "its custody log does not extend the tree head the sender packed");
     return;
   }
-  const json packed = json::parse(*proof_text, nullptr, false);
+  const json packed = internal::parse_untrusted_json(*proof_text);
   const std::string packaged_in =
       packed.value(json::json_pointer("/event/event/details/package_id"), std::string());
   if (packaged_in != package_id ||
@@ -723,7 +724,7 @@ Result<ReceiveResult> receive_transfer(const ReceiveOptions& options,
     return result;
   }
   auto transfer_text = internal::read_small_file(bag + "/" + k_transfer_member, k_tag_limit);
-  const json transfer = transfer_text ? json::parse(*transfer_text, nullptr, false) : json();
+  const json transfer = transfer_text ? internal::parse_untrusted_json(*transfer_text) : json();
   if (!transfer.is_object() || transfer.value("format", "") != k_transfer_format ||
       !transfer.contains("items") || !transfer["items"].is_array()) {
     out.fail("transfer", "custody/transfer.json is missing or not a custody transfer statement");
@@ -776,7 +777,7 @@ Result<ReceiptImport> import_receipt(const std::string& container,
                     "({})",
                     check->signature_valid ? check->trust_problem : "altered or forged"));
   }
-  const json receipt = json::parse(*bytes, nullptr, false);
+  const json receipt = internal::parse_untrusted_json(*bytes);
   if (!receipt.is_object() || receipt.value("format", "") != k_receipt_format ||
       !receipt.contains("items") || !receipt["items"].is_array()) {
     return make_error(Errc::corrupt, receipt_path + " is not a custody receipt");

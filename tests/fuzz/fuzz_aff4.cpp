@@ -28,7 +28,8 @@ CUSTODY_FUZZ_TARGET(aff4)(const std::uint8_t* data, std::size_t size) {
   const custody::ContainerInfo& info = (*container)->info();
   std::vector<std::byte> buffer(std::size_t{1} << 16U);
   // The start, the middle and the end of the image, at most 1 MiB in all.
-  const std::array<std::uint64_t, 3> starts{0, info.size / 2, info.size > 4096 ? info.size - 4096 : 0};
+  const std::array<std::uint64_t, 3> starts{0, info.size / 2,
+                                            info.size > 4096 ? info.size - 4096 : 0};
   for (std::uint64_t start : starts) {
     std::uint64_t offset = start;
     for (int i = 0; i < 5 && offset < info.size; ++i) {

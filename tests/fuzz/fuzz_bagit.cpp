@@ -3,7 +3,6 @@
 // bag-info.txt, manifests, data/...), which validate_bag checks; every section also goes through
 // the tag-file text parsers.
 #include "fuzz_support.hpp"
-
 #include "internal/bagit_text.hpp"
 
 #include <custody/bagit.hpp>
@@ -18,7 +17,8 @@ CUSTODY_FUZZ_TARGET(bagit)(const std::uint8_t* data, std::size_t size) {
   std::error_code ignored;
   fs::remove_all(bag, ignored);
   fs::create_directories(bag / "data");
-  for (const auto& [name, content] : custody::fuzz::split_sections(custody::fuzz::as_text(data, size), 32)) {
+  for (const auto& [name, content] :
+       custody::fuzz::split_sections(custody::fuzz::as_text(data, size), 32)) {
     for (std::string_view line : split_lines(content)) {
       (void)check_bag_path(line, true);
       (void)check_bag_path(line, false);
@@ -30,7 +30,8 @@ CUSTODY_FUZZ_TARGET(bagit)(const std::uint8_t* data, std::size_t size) {
     // Only plain relative names inside the bag.
     if (name.empty() || name.size() > 100 || name.front() == '/' ||
         name.find("..") != std::string::npos ||
-        name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") !=
+        name.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") !=
             std::string::npos) {
       continue;
     }

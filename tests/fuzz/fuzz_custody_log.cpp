@@ -7,8 +7,8 @@
 
 CUSTODY_FUZZ_TARGET(custody_log)(const std::uint8_t* data, std::size_t size) {
   const std::string path = custody::fuzz::scratch_dir() + "/log.aff4";
-  if (!custody::fuzz::write_zip(path,
-                                custody::fuzz::split_sections(custody::fuzz::as_text(data, size), 64))) {
+  if (!custody::fuzz::write_zip(
+          path, custody::fuzz::split_sections(custody::fuzz::as_text(data, size), 64))) {
     return 0;
   }
   if (auto log = custody::read_custody_log(path)) {

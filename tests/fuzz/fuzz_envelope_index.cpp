@@ -8,8 +8,7 @@
 
 CUSTODY_FUZZ_TARGET(envelope_index)(const std::uint8_t* data, std::size_t size) {
   const std::string path = custody::fuzz::scratch_dir() + "/package.enc.json";
-  std::ofstream(path, std::ios::binary | std::ios::trunc)
-      << custody::fuzz::as_text(data, size);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << custody::fuzz::as_text(data, size);
   (void)custody::read_envelope_index(path);
   (void)custody::check_package(path);
   return 0;

@@ -25,8 +25,8 @@ const std::string& memory_file(std::string_view bytes) {
     }
     path = "/proc/self/fd/" + std::to_string(fd);
   }
-  if (ftruncate(fd, 0) != 0 || pwrite(fd, bytes.data(), bytes.size(), 0) !=
-                                   static_cast<ssize_t>(bytes.size())) {
+  if (ftruncate(fd, 0) != 0 ||
+      pwrite(fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
     throw std::runtime_error("cannot fill the memory file");
   }
   return path;
@@ -66,8 +66,8 @@ bool plain_member_name(std::string_view name) {
 const std::string& scratch_dir() {
   if (g_scratch.empty()) {
     const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                          "/custody-fuzz-XXXXXX";
+    std::string pattern =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/custody-fuzz-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) {
       throw std::runtime_error("mkdtemp failed");
     }

@@ -44,12 +44,12 @@ bool write_zip(const std::string& path,
 }  // namespace custody::fuzz
 
 #ifdef CUSTODY_LIBFUZZER
-#define CUSTODY_FUZZ_TARGET(name)                                           \
-  extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+#  define CUSTODY_FUZZ_TARGET(name) \
+    extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 #else
-#define CUSTODY_FUZZ_TARGET(name)                                                          \
-  static int fuzz_##name(const std::uint8_t* data, std::size_t size);                    \
-  [[maybe_unused]] static const bool fuzz_registered_##name =                            \
-      custody::fuzz::register_target(#name, fuzz_##name);                                \
-  static int fuzz_##name(const std::uint8_t* data, std::size_t size)
+#  define CUSTODY_FUZZ_TARGET(name)                                     \
+    static int fuzz_##name(const std::uint8_t* data, std::size_t size); \
+    [[maybe_unused]] static const bool fuzz_registered_##name =         \
+        custody::fuzz::register_target(#name, fuzz_##name);             \
+    static int fuzz_##name(const std::uint8_t* data, std::size_t size)
 #endif

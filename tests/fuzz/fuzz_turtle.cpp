@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // AFF4 information.turtle (internal::RdfGraph over serd).
 #include "fuzz_support.hpp"
-
 #include "internal/turtle.hpp"
 
 CUSTODY_FUZZ_TARGET(turtle)(const std::uint8_t* data, std::size_t size) {

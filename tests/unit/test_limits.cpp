@@ -70,15 +70,15 @@ BOOST_AUTO_TEST_CASE(deeply_nested_record_is_corrupt) {
 }
 
 BOOST_AUTO_TEST_CASE(deeply_nested_proof_is_corrupt_or_invalid) {
-  auto check = check_custody_proof("{\"format\":\"custody-inclusion-proof\",\"event\":" +
-                                       nested(500000) + "}",
-                                   {}, {});
+  auto check = check_custody_proof(
+      "{\"format\":\"custody-inclusion-proof\",\"event\":" + nested(500000) + "}", {}, {});
   BOOST_TEST((!check || !check->valid));
 }
 
 BOOST_AUTO_TEST_CASE(deeply_nested_envelope_index_is_corrupt) {
   test::TempDir dir;
-  write_text(dir.file("p.enc.json"), "{\"format\":\"custody-envelope\",\"x\":" + nested(500000) + "}");
+  write_text(dir.file("p.enc.json"),
+             "{\"format\":\"custody-envelope\",\"x\":" + nested(500000) + "}");
   auto index = read_envelope_index(dir.file("p.enc.json"));
   BOOST_REQUIRE(!index);
   BOOST_TEST(static_cast<int>(index.error().code) == static_cast<int>(Errc::corrupt));
