@@ -234,7 +234,9 @@ Result<SealResult> seal_container(const std::string& path,
   CUSTODY_TRY(zip);
   if (zip->end_offset() != zip->file_size()) {
     return make_error(Errc::corrupt,
-                      fmt::format("{} has {} bytes after its end; seal only a complete container",
+                      fmt::format("{} has {} bytes after its end; seal only a complete container "
+                                  "(if an append was interrupted, check it with custody-verify; "
+                                  "the next custody-log add closes it again)",
                                   path, zip->file_size() - zip->end_offset()));
   }
   const std::uint64_t sealed_length = zip->end_offset();

@@ -3,8 +3,9 @@
 # run: an error exits 74 with a clear message (never 70 or a crash); whatever is left behind is
 # either a container that verifies and holds exactly the source, or one that custody-verify
 # reports as failed, interrupted or damaged (exit 1 or 65), never one that verifies wrongly.
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/fault_lib.bash"
+faults=$(cd "$(dirname "$0")" && pwd)
+source "$faults/../lib.sh"
+source "$faults/fault_lib.bash"
 make_identities
 make_source src.bin 600000
 acquire=("$ACQUIRE" src.bin -o out -q --chunk-size 65536 --seal-key keys/examiner.key
@@ -31,6 +32,7 @@ check_leftover() {
 hits=0
 for syscall in "${WRITE_CALLS[@]}"; do
   count=$(count_calls "$syscall" "${acquire[@]}" --force)
+  note "$syscall: $count calls"
   rm -f out.aff4
   for n in $(spread "$count" 5); do
     for spec in "error=ENOSPC:when=$n" "error=EIO:when=$n" "signal=SIGKILL:when=$n"; do
@@ -46,6 +48,7 @@ for syscall in "${WRITE_CALLS[@]}"; do
     done
   done
 done
+note "$hits injections hit"
 [ $hits -ge 20 ] || fail "only $hits injections hit the acquisition"
 
 # Short writes: the write crossing the limit is short, the next one fails with EFBIG.

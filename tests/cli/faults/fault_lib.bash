@@ -37,13 +37,19 @@ inject() {
   local syscall=$1 spec=$2
   shift 2
   set +e
-  strace -f -qq -o /dev/null -e trace="$syscall" -e inject="$syscall:$spec" "$@" \
-    >"$WORK/stdout" 2>"$WORK/stderr"
+  # (The subshell keeps bash's "Killed" notice out of the test's output.)
+  (strace -f -qq -o /dev/null -e trace="$syscall" -e inject="$syscall:$spec" "$@" \
+    >"$WORK/stdout" 2>"$WORK/stderr"; exit $?) 2>/dev/null
   RC=$?
   set -e
   if grep -qE 'internal error|runtime error:|AddressSanitizer|LeakSanitizer' "$WORK/stderr"; then
     fail "internal error or sanitizer report with $syscall:$spec from: $*"
   fi
+}
+
+# note LINE: a line for the test's log (what was injected and what happened).
+note() {
+  echo "$*"
 }
 
 expect_clean_failure() {

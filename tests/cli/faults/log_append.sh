@@ -1,8 +1,9 @@
 # custody-log add meeting ENOSPC and EIO on writes and fsyncs and short writes (kill -9 at every
 # write and fsync is tests/cli/log/interrupted_append.sh): exit 74 with a clear message, and the
 # log verifies with the old events or the old ones plus the new one; the next append works.
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/fault_lib.bash"
+faults=$(cd "$(dirname "$0")" && pwd)
+source "$faults/../lib.sh"
+source "$faults/fault_lib.bash"
 LOG="$CUSTODY_BIN/custody-log"
 make_identities
 make_source src.bin 200000
@@ -30,6 +31,7 @@ cp img.aff4 try.aff4
 hits=0
 for syscall in "${WRITE_CALLS[@]}"; do
   count=$(count_calls "$syscall" "${add[@]}")
+  note "$syscall: $count calls"
   for n in $(spread "$count" 5); do
     for error in ENOSPC EIO; do
       cp img.aff4 try.aff4
@@ -40,6 +42,7 @@ for syscall in "${WRITE_CALLS[@]}"; do
     done
   done
 done
+note "$hits injections hit"
 [ $hits -ge 8 ] || fail "only $hits injections hit the append"
 
 size_kib=$(( $(stat -c %s img.aff4) / 1024 ))

@@ -3,8 +3,9 @@
 # package but containers that still verify (with or without their "packaged" event) and can be
 # packed again; a failed receive leaves the package untouched and nothing released under the
 # output name, and receiving again works.
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/fault_lib.bash"
+faults=$(cd "$(dirname "$0")" && pwd)
+source "$faults/../lib.sh"
+source "$faults/fault_lib.bash"
 PACK="$CUSTODY_BIN/custody-pack"
 RECEIVE="$CUSTODY_BIN/custody-receive"
 LOG="$CUSTODY_BIN/custody-log"
@@ -38,7 +39,9 @@ after_pack() {
 hits=0
 for syscall in "${WRITE_CALLS[@]}"; do
   cp img.aff4 disk.aff4
+  rm -f pkg.tar
   count=$(count_calls "$syscall" "${pack[@]}")
+  note "pack $syscall: $count calls"
   for n in $(spread "$count" 4); do
     for spec in "error=ENOSPC:when=$n" "error=EIO:when=$n" "signal=SIGKILL:when=$n"; do
       cp img.aff4 disk.aff4
@@ -55,6 +58,7 @@ for syscall in "${WRITE_CALLS[@]}"; do
     done
   done
 done
+note "$hits injections hit custody-pack"
 [ $hits -ge 8 ] || fail "only $hits injections hit custody-pack"
 
 cp img.aff4 disk.aff4
@@ -80,7 +84,9 @@ after_receive() {
 
 hits=0
 for syscall in "${WRITE_CALLS[@]}"; do
+  rm -rf got got.receipt.json got.receipt.json.p7s ./.got* 2>/dev/null || true
   count=$(count_calls "$syscall" "${receive[@]}")
+  note "receive $syscall: $count calls"
   rm -rf got got.receipt.json got.receipt.json.p7s ./.got* 2>/dev/null || true
   for n in $(spread "$count" 4); do
     for spec in "error=ENOSPC:when=$n" "error=EIO:when=$n" "signal=SIGKILL:when=$n"; do
@@ -96,6 +102,7 @@ for syscall in "${WRITE_CALLS[@]}"; do
     done
   done
 done
+note "$hits injections hit custody-receive"
 [ $hits -ge 8 ] || fail "only $hits injections hit custody-receive"
 
 # Short writes: the container's append fails (half its size), or the package does (a little more

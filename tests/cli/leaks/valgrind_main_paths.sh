@@ -15,13 +15,14 @@ make_source src.bin 150000
 
 # vg EXPECTED_RC TOOL ARGS...: the tool under memcheck.
 vg() {
-  local expected=$1
+  local expected=$1 started=$SECONDS
   shift
   run valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
     --show-leak-kinds=definite --track-origins=no "$@"
   if [ "$RC" -ne "$expected" ]; then
     fail "valgrind: $(basename "$1") exit $RC (expected $expected; 99 = a memcheck error)"
   fi
+  echo "memcheck clean: $(basename "$1") $2 ($((SECONDS - started)) s)"
 }
 
 vg 0 "$ACQUIRE" src.bin -o img -q --chunk-size 32768 --seal-key keys/examiner.key \
