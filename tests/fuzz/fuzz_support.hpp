@@ -43,13 +43,13 @@ bool write_zip(const std::string& path,
 
 }  // namespace custody::fuzz
 
+// Usage: CUSTODY_FUZZ_TARGET(name)(const std::uint8_t* data, std::size_t size) { ... }
 #ifdef CUSTODY_LIBFUZZER
-#  define CUSTODY_FUZZ_TARGET(name) \
-    extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+#  define CUSTODY_FUZZ_TARGET(name) extern "C" int LLVMFuzzerTestOneInput
 #else
 #  define CUSTODY_FUZZ_TARGET(name)                                     \
     static int fuzz_##name(const std::uint8_t* data, std::size_t size); \
     [[maybe_unused]] static const bool fuzz_registered_##name =         \
         custody::fuzz::register_target(#name, fuzz_##name);             \
-    static int fuzz_##name(const std::uint8_t* data, std::size_t size)
+    static int fuzz_##name
 #endif

@@ -97,10 +97,14 @@ BOOST_AUTO_TEST_CASE(deeply_nested_log_members_are_reported_not_crashed_on) {
     }
     BOOST_REQUIRE(writer->finish(""));
   }
+  // Refused as no log (Errc::corrupt), or read with every member's problem named.
   auto verification = verify_custody_log(path, {}, {});
-  BOOST_REQUIRE(verification);
-  BOOST_TEST(!verification->intact);
-  (void)log_verification_to_json(*verification);
+  if (verification) {
+    BOOST_TEST(!verification->intact);
+    (void)log_verification_to_json(*verification);
+  } else {
+    BOOST_TEST(static_cast<int>(verification.error().code) == static_cast<int>(Errc::corrupt));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(overlong_tag_file_lines_are_refused) {
