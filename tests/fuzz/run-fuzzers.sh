@@ -6,7 +6,8 @@
 # and the regression inputs (tests/fuzz/regressions/NAME). Prints executions and coverage per
 # harness; a crash leaves its input in build/fuzz/artifacts/NAME/ and the script exits 1.
 #   usage: tests/fuzz/run-fuzzers.sh [SECONDS] [NAME...]
-#   env: FUZZ_JOBS (harnesses run at once, default 1), CUSTODY_SEED_TOOLS (tools for the seeds)
+#   env: FUZZ_JOBS (harnesses run at once, default 1), CUSTODY_SEED_TOOLS (tools for the seeds),
+#        FUZZ_NO_BUILD=1 (run the harnesses as built)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
@@ -16,8 +17,10 @@ all=($(sed -n 's/^set(custody_fuzz_harnesses//; s/)$//; /^#/d; p' tests/fuzz/har
 harnesses=("${all[@]}")
 [ $# -gt 0 ] && harnesses=("$@")
 
-cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "${BUILD_JOBS:-2}" >/dev/null
+if [ -z "${FUZZ_NO_BUILD:-}" ]; then
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz -j "${BUILD_JOBS:-2}" >/dev/null
+fi
 
 build=build/fuzz
 if [ ! -d "$build/seeds" ]; then
