@@ -289,7 +289,8 @@ Result<CustodyLog> read_log(const internal::ZipReader& zip) {
       json info = internal::parse_untrusted_json(*text);
       log.log_id = string_member(info, "log_id");
       log.title = string_member(info, "title");
-      log.standalone = info.is_object() && info.value("standalone", false);
+      log.standalone = info.is_object() && info.contains("standalone") &&
+                       info["standalone"].is_boolean() && info["standalone"].get<bool>();
       continue;
     }
     auto parsed = parse_log_member(member.name);
@@ -1324,9 +1325,10 @@ void check_consistency(Checker& out,
 
 }  // namespace
 
-Result<ProofCheck> check_custody_proof(const std::string& proof_json,
-                                       const std::vector<std::string>& trust_files,
-                                       const std::vector<std::string>& tsa_trust_files) {
+namespace {
+Result<ProofCheck> check_proof(const std::string& proof_json,
+                               const std::vector<std::string>& trust_files,
+                               const std::vector<std::string>& tsa_trust_files) {
   json proof = internal::parse_untrusted_json(proof_json);
   const std::string format = string_member(proof, "format");
   ProofCheck result;
@@ -1343,6 +1345,15 @@ Result<ProofCheck> check_custody_proof(const std::string& proof_json,
   result.valid = std::none_of(result.checks.begin(), result.checks.end(),
                               [](const LogCheck& c) { return c.result == LogCheckResult::fail; });
   return result;
+}
+}  // namespace
+
+Result<ProofCheck> check_custody_proof(const std::string& proof_json,
+                                       const std::vector<std::string>& trust_files,
+                                       const std::vector<std::string>& tsa_trust_files) {
+  return internal::json_errors_are_corrupt("not a valid custody proof", [&] {
+    return check_proof(proof_json, trust_files, tsa_trust_files);
+  });
 }
 
 const char* log_check_result_name(LogCheckResult result) {

@@ -835,7 +835,9 @@ Result<Package> open_package(const std::string& input) {
                            "the index lists the segments: ask the sender for it");
   }
   CUSTODY_TRY(text);
-  auto index = parse_index(*text, package.base);
+  auto index =
+      internal::json_errors_are_corrupt(fmt::format("{} is not a valid package index", path),
+                                        [&] { return parse_index(*text, package.base); });
   if (!index) {
     index.error().path = path;
     return tl::unexpected(std::move(index.error()));

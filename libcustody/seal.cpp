@@ -393,11 +393,30 @@ Result<std::string> add_seal_timestamp(const std::string& path,
   return check->time;
 }
 
+namespace {
+Result<std::vector<SealReport>> check_seals_of(const std::vector<std::string>& paths,
+                                               const std::vector<std::string>& trust_files,
+                                               const std::vector<std::string>& tsa_trust_files,
+                                               ProgressSink* progress,
+                                               const CancelToken* cancel);
+}  // namespace
+
 Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& paths,
                                             const std::vector<std::string>& trust_files,
                                             const std::vector<std::string>& tsa_trust_files,
                                             ProgressSink* progress,
                                             const CancelToken* cancel) {
+  return internal::json_errors_are_corrupt("a seal manifest is not valid", [&] {
+    return check_seals_of(paths, trust_files, tsa_trust_files, progress, cancel);
+  });
+}
+
+namespace {
+Result<std::vector<SealReport>> check_seals_of(const std::vector<std::string>& paths,
+                                               const std::vector<std::string>& trust_files,
+                                               const std::vector<std::string>& tsa_trust_files,
+                                               ProgressSink* progress,
+                                               const CancelToken* cancel) {
   auto zip = internal::ZipReader::open(paths.front());
   CUSTODY_TRY(zip);
   std::vector<SealReport> reports;
@@ -494,5 +513,6 @@ Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& path
   }
   return reports;
 }
+}  // namespace
 
 }  // namespace custody

@@ -701,10 +701,33 @@ Result<void> record_receipt(const ReceiveOptions& options,
 
 }  // namespace
 
+namespace {
+Result<ReceiveResult> receive(const ReceiveOptions& options, const Identity& receiver);
+Result<ReceiptImport> import(const std::string& container,
+                             const std::string& receipt_path,
+                             const std::vector<std::string>& trust,
+                             const Identity& identity);
+}  // namespace
+
 Result<ReceiveResult> receive_transfer(const ReceiveOptions& options,
                                        const Identity& receiver,
                                        ProgressSink* /*progress*/,
                                        const CancelToken* /*cancel*/) {
+  return internal::json_errors_are_corrupt("the package's JSON is not valid",
+                                           [&] { return receive(options, receiver); });
+}
+
+Result<ReceiptImport> import_receipt(const std::string& container,
+                                     const std::string& receipt_path,
+                                     const std::vector<std::string>& trust,
+                                     const Identity& identity) {
+  return internal::json_errors_are_corrupt(
+      fmt::format("{} is not a valid receipt", receipt_path),
+      [&] { return import(container, receipt_path, trust, identity); });
+}
+
+namespace {
+Result<ReceiveResult> receive(const ReceiveOptions& options, const Identity& receiver) {
   std::error_code ignored;
   if (options.output.empty()) {
     return make_error(Errc::invalid_argument, "no output directory given (-o DIR)");
@@ -761,10 +784,10 @@ Result<ReceiveResult> receive_transfer(const ReceiveOptions& options,
   return result;
 }
 
-Result<ReceiptImport> import_receipt(const std::string& container,
-                                     const std::string& receipt_path,
-                                     const std::vector<std::string>& trust,
-                                     const Identity& identity) {
+Result<ReceiptImport> import(const std::string& container,
+                             const std::string& receipt_path,
+                             const std::vector<std::string>& trust,
+                             const Identity& identity) {
   auto bytes = internal::read_small_file(receipt_path, k_tag_limit);
   CUSTODY_TRY(bytes);
   auto signature = internal::read_small_file(receipt_path + ".p7s", k_tag_limit);
@@ -828,5 +851,6 @@ Result<ReceiptImport> import_receipt(const std::string& container,
   imported.event = added->sequence;
   return imported;
 }
+}  // namespace
 
 }  // namespace custody

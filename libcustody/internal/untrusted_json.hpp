@@ -5,9 +5,12 @@
 // would overflow the stack. Nothing we read is nested more than a handful of levels.
 #pragma once
 
+#include <custody/error.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace custody::internal {
@@ -49,6 +52,20 @@ inline nlohmann::json parse_untrusted_json(std::string_view text) {
     return nlohmann::json(nlohmann::json::value_t::discarded);
   }
   return nlohmann::json::parse(text, nullptr, false);
+}
+
+// Runs `body` (which returns a Result); a nlohmann::json::exception escaping it, such as
+// json::value("key", default) meeting a member of another type in outside JSON, becomes
+// Errc::corrupt "`what`: ...". Where a reader cannot check every type before use, this keeps a
+// hostile file from ending the program.
+template <typename Body>
+auto json_errors_are_corrupt(std::string_view what, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const nlohmann::json::exception& problem) {
+    return make_error(Errc::corrupt, std::string(what) + ": a member has the wrong type or form (" +
+                                         problem.what() + ")");
+  }
 }
 
 }  // namespace custody::internal

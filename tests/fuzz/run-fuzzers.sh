@@ -44,8 +44,12 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fuzz_one() {
   local name=$1 log=$build/logs/$1.log
   mkdir -p "$build/corpus/$name" "$build/artifacts/$name" "$build/logs" "$build/seeds/$name"
+  local dict=()
+  case $name in
+    record | custody_log | proof | envelope_index) dict=(-dict=tests/fuzz/json.dict) ;;
+  esac
   set +e
-  "$build/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  "$build/tests/fuzz/fuzz_$name" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -max_len=262144 -print_final_stats=1 -artifact_prefix="$build/artifacts/$name/" \
     "$build/corpus/$name" "$build/seeds/$name" "tests/fuzz/regressions/$name" >"$log" 2>&1
   local rc=$?
