@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <filesystem>
 #include <map>
@@ -81,6 +82,40 @@ std::optional<std::pair<int, int>> parse_version(std::string_view text) {
     return std::nullopt;
   }
   return std::pair{std::stoi(match[1].str()), std::stoi(match[2].str())};
+}
+
+// "URL LENGTH PATH" as the regular expression (\S+)[ \t]+(\S+)[ \t]+(.+) matches it, without
+// std::regex, whose recursion per character overflows the stack on a line of a few tens of
+// kilobytes.
+std::optional<std::array<std::string_view, 3>> split_fetch_line(std::string_view line) {
+  const auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+  };
+  const auto is_blank = [](char c) { return c == ' ' || c == '\t'; };
+  std::array<std::string_view, 3> fields;
+  std::size_t at = 0;
+  for (std::size_t field = 0; field < 2; ++field) {
+    const std::size_t start = at;
+    while (at < line.size() && !is_space(line[at])) {
+      ++at;
+    }
+    const std::size_t end = at;
+    while (at < line.size() && is_blank(line[at])) {
+      ++at;
+    }
+    if (end == start || at == end) {
+      return std::nullopt;
+    }
+    fields[field] = line.substr(start, end - start);
+    if (field == 1 && at == line.size() && at - end >= 2) {
+      --at;  // (.+) takes the last blank when nothing else is left
+    }
+  }
+  if (at >= line.size()) {
+    return std::nullopt;
+  }
+  fields[2] = line.substr(at);
+  return fields;
 }
 
 std::string lower(std::string_view text) {
@@ -468,7 +503,6 @@ class Validator {
     }
     const std::string text = decode(name, *content);
     const auto lines = split_lines(text);
-    static const std::regex pattern("(\\S+)[ \\t]+(\\S+)[ \\t]+(.+)");
     for (std::size_t index = 0; index < lines.size(); ++index) {
       if (!line_fits(name, lines[index], index + 1)) {
         continue;
@@ -477,14 +511,13 @@ class Validator {
       if (trim(line).empty()) {
         continue;
       }
-      std::smatch match;
-      if (!std::regex_match(line, match, pattern) ||
-          (match[2].str() != "-" &&
-           match[2].str().find_first_not_of("0123456789") != std::string::npos)) {
+      const auto fields = split_fetch_line(line);
+      if (!fields || ((*fields)[1] != "-" &&
+                      (*fields)[1].find_first_not_of("0123456789") != std::string_view::npos)) {
         error(name, fmt::format("line {} is not \"URL LENGTH PATH\"", index + 1));
         continue;
       }
-      auto path = checked_path(name, index + 1, match[3].str(), true);
+      auto path = checked_path(name, index + 1, (*fields)[2], true);
       if (path) {
         m_fetch.emplace(*path, fmt::format("line {}", index + 1));
       }
