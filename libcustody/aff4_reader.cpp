@@ -6,6 +6,7 @@
 #include "internal/codec.hpp"
 #include "internal/posix_file.hpp"
 #include "internal/turtle.hpp"
+#include "internal/untrusted_json.hpp"
 #include "internal/zip.hpp"
 
 #include <custody/container.hpp>
@@ -1124,7 +1125,7 @@ std::string container_info_to_json(const ContainerInfo& info) {
       {"record", nullptr},
   };
   if (info.custody_record) {
-    json record = json::parse(*info.custody_record, nullptr, false);
+    json record = internal::parse_untrusted_json(*info.custody_record);
     if (!record.is_discarded()) {
       out["record"] = std::move(record);
     }

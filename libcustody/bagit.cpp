@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <filesystem>
 #include <map>
@@ -50,6 +51,13 @@ using internal::split_lines;
 // Tag files are read whole; a larger one is not a tag file anyone meant to write.
 constexpr std::size_t k_tag_file_limit = 256ULL << 20U;
 constexpr std::size_t k_read_block = 1U << 20U;
+// A tag-file line longer than this is refused before any parsing (std::regex recurses per
+// character and would overflow the stack on a line of a few hundred kilobytes).
+constexpr std::size_t k_max_tag_line = 64U << 10U;
+// Manifests with more lines are refused: every entry costs memory.
+constexpr std::size_t k_max_manifest_lines = 1'000'000;
+// Problems listed per file; the rest are summed up in one line.
+constexpr std::size_t k_max_problems_per_file = 1000;
 
 // One manifest's entries: canonical path -> expected digest (lower-case hex).
 struct Manifest {
@@ -65,12 +73,49 @@ struct Rules {
 };
 
 std::optional<std::pair<int, int>> parse_version(std::string_view text) {
+  if (text.size() > 16) {
+    return std::nullopt;
+  }
   static const std::regex pattern("([0-9]+)\\.([0-9]+)");
   std::cmatch match;
   if (!std::regex_match(text.begin(), text.end(), match, pattern)) {
     return std::nullopt;
   }
   return std::pair{std::stoi(match[1].str()), std::stoi(match[2].str())};
+}
+
+// "URL LENGTH PATH" as the regular expression (\S+)[ \t]+(\S+)[ \t]+(.+) matches it, without
+// std::regex, whose recursion per character overflows the stack on a line of a few tens of
+// kilobytes.
+std::optional<std::array<std::string_view, 3>> split_fetch_line(std::string_view line) {
+  const auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+  };
+  const auto is_blank = [](char c) { return c == ' ' || c == '\t'; };
+  std::array<std::string_view, 3> fields;
+  std::size_t at = 0;
+  for (std::size_t field = 0; field < 2; ++field) {
+    const std::size_t start = at;
+    while (at < line.size() && !is_space(line[at])) {
+      ++at;
+    }
+    const std::size_t end = at;
+    while (at < line.size() && is_blank(line[at])) {
+      ++at;
+    }
+    if (end == start || at == end) {
+      return std::nullopt;
+    }
+    fields[field] = line.substr(start, end - start);
+    if (field == 1 && at == line.size() && at - end >= 2) {
+      --at;  // (.+) takes the last blank when nothing else is left
+    }
+  }
+  if (at >= line.size()) {
+    return std::nullopt;
+  }
+  fields[2] = line.substr(at);
+  return fields;
 }
 
 std::string lower(std::string_view text) {
@@ -117,12 +162,46 @@ class Validator {
   std::map<std::string, std::string> m_fetch;  // path -> "fetch.txt line N"
   std::optional<internal::PayloadOxum> m_oxum;
   std::string m_bag_info_name = "bag-info.txt";
+  struct Count {
+    std::size_t listed = 0;
+    bool noted = false;
+    bool error_listed = false;
+  };
+  std::map<std::string, Count> m_problem_counts;
 
   void error(std::string file, std::string message) {
-    m_report.problems.push_back({BagSeverity::error, std::move(file), std::move(message)});
+    problem(BagSeverity::error, std::move(file), std::move(message));
   }
   void warning(std::string file, std::string message) {
-    m_report.problems.push_back({BagSeverity::warning, std::move(file), std::move(message)});
+    problem(BagSeverity::warning, std::move(file), std::move(message));
+  }
+  // At most k_max_problems_per_file per file, then one line saying more were left out (and, if
+  // an error is among them, one error line, so that leaving problems out never makes a bag valid).
+  void problem(BagSeverity severity, std::string file, std::string message) {
+    Count& count = m_problem_counts[file];
+    if (count.listed < k_max_problems_per_file) {
+      ++count.listed;
+      count.error_listed = count.error_listed || severity == BagSeverity::error;
+      m_report.problems.push_back({severity, std::move(file), std::move(message)});
+      return;
+    }
+    const bool note_error = severity == BagSeverity::error && !count.error_listed;
+    if (!count.noted || note_error) {
+      m_report.problems.push_back(
+          {severity, file,
+           fmt::format("has more problems than the {} listed; fix these first",
+                       k_max_problems_per_file)});
+      count.noted = true;
+      count.error_listed = count.error_listed || note_error;
+    }
+  }
+  // Whether line `number` of `file` is short enough to parse; reports it if not.
+  bool line_fits(const std::string& file, std::string_view line, std::size_t number) {
+    if (line.size() <= k_max_tag_line) {
+      return true;
+    }
+    error(file, fmt::format("line {} is longer than {} bytes", number, k_max_tag_line));
+    return false;
   }
   std::string full(const std::string& relative) const { return m_directory + "/" + relative; }
 
@@ -251,7 +330,9 @@ class Validator {
     const std::string text = decode(m_bag_info_name, *content);
     const auto lines = split_lines(text);
     for (std::size_t index = 0; index < lines.size(); ++index) {
-      parse_bag_info_line(lines[index], index + 1);
+      if (line_fits(m_bag_info_name, lines[index], index + 1)) {
+        parse_bag_info_line(lines[index], index + 1);
+      }
     }
     for (const auto& field : m_report.info) {
       if (lower(field.label) != "payload-oxum") {
@@ -351,10 +432,15 @@ class Validator {
   void parse_manifest(Manifest& manifest, const std::string& text, bool tag) {
     const std::size_t digest_length = internal::bag_digest_hex_length(manifest.algorithm);
     const auto lines = split_lines(text);
+    if (lines.size() > k_max_manifest_lines) {
+      error(manifest.file, fmt::format("has {} lines, more than the {} this validator reads",
+                                       lines.size(), k_max_manifest_lines));
+      return;
+    }
     for (std::size_t index = 0; index < lines.size(); ++index) {
       const std::string_view line = lines[index];
       const std::size_t number = index + 1;
-      if (trim(line).empty()) {
+      if (!line_fits(manifest.file, line, number) || trim(line).empty()) {
         continue;
       }
       const auto gap = line.find_first_of(" \t");
@@ -417,20 +503,21 @@ class Validator {
     }
     const std::string text = decode(name, *content);
     const auto lines = split_lines(text);
-    static const std::regex pattern("(\\S+)[ \\t]+(\\S+)[ \\t]+(.+)");
     for (std::size_t index = 0; index < lines.size(); ++index) {
+      if (!line_fits(name, lines[index], index + 1)) {
+        continue;
+      }
       const std::string line(lines[index]);
       if (trim(line).empty()) {
         continue;
       }
-      std::smatch match;
-      if (!std::regex_match(line, match, pattern) ||
-          (match[2].str() != "-" &&
-           match[2].str().find_first_not_of("0123456789") != std::string::npos)) {
+      const auto fields = split_fetch_line(line);
+      if (!fields || ((*fields)[1] != "-" &&
+                      (*fields)[1].find_first_not_of("0123456789") != std::string_view::npos)) {
         error(name, fmt::format("line {} is not \"URL LENGTH PATH\"", index + 1));
         continue;
       }
-      auto path = checked_path(name, index + 1, match[3].str(), true);
+      auto path = checked_path(name, index + 1, (*fields)[2], true);
       if (path) {
         m_fetch.emplace(*path, fmt::format("line {}", index + 1));
       }

@@ -2,6 +2,7 @@
 // The custody log (custody_log.hpp, custody-log(5)).
 #include "internal/custody_log_writer.hpp"
 #include "internal/posix_file.hpp"
+#include "internal/untrusted_json.hpp"
 #include "internal/zip.hpp"
 
 #include <custody/custody_log.hpp>
@@ -163,7 +164,7 @@ std::map<std::string, std::string> string_map(const json& object, const char* ke
 
 // Parses an event's bytes; sets parse_problem when they are not a canonical custody event.
 void parse_event(LoggedEvent& event) {
-  json value = json::parse(event.bytes, nullptr, false);
+  json value = internal::parse_untrusted_json(event.bytes);
   if (value.is_discarded() || !value.is_object()) {
     event.parse_problem = "not JSON";
     return;
@@ -220,7 +221,7 @@ void parse_event(LoggedEvent& event) {
 }
 
 void parse_head(LoggedHead& head) {
-  json value = json::parse(head.bytes, nullptr, false);
+  json value = internal::parse_untrusted_json(head.bytes);
   if (value.is_discarded() || !value.is_object() ||
       string_member(value, "format") != k_tree_head_format || !value.contains("version") ||
       value["version"] != 1 || !value.contains("tree_size") ||
@@ -285,10 +286,11 @@ Result<CustodyLog> read_log(const internal::ZipReader& zip) {
     if (member.name == k_info_member) {
       auto text = read_small(zip, member);
       CUSTODY_TRY(text);
-      json info = json::parse(*text, nullptr, false);
+      json info = internal::parse_untrusted_json(*text);
       log.log_id = string_member(info, "log_id");
       log.title = string_member(info, "title");
-      log.standalone = info.is_object() && info.value("standalone", false);
+      log.standalone = info.is_object() && info.contains("standalone") &&
+                       info["standalone"].is_boolean() && info["standalone"].get<bool>();
       continue;
     }
     auto parsed = parse_log_member(member.name);
@@ -947,14 +949,14 @@ void name_first_changed_event(Checker& out, const CustodyLog& log) {
 }
 
 Result<json> parse_saved_head(const std::string& text) {
-  json value = json::parse(text, nullptr, false);
+  json value = internal::parse_untrusted_json(text);
   if (value.is_object() && value.contains("tree_head") && value["tree_head"].is_object()) {
     value = value["tree_head"];
   }
   if (value.is_object() && value.contains("head") && value["head"].is_string()) {
     auto bytes = unbase64(value["head"].get<std::string>());
     if (bytes) {
-      value = json::parse(*bytes, nullptr, false);
+      value = internal::parse_untrusted_json(*bytes);
     }
   }
   if (!value.is_object() || string_member(value, "format") != k_tree_head_format ||
@@ -1044,7 +1046,7 @@ Result<LogVerification> verify_custody_log(const std::string& path,
 namespace {
 
 json head_bundle(const LoggedHead& head) {
-  json out{{"head", base64(head.bytes)}, {"tree_head", json::parse(head.bytes, nullptr, false)}};
+  json out{{"head", base64(head.bytes)}, {"tree_head", internal::parse_untrusted_json(head.bytes)}};
   if (head.signature) {
     out["signature"] = base64(*head.signature);
   }
@@ -1090,7 +1092,7 @@ Result<std::string> make_inclusion_proof(const std::string& path, std::uint64_t 
   CUSTODY_TRY(audit);
   const LoggedEvent& event = log->events[number - 1];
   json event_part{{"bytes", base64(event.bytes)},
-                  {"event", json::parse(event.bytes, nullptr, false)}};
+                  {"event", internal::parse_untrusted_json(event.bytes)}};
   if (event.signature) {
     event_part["signature"] = base64(*event.signature);
   }
@@ -1130,7 +1132,7 @@ Result<std::string> make_consistency_proof(const std::string& path, const std::s
     CUSTODY_TRY(parsed);
     old_size = (*parsed)["tree_size"].get<std::uint64_t>();
     old_root = string_member(*parsed, "root_sha256");
-    json saved = json::parse(*text, nullptr, false);
+    json saved = internal::parse_untrusted_json(*text);
     // A saved head is itself a bundle; a proof file carries one under "tree_head". Either way
     // only the bundle's own parts go into the proof.
     const json source =
@@ -1323,10 +1325,11 @@ void check_consistency(Checker& out,
 
 }  // namespace
 
-Result<ProofCheck> check_custody_proof(const std::string& proof_json,
-                                       const std::vector<std::string>& trust_files,
-                                       const std::vector<std::string>& tsa_trust_files) {
-  json proof = json::parse(proof_json, nullptr, false);
+namespace {
+Result<ProofCheck> check_proof(const std::string& proof_json,
+                               const std::vector<std::string>& trust_files,
+                               const std::vector<std::string>& tsa_trust_files) {
+  json proof = internal::parse_untrusted_json(proof_json);
   const std::string format = string_member(proof, "format");
   ProofCheck result;
   Checker out{result.checks};
@@ -1342,6 +1345,15 @@ Result<ProofCheck> check_custody_proof(const std::string& proof_json,
   result.valid = std::none_of(result.checks.begin(), result.checks.end(),
                               [](const LogCheck& c) { return c.result == LogCheckResult::fail; });
   return result;
+}
+}  // namespace
+
+Result<ProofCheck> check_custody_proof(const std::string& proof_json,
+                                       const std::vector<std::string>& trust_files,
+                                       const std::vector<std::string>& tsa_trust_files) {
+  return internal::json_errors_are_corrupt("not a valid custody proof", [&] {
+    return check_proof(proof_json, trust_files, tsa_trust_files);
+  });
 }
 
 const char* log_check_result_name(LogCheckResult result) {
@@ -1399,7 +1411,7 @@ std::string log_verification_to_json(const LogVerification& verification) {
 std::string custody_log_to_json(const CustodyLog& log) {
   json events = json::array();
   for (const LoggedEvent& event : log.events) {
-    json item = json::parse(event.bytes, nullptr, false);
+    json item = internal::parse_untrusted_json(event.bytes);
     if (item.is_discarded()) {
       item = json{{"unreadable", true}};
     }
@@ -1420,7 +1432,7 @@ std::string custody_log_to_json(const CustodyLog& log) {
     out["title"] = log.title;
   }
   if (!log.heads.empty()) {
-    json head = json::parse(log.heads.back().bytes, nullptr, false);
+    json head = internal::parse_untrusted_json(log.heads.back().bytes);
     if (!head.is_discarded()) {
       head["signed"] = log.heads.back().signature.has_value();
       head["timestamped"] = log.heads.back().timestamp.has_value();

@@ -4,6 +4,7 @@
 #include "internal/identity_access.hpp"
 #include "internal/openssl_ptr.hpp"
 #include "internal/posix_file.hpp"
+#include "internal/untrusted_json.hpp"
 
 #include <custody/envelope.hpp>
 #include <custody/hash.hpp>
@@ -756,7 +757,7 @@ Result<EnvelopeSegment> parse_segment(const json& entry, const std::string& base
 }
 
 Result<EnvelopeIndex> parse_index(const std::string& text, const std::string& base) {
-  const json index = json::parse(text, nullptr, false);
+  const json index = internal::parse_untrusted_json(text);
   if (index.is_discarded() || !index.is_object() || index.value("format", "") != k_format_name) {
     return make_error(Errc::corrupt, "not a custody package index (format \"custody-envelope\")");
   }
@@ -834,7 +835,9 @@ Result<Package> open_package(const std::string& input) {
                            "the index lists the segments: ask the sender for it");
   }
   CUSTODY_TRY(text);
-  auto index = parse_index(*text, package.base);
+  auto index =
+      internal::json_errors_are_corrupt(fmt::format("{} is not a valid package index", path),
+                                        [&] { return parse_index(*text, package.base); });
   if (!index) {
     index.error().path = path;
     return tl::unexpected(std::move(index.error()));

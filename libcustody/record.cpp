@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "internal/logical_json.hpp"
 #include "internal/posix_file.hpp"
+#include "internal/untrusted_json.hpp"
 
 #include <custody/record.hpp>
 
@@ -491,7 +492,7 @@ std::string record_to_json(const AcquisitionRecord& record, bool pretty) {
 }
 
 Result<LoadedRecord> parse_record(std::string_view text) {
-  json body = json::parse(text, nullptr, false);
+  json body = internal::parse_untrusted_json(text);
   if (body.is_discarded() || !body.is_object()) {
     return make_error(Errc::corrupt,
                       "not a custody acquisition record: the file is not valid JSON");

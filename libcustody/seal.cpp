@@ -2,6 +2,7 @@
 #include "internal/custody_log_writer.hpp"
 #include "internal/pipeline.hpp"
 #include "internal/posix_file.hpp"
+#include "internal/untrusted_json.hpp"
 #include "internal/zip.hpp"
 
 #include <custody/hash.hpp>
@@ -233,7 +234,9 @@ Result<SealResult> seal_container(const std::string& path,
   CUSTODY_TRY(zip);
   if (zip->end_offset() != zip->file_size()) {
     return make_error(Errc::corrupt,
-                      fmt::format("{} has {} bytes after its end; seal only a complete container",
+                      fmt::format("{} has {} bytes after its end; seal only a complete container "
+                                  "(if an append was interrupted, check it with custody-verify; "
+                                  "the next custody-log add closes it again)",
                                   path, zip->file_size() - zip->end_offset()));
   }
   const std::uint64_t sealed_length = zip->end_offset();
@@ -390,11 +393,30 @@ Result<std::string> add_seal_timestamp(const std::string& path,
   return check->time;
 }
 
+namespace {
+Result<std::vector<SealReport>> check_seals_of(const std::vector<std::string>& paths,
+                                               const std::vector<std::string>& trust_files,
+                                               const std::vector<std::string>& tsa_trust_files,
+                                               ProgressSink* progress,
+                                               const CancelToken* cancel);
+}  // namespace
+
 Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& paths,
                                             const std::vector<std::string>& trust_files,
                                             const std::vector<std::string>& tsa_trust_files,
                                             ProgressSink* progress,
                                             const CancelToken* cancel) {
+  return internal::json_errors_are_corrupt("a seal manifest is not valid", [&] {
+    return check_seals_of(paths, trust_files, tsa_trust_files, progress, cancel);
+  });
+}
+
+namespace {
+Result<std::vector<SealReport>> check_seals_of(const std::vector<std::string>& paths,
+                                               const std::vector<std::string>& trust_files,
+                                               const std::vector<std::string>& tsa_trust_files,
+                                               ProgressSink* progress,
+                                               const CancelToken* cancel) {
   auto zip = internal::ZipReader::open(paths.front());
   CUSTODY_TRY(zip);
   std::vector<SealReport> reports;
@@ -404,7 +426,7 @@ Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& path
     report.number = number;
     auto bytes = zip->read_member(*zip->find(seal_name(number, "json")), k_small_limit);
     CUSTODY_TRY(bytes);
-    json manifest = json::parse(*bytes, nullptr, false);
+    json manifest = internal::parse_untrusted_json(*bytes);
     report.manifest_readable = !manifest.is_discarded() && manifest.is_object() &&
                                manifest.value("format", "") == k_seal_manifest_format &&
                                manifest.contains("sealed_length") &&
@@ -491,5 +513,6 @@ Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& path
   }
   return reports;
 }
+}  // namespace
 
 }  // namespace custody
