@@ -17,5 +17,5 @@ done
 if command -v img_cat >/dev/null; then
   [ "$(img_cat split.001 | sha256sum | cut -d' ' -f1)" = "$(digest sha256 src.bin)" ] ||
     fail "Sleuth Kit img_cat reads a different image"
-  img_stat split.001 | grep -q "Split Information" || fail "img_stat does not see a split set"
+  grep -q "Split Information" <<<"$(img_stat split.001)" || fail "img_stat does not see a split set"
 fi

@@ -18,7 +18,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 WRITE_CALLS=(write pwrite64 pwritev writev fsync fdatasync)
 # In the ASan build the sanitizer's runtime makes write(2) calls of its own (probing memory through
 # a pipe) and aborts when one fails: write is injected in the normal build only.
-if ldd "$ACQUIRE" 2>/dev/null | grep -q libasan; then
+if grep -q libasan <<<"$(ldd "$ACQUIRE" 2>/dev/null)"; then
   WRITE_CALLS=(pwrite64 pwritev writev fsync fdatasync)
 fi
 

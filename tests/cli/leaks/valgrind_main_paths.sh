@@ -4,7 +4,7 @@
 # valgrind, and in the ASan build, whose every CLI test already runs under LeakSanitizer.
 source "$(dirname "$0")/../lib.sh"
 command -v valgrind >/dev/null || skip "valgrind missing"
-if ldd "$ACQUIRE" 2>/dev/null | grep -q libasan; then
+if grep -q libasan <<<"$(ldd "$ACQUIRE" 2>/dev/null)"; then
   skip "an ASan build: LeakSanitizer checks these paths in every CLI test"
 fi
 LOG="$CUSTODY_BIN/custody-log"

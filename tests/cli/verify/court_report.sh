@@ -14,7 +14,8 @@ sha256=$(digest sha256 src.bin)
 
 run "$VERIFY" img.aff4 --trust keys/ca.pem --tsa-trust tsa/tsa-ca.pem --report report.html
 expect_rc 0
-head -1 stdout | grep -q '^INTACT: the image is unchanged since it was sealed by Test Examiner' ||
+head -1 stdout >first.line
+grep -q '^INTACT: the image is unchanged since it was sealed by Test Examiner' first.line ||
   fail "the first line is not the plain-language verdict"
 expect_stdout "time confirmed by Custody Test TSA"
 expect_stdout "3 custody events (1 unsigned)"
@@ -48,7 +49,8 @@ cp img.aff4 tampered.aff4
 flip_byte tampered.aff4 $(($(member_offset tampered.aff4 '/00000000$') + 1000))
 run "$VERIFY" tampered.aff4 --trust keys/ca.pem --report tampered.html
 expect_rc 1
-head -1 stdout | grep -q '^NOT INTACT: ' || fail "a tampered container's first line is not NOT INTACT"
+head -1 stdout >first.line
+grep -q '^NOT INTACT: ' first.line || fail "a tampered container's first line is not NOT INTACT"
 text=$(render tampered.html tampered.pdf)
 grep -qF "NOT INTACT" <<<"$text" || fail "the rendered report of a tampered container lacks NOT INTACT"
 grep -qF "FAIL" <<<"$text" || fail "the rendered report lists no failed check"
