@@ -22,7 +22,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -534,9 +536,9 @@ Result<bool> unpack(const ReceiveOptions& options,
   return true;
 }
 
-// The tag manifest must list what the signature is meant to cover.
-std::set<std::string> tag_manifest_entries(const std::string& text) {
-  std::set<std::string> names;
+// A BagIt manifest's lines, "DIGEST  NAME", as name -> digest.
+std::map<std::string, std::string> manifest_entries(const std::string& text) {
+  std::map<std::string, std::string> names;
   std::size_t at = 0;
   while (at < text.size()) {
     std::size_t end = text.find('\n', at);
@@ -546,7 +548,7 @@ std::set<std::string> tag_manifest_entries(const std::string& text) {
     const std::string line = text.substr(at, end - at);
     const std::size_t space = line.find_first_of(" \t");
     if (space != std::string::npos) {
-      names.insert(line.substr(line.find_first_not_of(" \t", space)));
+      names[line.substr(line.find_first_not_of(" \t", space))] = line.substr(0, space);
     }
     at = end + 1;
   }
@@ -586,7 +588,8 @@ void check_sender(const ReceiveOptions& options,
     out.fail("sender", "the signer is not the sender named in custody/transfer.json");
     return;
   }
-  const std::set<std::string> listed = tag_manifest_entries(*manifest);
+  // The tag manifest must list what the signature is meant to cover.
+  const std::map<std::string, std::string> listed = manifest_entries(*manifest);
   for (const char* required : {"bag-info.txt", "manifest-sha256.txt", k_transfer_member}) {
     if (listed.count(required) == 0) {
       out.fail("sender", fmt::format("the signed tag manifest does not list {}", required));
@@ -645,7 +648,7 @@ void check_item(const ReceiveOptions& options,
                 const json& item,
                 const std::string& package_id,
                 Receiving& out,
-                std::set<std::string>& listed) {
+                const std::map<std::string, std::string>& listed) {
   const std::string payload = item.value("payload", "");
   const std::string proof_name = item.value("proof", "");
   if (payload.find("..") != std::string::npos || !payload.starts_with("data/") ||
@@ -719,6 +722,9 @@ Result<void> record_receipt(const ReceiveOptions& options,
                             const json& transfer,
                             const json& package_files,
                             ReceiveResult& result) {
+  auto manifest = internal::read_small_file(bag + "/manifest-sha256.txt", k_tag_limit);
+  CUSTODY_TRY(manifest);
+  const std::map<std::string, std::string> payload_hashes = manifest_entries(*manifest);
   json items = json::array();
   for (const json& item : transfer["items"]) {
     const std::string payload = item.value("payload", "");
@@ -728,9 +734,14 @@ Result<void> record_receipt(const ReceiveOptions& options,
     received.container = path;
     received.payload_name = payload;
     received.size = fs::file_size(path, ignored);
-    auto sha256 = sha256_of_file(path, std::nullopt);
-    CUSTODY_TRY(sha256);
-    received.sha256 = *sha256;
+    // The bag's validation hashed every payload file against manifest-sha256.txt already.
+    const auto validated = payload_hashes.find(payload);
+    if (validated == payload_hashes.end()) {
+      return make_error(Errc::internal, payload + " is not in the validated manifest");
+    }
+    received.sha256 = validated->second;
+    std::transform(received.sha256.begin(), received.sha256.end(), received.sha256.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     EventDraft draft;
     draft.action = "received";
     draft.tool_name = "custody-receive";
@@ -860,8 +871,8 @@ Result<ReceiveResult> receive(const ReceiveOptions& given, const Identity* recei
   result.package_id = transfer.value("package_id", "");
   check_sender(options, bag, transfer, out);
   auto manifest = internal::read_small_file(bag + "/tagmanifest-sha256.txt", k_tag_limit);
-  std::set<std::string> listed =
-      manifest ? tag_manifest_entries(*manifest) : std::set<std::string>{};
+  const std::map<std::string, std::string> listed =
+      manifest ? manifest_entries(*manifest) : std::map<std::string, std::string>{};
   for (const json& item : transfer["items"]) {
     check_item(options, bag, item, result.package_id, out, listed);
   }
