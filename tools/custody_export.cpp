@@ -262,14 +262,11 @@ ExitCode run_files(const Options& options, const CommonOptions& common) {
                      {"files", std::to_string(result->files)},
                      {"bytes", std::to_string(result->bytes)},
                      {"matches_record", result->mismatches.empty() ? "yes" : "NO"}};
-    std::optional<Identity> identity;
-    if (!options.identity.key.empty()) {
-      auto loaded = Identity::load(to_identity_options(options.identity));
-      if (!loaded) {
-        return report_error(k_tool, loaded.error());
-      }
-      identity = std::move(*loaded);
+    auto loaded_identity = load_identity_if_given(options.identity);
+    if (!loaded_identity) {
+      return report_error(k_tool, loaded_identity.error());
     }
+    std::optional<Identity> identity = std::move(*loaded_identity);
     if (auto added = append_custody_event(options.containers.front(), draft,
                                           identity ? &*identity : nullptr);
         !added) {
@@ -304,14 +301,11 @@ ExitCode run(const Options& options, const CommonOptions& common) {
   if (!export_options) {
     return report_error(k_tool, export_options.error());
   }
-  std::optional<Identity> identity;
-  if (!options.identity.key.empty()) {
-    auto loaded = Identity::load(to_identity_options(options.identity));
-    if (!loaded) {
-      return report_error(k_tool, loaded.error());
-    }
-    identity = std::move(*loaded);
+  auto loaded_identity = load_identity_if_given(options.identity);
+  if (!loaded_identity) {
+    return report_error(k_tool, loaded_identity.error());
   }
+  std::optional<Identity> identity = std::move(*loaded_identity);
   const CancelToken& cancel = install_interrupt_handler();
   ConsoleProgress progress(!common.quiet);
   auto result = export_image(*export_options, &progress, &cancel);

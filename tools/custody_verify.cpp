@@ -139,14 +139,11 @@ ExitCode record_verification(const std::string& container,
                              const VerificationReport& report,
                              const RecordArguments& args,
                              const CommonOptions& common) {
-  std::optional<Identity> identity;
-  if (!args.identity.key.empty()) {
-    auto loaded = Identity::load(to_identity_options(args.identity));
-    if (!loaded) {
-      return report_error(k_tool, loaded.error());
-    }
-    identity = std::move(*loaded);
+  auto loaded_identity = load_identity_if_given(args.identity);
+  if (!loaded_identity) {
+    return report_error(k_tool, loaded_identity.error());
   }
+  std::optional<Identity> identity = std::move(*loaded_identity);
   EventDraft draft;
   draft.action = "verified";
   draft.tool_name = k_tool;
@@ -185,14 +182,11 @@ ExitCode verify_package(const std::string& path,
                         const std::vector<std::string>& tsa_trust,
                         const RecordArguments& record,
                         const CommonOptions& common) {
-  std::optional<Identity> identity;
-  if (!record.receiver.key.empty()) {
-    auto loaded = Identity::load(to_identity_options(record.receiver));
-    if (!loaded) {
-      return report_error(k_tool, loaded.error());
-    }
-    identity = std::move(*loaded);
+  auto loaded_identity = load_identity_if_given(record.receiver);
+  if (!loaded_identity) {
+    return report_error(k_tool, loaded_identity.error());
   }
+  std::optional<Identity> identity = std::move(*loaded_identity);
   ReceiveOptions options;
   options.input = path;
   options.trust = trust;

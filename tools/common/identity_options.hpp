@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <string>
 
 namespace custody::tools {
@@ -58,6 +59,19 @@ inline IdentityOptions to_identity_options(const IdentityArguments& args) {
     options.passphrase = PassphraseSource{PassphraseSource::Kind::prompt, {}};
   }
   return options;
+}
+
+// The identity of optional --by-key style options: none when no key was given (the event is then
+// recorded unsigned), an error when one was given and cannot be used.
+inline Result<std::optional<Identity>> load_identity_if_given(const IdentityArguments& args) {
+  if (args.key.empty()) {
+    return std::optional<Identity>();
+  }
+  auto loaded = Identity::load(to_identity_options(args));
+  if (!loaded) {
+    return tl::unexpected(loaded.error());
+  }
+  return std::optional<Identity>(std::move(*loaded));
 }
 
 }  // namespace custody::tools
