@@ -421,25 +421,6 @@ void put(json& object, const char* key, const std::string& value) {
   }
 }
 
-std::string common_name(const std::string& subject) {
-  // RFC 2253 one-line subject: "CN=Erika Mustermann,O=BKA,C=DE".
-  const std::size_t at = subject.find("CN=");
-  if (at == std::string::npos) {
-    return subject;
-  }
-  std::string name;
-  for (std::size_t i = at + 3; i < subject.size(); ++i) {
-    if (subject[i] == '\\' && i + 1 < subject.size()) {
-      name += subject[++i];
-    } else if (subject[i] == ',') {
-      break;
-    } else {
-      name += subject[i];
-    }
-  }
-  return name;
-}
-
 json event_json(const EventDraft& draft,
                 const Identity* identity,
                 const std::string& log_id,

@@ -966,4 +966,23 @@ Result<SignatureCheck> verify_detached(std::string_view cms_der,
   return check;
 }
 
+std::string common_name(const std::string& subject) {
+  // RFC 2253 one-line subject: "CN=Erika Mustermann,O=BKA,C=DE".
+  const std::size_t at = subject.find("CN=");
+  if (at == std::string::npos) {
+    return subject;
+  }
+  std::string name;
+  for (std::size_t i = at + 3; i < subject.size(); ++i) {
+    if (subject[i] == '\\' && i + 1 < subject.size()) {
+      name += subject[++i];
+    } else if (subject[i] == ',') {
+      break;
+    } else {
+      name += subject[i];
+    }
+  }
+  return name;
+}
+
 }  // namespace custody

@@ -780,16 +780,6 @@ namespace custody {
 
 namespace {
 
-// "CN=Erika Mustermann" out of an RFC 2253 subject, or the whole subject.
-std::string short_name(const std::string& subject) {
-  const std::size_t at = subject.find("CN=");
-  if (at == std::string::npos) {
-    return subject;
-  }
-  const std::size_t end = subject.find(',', at);
-  return subject.substr(at + 3, end == std::string::npos ? std::string::npos : end - at - 3);
-}
-
 std::string seal_phrase(const VerificationReport& report) {
   const SealReport* last = nullptr;
   for (const SealReport& seal : report.seals) {
@@ -807,21 +797,21 @@ std::string seal_phrase(const VerificationReport& report) {
   }
   return fmt::format(
       "the image is unchanged since it was sealed by {} at {}{}",
-      short_name(last->signature.signer.subject), last->sealed_at,
+      common_name(last->signature.signer.subject), last->sealed_at,
       last->signature.chain_trusted ? " (signer trusted)" : " (signer not checked against a CA)");
 }
 
 std::string time_phrase(const VerificationReport& report) {
   for (const SealReport& seal : report.seals) {
     if (seal.has_timestamp && seal.timestamp.imprint_matches && seal.timestamp.signature_valid) {
-      return fmt::format("time confirmed by {} at {}", short_name(seal.timestamp.tsa_subject),
+      return fmt::format("time confirmed by {} at {}", common_name(seal.timestamp.tsa_subject),
                          seal.timestamp.time);
     }
   }
   for (const SealReport& seal : report.seals) {
     if (seal.has_timestamp && seal.timestamp.imprint_matches) {
       return fmt::format("timestamped {} by {}, a TSA not checked against a CA",
-                         seal.timestamp.time, short_name(seal.timestamp.tsa_subject));
+                         seal.timestamp.time, common_name(seal.timestamp.tsa_subject));
     }
   }
   return report.seals.empty() ? std::string() : "no trusted time (the seal is not timestamped)";

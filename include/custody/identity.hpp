@@ -44,6 +44,10 @@ struct CertificateFacts {
   std::string key_type;                 // "EC P-256", "EC P-384", "RSA 3072"
 };
 
+// The common name of a one-line RFC 2253 subject ("CN=Erika Mustermann,O=BKA,C=DE" gives
+// "Erika Mustermann"), for people; the whole subject when it has none.
+std::string common_name(const std::string& subject);
+
 // A private key and its certificate, ready to sign. Movable, not copyable.
 class Identity {
  public:
