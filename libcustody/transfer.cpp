@@ -126,23 +126,31 @@ std::vector<BagInfoField> bag_info(const TransferFacts& facts,
   return fields;
 }
 
+// Every fact, by its name in custody/transfer.json (and the text checks of check_pack_options).
+struct FactField {
+  const char* key;
+  std::string TransferFacts::*member;
+};
+constexpr std::array<FactField, 10> k_fact_fields{{
+    {"sending_authority", &TransferFacts::sending_authority},
+    {"receiving_authority", &TransferFacts::receiving_authority},
+    {"requesting_state", &TransferFacts::requesting_state},
+    {"requested_state", &TransferFacts::requested_state},
+    {"legal_basis", &TransferFacts::legal_basis},
+    {"request_reference", &TransferFacts::request_reference},
+    {"purpose", &TransferFacts::purpose},
+    {"use_limits", &TransferFacts::use_limits},
+    {"contact_name", &TransferFacts::contact_name},
+    {"contact_email", &TransferFacts::contact_email},
+}};
+
 json facts_json(const TransferFacts& facts) {
   json out = json::object();
-  const auto put = [&](const char* key, const std::string& value) {
-    if (!value.empty()) {
-      out[key] = value;
+  for (const FactField& field : k_fact_fields) {
+    if (const std::string& value = facts.*field.member; !value.empty()) {
+      out[field.key] = value;
     }
-  };
-  put("sending_authority", facts.sending_authority);
-  put("receiving_authority", facts.receiving_authority);
-  put("requesting_state", facts.requesting_state);
-  put("requested_state", facts.requested_state);
-  put("legal_basis", facts.legal_basis);
-  put("request_reference", facts.request_reference);
-  put("purpose", facts.purpose);
-  put("use_limits", facts.use_limits);
-  put("contact_name", facts.contact_name);
-  put("contact_email", facts.contact_email);
+  }
   return out;
 }
 
@@ -165,10 +173,8 @@ Result<void> check_pack_options(const PackOptions& options) {
   if (options.output.empty()) {
     return make_error(Errc::invalid_argument, "no output given (-o NAME.tar, NAME.zip or DIR)");
   }
-  const TransferFacts& facts = options.facts;
-  for (const std::string* fact : {&facts.sending_authority, &facts.receiving_authority,
-                                  &facts.legal_basis, &facts.request_reference, &facts.purpose,
-                                  &facts.use_limits, &facts.contact_name, &facts.contact_email}) {
+  for (const FactField& field : k_fact_fields) {
+    const std::string* fact = &(options.facts.*field.member);
     EventDraft text;
     text.notes = *fact;
     if (fact->find_first_of("\r\n") != std::string::npos || !check_event_draft(text)) {
