@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "internal/aff4_writer.hpp"
+#include "internal/input_guard.hpp"
 #include "internal/pipeline.hpp"
 #include "internal/posix_file.hpp"
 #include "internal/segment_writer.hpp"
@@ -91,6 +92,22 @@ Result<void> refuse_existing_outputs(const AcquireOptions& options) {
   return {};
 }
 
+// Whatever --force says, no output may be the source or a file of an imported image: compared by
+// device and inode before anything is opened for writing, so that a hard link, a symbolic link,
+// a bind mount or a segment name (NAME.001) of the source is refused too.
+Result<void> refuse_outputs_that_are_inputs(const AcquireOptions& options,
+                                            const std::vector<std::string>& inputs) {
+  internal::InputGuard guard;
+  guard.add_all(inputs);
+  if (options.format == ImageFormat::aff4) {
+    return guard.check_output(container_path_for(options.output_base));
+  }
+  CUSTODY_TRY(guard.check_output(record_path_for(options.output_base)));
+  CUSTODY_TRY(guard.check_output(segment_path_for(options.output_base, 0, false)));
+  return guard.check_outputs_named(options.output_base + ".",
+                                   internal::InputGuard::is_segment_number);
+}
+
 // With --force, numbered segments of an earlier, longer image would otherwise sit beside the new
 // ones and be taken for part of it by "cat NAME.0*".
 void remove_stale_segments(const AcquireOptions& options, std::size_t first_stale) {
@@ -103,6 +120,14 @@ void remove_stale_segments(const AcquireOptions& options, std::size_t first_stal
       return;
     }
   }
+}
+
+// A failed acquisition keeps everything it read: the message says where.
+tl::unexpected<Error> failed_keeping(Error error, std::uint64_t bytes, const std::string& where) {
+  const std::string kept =
+      fmt::format("the {} bytes read so far are kept in {}, marked \"failed\"", bytes, where);
+  error.hint = error.hint.empty() ? kept : error.hint + "; " + kept;
+  return tl::unexpected(std::move(error));
 }
 
 void describe_host(AcquisitionRecord& record) {
@@ -297,7 +322,10 @@ Result<AcquisitionResult> acquire_raw(const AcquireOptions& options,
     // Leave what was written, and say in the record that it is not a complete image.
     record.status = AcquisitionStatus::failed;
     record.error = outcome.error().to_string();
-    (void)internal::write_file_atomically(result.record_path, record_to_json(record), true);
+    if (internal::write_file_atomically(result.record_path, record_to_json(record), true)) {
+      return failed_keeping(std::move(outcome).error(), record.image_size,
+                            fmt::format("the image beside its record {}", result.record_path));
+    }
     return tl::unexpected(std::move(outcome).error());
   }
   record.status = outcome->cancelled ? AcquisitionStatus::interrupted : AcquisitionStatus::complete;
@@ -381,6 +409,9 @@ Result<AcquisitionResult> run_aff4(const AcquireOptions& options,
   if (!outcome) {
     // A read error leaves a closed, readable container that says "failed"; a write error
     // usually leaves none (the finalize above fails too).
+    if (finalized) {
+      return failed_keeping(std::move(outcome).error(), record.image_size, writer_options.path);
+    }
     return tl::unexpected(std::move(outcome).error());
   }
   CUSTODY_TRY(finalized);
@@ -546,6 +577,11 @@ Result<AcquisitionResult> acquire_image_file(const AcquireOptions& options,
       *field = found->second;
     }
   }
+  std::vector<std::string> inputs{options.source_path};
+  for (const ImportedFile& file : (*image)->import_record().files) {
+    inputs.push_back(file.name);
+  }
+  CUSTODY_TRY(refuse_outputs_that_are_inputs(effective, inputs));
   CUSTODY_TRY(refuse_existing_outputs(effective));
   if (effective.format == ImageFormat::raw) {
     return acquire_raw(effective, **image, progress, cancel);
@@ -566,6 +602,7 @@ Result<AcquisitionResult> acquire(const AcquireOptions& options,
       return make_error(Errc::invalid_argument,
                         "--resume does not apply to --from-image: import the image again");
     }
+    CUSTODY_TRY(refuse_outputs_that_are_inputs(options, {options.source_path}));
     return resume_aff4(options, progress, cancel);
   }
   CUSTODY_TRY(check_options(options));
@@ -577,6 +614,7 @@ Result<AcquisitionResult> acquire(const AcquireOptions& options,
                       "--verify-source cannot re-read standard input; hash the source where it "
                       "is instead");
   }
+  CUSTODY_TRY(refuse_outputs_that_are_inputs(options, {options.source_path}));
   ReadPolicy policy = options.read_policy;
   if (options.format == ImageFormat::aff4) {
     policy.fill = ReadPolicy::Fill::unreadable_pattern;

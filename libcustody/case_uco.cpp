@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The custody chain as CASE/UCO JSON-LD (case_uco.hpp).
+#include "internal/input_guard.hpp"
+#include "internal/posix_file.hpp"
 #include "internal/zip.hpp"
 
 #include <custody/case_uco.hpp>
@@ -250,6 +252,15 @@ Result<std::string> case_uco_jsonld(const std::string& container) {
   graph.add(investigation);
   json document{{"@context", context()}, {"@graph", graph.nodes}};
   return document.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Result<void> write_case_uco(const std::string& container, const std::string& path, bool overwrite) {
+  internal::InputGuard guard;
+  guard.add(container);
+  CUSTODY_TRY(guard.check_output(path));
+  auto document = case_uco_jsonld(container);
+  CUSTODY_TRY(document);
+  return internal::write_file_atomically(path, *document, overwrite);
 }
 
 }  // namespace custody

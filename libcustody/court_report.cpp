@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The court report: one self-contained, printable HTML page per verification (court_report.hpp).
+#include "internal/input_guard.hpp"
 #include "internal/posix_file.hpp"
 
 #include <custody/court_report.hpp>
@@ -313,6 +314,15 @@ Result<void> write_court_report(const VerificationReport& report,
                                 const std::string& evidence,
                                 const std::string& path,
                                 bool overwrite) {
+  // Never over the evidence the report is about (by device and inode), --force or not.
+  internal::InputGuard guard;
+  guard.add(evidence);
+  guard.add(report.record_path);
+  const std::filesystem::path directory = std::filesystem::path(report.record_path).parent_path();
+  for (const SegmentRecord& segment : report.record.segments) {
+    guard.add((directory / segment.file).string());
+  }
+  CUSTODY_TRY(guard.check_output(path));
   return internal::write_file_atomically(path, court_report_html(report, evidence), overwrite);
 }
 

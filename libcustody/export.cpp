@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "internal/ewf.hpp"
+#include "internal/input_guard.hpp"
 #include "internal/pipeline.hpp"
 #include "internal/posix_file.hpp"
 #include "internal/segment_writer.hpp"
@@ -160,6 +161,20 @@ Result<void> check_e01_options(const ExportOptions& options) {
   return {};
 }
 
+// Whatever --force says, no output may be a volume of the container being read (device and
+// inode: links and bind mounts count), standard output included.
+Result<void> refuse_outputs_that_are_inputs(const ExportOptions& options) {
+  internal::InputGuard guard;
+  guard.add_all(options.container_paths);
+  if (options.format == ExportFormat::e01) {
+    return guard.check_outputs_named(options.output + ".", internal::InputGuard::is_ewf_segment);
+  }
+  if (options.split_size) {
+    return guard.check_outputs_named(options.output + ".", internal::InputGuard::is_segment_number);
+  }
+  return guard.check_output(options.output);
+}
+
 }  // namespace
 
 Result<ExportResult> export_image(const ExportOptions& options,
@@ -177,6 +192,7 @@ Result<ExportResult> export_image(const ExportOptions& options,
   if (options.output == "-" && options.split_size) {
     return make_error(Errc::invalid_argument, "--split cannot be used with standard output");
   }
+  CUSTODY_TRY(refuse_outputs_that_are_inputs(options));
   auto container = Container::open(options.container_paths);
   CUSTODY_TRY(container);
   const ContainerInfo& info = (*container)->info();

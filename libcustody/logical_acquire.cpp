@@ -4,6 +4,7 @@
 // volume, hashing it with every requested algorithm in the same pass. Sparse files keep their
 // holes out of the container: their data goes to "<member>/data" and an aff4:Map puts it in place.
 #include "internal/aff4_format.hpp"
+#include "internal/input_guard.hpp"
 #include "internal/logical_json.hpp"
 #include "internal/posix_file.hpp"
 #include "internal/turtle.hpp"
@@ -1179,6 +1180,10 @@ Result<LogicalAcquisitionResult> acquire_logical(const LogicalAcquireOptions& op
   }
   AcquisitionRecord record = start_record(options);
   const std::string path = container_path_for(options.output_base);
+  // Never over a source, and never inside a source folder (a new file there alters the evidence).
+  internal::InputGuard guard;
+  guard.add_all(options.sources);
+  CUSTODY_TRY(guard.check_output(path));
   auto zip = internal::ZipWriter::create(path, options.overwrite);
   CUSTODY_TRY(zip);
   struct stat output {};

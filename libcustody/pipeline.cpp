@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "internal/pipeline.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -184,6 +186,20 @@ Result<PipelineOutcome> run_pipeline(Source& source,
     }
   }
 
+  const std::optional<std::uint64_t> known_size = source.info().size;
+  if (!read_error && !outcome.cancelled && known_size && outcome.bytes < *known_size) {
+    // A file cut short, or a device that shrank or went away, while it was read: what was read
+    // reaches the sinks, but it is not the whole source.
+    read_error = Error{Errc::io_error,
+                       fmt::format("the source ended after {} of the {} bytes it had when "
+                                   "reading began: it shrank or went away while being read",
+                                   outcome.bytes, *known_size),
+                       source.info().path,
+                       outcome.bytes,
+                       0,
+                       "check the source (was the file changed, or the device unplugged?) and "
+                       "read it again"};
+  }
   for (auto& worker : workers) {
     worker->push(nullptr);
   }

@@ -238,8 +238,13 @@ class RecoveringSource final : public Source {
     const std::span<std::byte> out = buffer.first(want);
     auto got = attempt(m_offset, out, false);
     if (got) {
+      // A short read before the size known at the start is judged by the pipeline
+      // (run_pipeline): the source ended early.
       m_offset += *got;
       return *got;
+    }
+    if (device_gone(got.error().sys_errno)) {
+      return tl::unexpected(std::move(got.error()));
     }
     // Something in this block is unreadable: find exactly which sectors, keep the rest.
     CUSTODY_TRY(salvage(m_offset, out));
@@ -248,6 +253,10 @@ class RecoveringSource final : public Source {
   }
 
  private:
+  // The device was removed or switched off: no sector of it can be read any more, so this is
+  // the end of the acquisition, not a bad sector.
+  static bool device_gone(int sys_errno) { return sys_errno == ENXIO || sys_errno == ENODEV; }
+
   // One read with the policy's retries.
   Result<std::size_t> attempt(std::uint64_t offset, std::span<std::byte> out, bool careful) {
     auto got = m_reader->read_at(offset, out, careful);
@@ -264,11 +273,17 @@ class RecoveringSource final : public Source {
       if (got && *got == out.size()) {
         return {};
       }
+      if (!got && device_gone(got.error().sys_errno)) {
+        return tl::unexpected(std::move(got.error()));
+      }
       return record_defect(offset, out, got ? ENODATA : got.error().sys_errno);
     }
     auto got = m_reader->read_at(offset, out, true);
     if (got && *got == out.size()) {
       return {};
+    }
+    if (!got && device_gone(got.error().sys_errno)) {
+      return tl::unexpected(std::move(got.error()));
     }
     const std::size_t sectors = (out.size() + m_sector - 1) / m_sector;
     const std::size_t half = sectors / 2 * m_sector;

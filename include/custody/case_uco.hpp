@@ -16,4 +16,8 @@ namespace custody {
 // The JSON-LD document. Errc::not_found, Errc::corrupt, Errc::unsupported (no custody record).
 Result<std::string> case_uco_jsonld(const std::string& container);
 
+// Writes that document to `path` atomically. Errc::already_exists when `path` exists and
+// !overwrite, or when `path` is the container (by device and inode: never written over).
+Result<void> write_case_uco(const std::string& container, const std::string& path, bool overwrite);
+
 }  // namespace custody

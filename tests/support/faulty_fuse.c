@@ -6,6 +6,9 @@
 //   BAD_SECTORS: comma-separated sectors or ranges, e.g. 80-95,3000 (or "none")
 //   FAULTY_FUSE_DELAY_US in the environment slows every read down by that many microseconds
 //   (a slow disk, so that tests can interrupt an acquisition midway).
+//   FAULTY_FUSE_EOF_AT=N: the file still claims its full size, but reads end at byte N (a file
+//   truncated, or a device that shrank, while it is read).
+//   FAULTY_FUSE_GONE_AT=N: reads from byte N on fail with ENODEV (a device that was unplugged).
 #define FUSE_USE_VERSION 31
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +27,8 @@ static long long g_first[k_max_ranges];
 static long long g_last[k_max_ranges];
 static int g_ranges = 0;
 static useconds_t g_delay = 0;
+static off_t g_eof_at = -1;
+static off_t g_gone_at = -1;
 
 static int is_bad(long long sector) {
   for (int i = 0; i < g_ranges; ++i) {
@@ -80,11 +85,15 @@ static int fs_read(const char* path, char* buf, size_t size, off_t offset,
                    struct fuse_file_info* fi) {
   (void)path;
   (void)fi;
-  if (offset >= g_size) {
+  const off_t end = g_eof_at >= 0 && g_eof_at < g_size ? g_eof_at : g_size;
+  if (g_gone_at >= 0 && offset + (off_t)size > g_gone_at) {
+    return -ENODEV;
+  }
+  if (offset >= end) {
     return 0;
   }
-  if ((off_t)size > g_size - offset) {
-    size = (size_t)(g_size - offset);
+  if ((off_t)size > end - offset) {
+    size = (size_t)(end - offset);
   }
   for (long long sector = offset / k_sector; sector * k_sector < offset + (off_t)size; ++sector) {
     if (is_bad(sector)) {
@@ -122,11 +131,22 @@ int main(int argc, char** argv) {
   if (delay != NULL) {
     g_delay = (useconds_t)strtoul(delay, NULL, 10);
   }
+  const char* eof_at = getenv("FAULTY_FUSE_EOF_AT");
+  if (eof_at != NULL) {
+    g_eof_at = (off_t)strtoll(eof_at, NULL, 10);
+  }
+  const char* gone_at = getenv("FAULTY_FUSE_GONE_AT");
+  if (gone_at != NULL) {
+    g_gone_at = (off_t)strtoll(gone_at, NULL, 10);
+  }
   for (char* item = strtok(argv[2], ","); item != NULL && g_ranges < k_max_ranges;
        item = strtok(NULL, ",")) {
     long long first = 0;
     long long last = 0;
     int fields = sscanf(item, "%lld-%lld", &first, &last);
+    if (fields < 1) {
+      continue;  // "none"
+    }
     g_first[g_ranges] = first;
     g_last[g_ranges] = fields == 2 ? last : first;
     ++g_ranges;

@@ -152,17 +152,35 @@ BOOST_AUTO_TEST_CASE(adjacent_bad_sectors_merge_and_errno_is_kept) {
     for (std::uint64_t sector = 126; sector < 131; ++sector) {  // across a 64 KiB read boundary
       reader.fail(sector);
     }
-    reader.fail(131, 0, ENXIO);
+    reader.fail(131, 0, ENODATA);  // a medium error, as the block layer reports it
     reader.fail(400);
   });
   BOOST_REQUIRE(!run.error);
   BOOST_REQUIRE(run.defects.size() == 3U);
   BOOST_TEST(run.defects[0].offset == 126U * k_sector);
   BOOST_TEST(run.defects[0].length == 5U * k_sector);
-  BOOST_TEST(run.defects[1].sys_errno == ENXIO);
+  BOOST_TEST(run.defects[1].sys_errno == ENODATA);
   BOOST_TEST(run.defects[2].offset == 400U * k_sector);
   BOOST_TEST((run.delivered == expected_with_zeros(data, {{126 * k_sector, 6 * k_sector},
                                                           {400 * k_sector, k_sector}})));
+}
+
+// A device that was unplugged or switched off answers ENODEV or ENXIO for every sector from then
+// on: that ends the reading with the error, instead of filling the rest of the disk as
+// "unreadable sectors".
+BOOST_AUTO_TEST_CASE(a_device_that_goes_away_ends_the_reading) {
+  const auto data = test::random_bytes(300000, 39);
+  for (const int gone : {ENODEV, ENXIO}) {
+    Run run = read_all(data, {}, [gone](FaultyReader& reader) {
+      for (std::uint64_t sector = 200; sector < 300000 / k_sector + 1; ++sector) {
+        reader.fail(sector, 0, gone);
+      }
+    });
+    BOOST_REQUIRE(run.error.has_value());
+    BOOST_TEST(run.error->sys_errno == gone);
+    BOOST_TEST(run.defects.empty());
+    BOOST_TEST(run.delivered.size() <= 200U * k_sector);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(fills_follow_the_policy) {
