@@ -515,6 +515,9 @@ Result<AppendResult> add_custody_event(ZipWriter& writer,
                                        const Identity* identity,
                                        const AppendOptions& options) {
   CUSTODY_TRY(check_draft(draft));
+  if (identity != nullptr) {
+    CUSTODY_TRY(identity->check_can_sign());
+  }
   auto zip = ZipReader::open(path);
   CUSTODY_TRY(zip);
   auto log = read_log(*zip);
@@ -659,6 +662,10 @@ Result<AppendResult> append_custody_event(const std::string& path,
                                           const Identity* identity,
                                           const AppendOptions& options) {
   CUSTODY_TRY(check_draft(draft));
+  if (identity != nullptr) {
+    // Before anything is created or locked: the file stays byte-identical.
+    CUSTODY_TRY(identity->check_can_sign());
+  }
   if (options.create_standalone) {
     // O_EXCL decides which of several processes starting the same log creates it.
     auto created = create_standalone_log(path, options.standalone_title);

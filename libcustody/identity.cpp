@@ -499,8 +499,10 @@ Result<std::vector<X509Ptr>> read_certificates(const std::string& path, std::str
     }
   }
   if (certificates.empty()) {
-    return make_error(Errc::corrupt, fmt::format("{} ({}) holds no certificate: {}", path, what,
-                                                 internal::openssl_errors()));
+    // OpenSSL's error queue says only "no start line" or "wrong tag": not for people.
+    ERR_clear_error();
+    return make_error(Errc::corrupt,
+                      fmt::format("{} ({}) holds no certificate in PEM or DER", path, what));
   }
   // The end of the PEM data leaves a "no start line" error behind.
   ERR_clear_error();
@@ -738,6 +740,7 @@ struct Identity::Impl {
   EvpPkeyPtr key;
   X509Ptr cert;
   std::vector<X509Ptr> chain;
+  std::vector<X509Ptr> signer_anchors;  // IdentityOptions::signer_trust_files
   CertificateFacts facts;
   const EVP_MD* digest = nullptr;
 };
@@ -813,10 +816,65 @@ Result<Identity> Identity::load(const IdentityOptions& options) {
       impl->chain.push_back(std::move(cert));
     }
   }
+  for (const std::string& path : options.signer_trust_files) {
+    auto anchors = read_certificates(path, "trust anchors");
+    CUSTODY_TRY(anchors);
+    std::move(anchors->begin(), anchors->end(), std::back_inserter(impl->signer_anchors));
+  }
   impl->facts = facts_of(impl->cert.get());
   impl->digest = digest_for(impl->key.get());
   ERR_clear_error();
   return Identity(std::move(impl));
+}
+
+Result<void> Identity::check_can_sign() const {
+  X509* cert = m_impl->cert.get();
+  const CertificateFacts& facts = m_impl->facts;
+  const auto refuse = [&](const std::string& why, const char* hint) {
+    Error error{Errc::invalid_argument,
+                fmt::format("cannot sign as {}: {}; a signature made with it would never verify",
+                            common_name(facts.subject), why),
+                {},
+                {},
+                0,
+                hint};
+    return tl::unexpected(std::move(error));
+  };
+  constexpr const char* k_renew =
+      "nothing was signed or changed; sign with a certificate that is valid now (ask the CA to "
+      "renew it)";
+  // X509_cmp_current_time: negative if the time lies in the past, positive if in the future.
+  if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) {
+    return refuse(fmt::format("its certificate is not valid before {}", facts.not_before), k_renew);
+  }
+  if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
+    return refuse(fmt::format("its certificate expired on {}", facts.not_after), k_renew);
+  }
+  // The purpose the verifier checks (chain_problem): a key usage that allows signing, and
+  // emailProtection or no extended key usage.
+  if (X509_check_purpose(cert, X509_PURPOSE_SMIME_SIGN, 0) != 1) {
+    ERR_clear_error();
+    return refuse(
+        "its certificate does not allow signing documents (key usage must include "
+        "digitalSignature or nonRepudiation, extended key usage emailProtection or "
+        "none)",
+        "nothing was signed or changed; use the signing certificate your CA issued "
+        "for this key");
+  }
+  if (!m_impl->signer_anchors.empty()) {
+    auto untrusted = stack_view(m_impl->chain);
+    CUSTODY_TRY(untrusted);
+    const std::string problem =
+        chain_problem(cert, m_impl->signer_anchors, untrusted->get(), std::nullopt);
+    if (!problem.empty()) {
+      return refuse(
+          fmt::format("its certificate does not chain to the given --trust CAs ({})", problem),
+          "nothing was signed or changed; give the CA that issued the signer's "
+          "certificate, and its intermediates with --chain");
+    }
+  }
+  ERR_clear_error();
+  return {};
 }
 
 Result<std::string> Identity::sign_detached(std::string_view content) const {
@@ -964,6 +1022,28 @@ Result<SignatureCheck> verify_detached(std::string_view cms_der,
     check.detail = "the signing time lies outside the signer certificate's validity";
   }
   return check;
+}
+
+Result<void> check_trust_files(const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) {
+    auto certificates = read_certificates(path, "trust anchors");
+    if (!certificates) {
+      Error error = std::move(certificates).error();
+      if (error.code == Errc::corrupt) {
+        error.code = Errc::invalid_argument;
+        error.message = fmt::format("{} is not a certificate file: it holds no certificate in "
+                                    "PEM or DER",
+                                    path);
+        error.hint = "give the CA's certificate (for example ca.pem), not a key, a request or a "
+                     "signature";
+      } else if (error.code == Errc::not_found) {
+        error.message = "trust file not found";
+        error.hint = "give the PEM file of the CA that issued the signers' certificates";
+      }
+      return tl::unexpected(std::move(error));
+    }
+  }
+  return {};
 }
 
 std::string common_name(const std::string& subject) {

@@ -230,6 +230,7 @@ Result<SealResult> seal_container(const std::string& path,
                                   const SealOptions& options,
                                   ProgressSink* progress,
                                   const CancelToken* cancel) {
+  CUSTODY_TRY(identity.check_can_sign());
   auto zip = internal::ZipReader::open(path);
   CUSTODY_TRY(zip);
   if (zip->end_offset() != zip->file_size()) {

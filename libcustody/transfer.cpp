@@ -330,6 +330,7 @@ Result<PackResult> pack_transfer(const PackOptions& options,
                                  ProgressSink* /*progress*/,
                                  const CancelToken* /*cancel*/) {
   CUSTODY_TRY(check_pack_options(options));
+  CUSTODY_TRY(sender.check_can_sign());
   auto sink = open_package_sink(options);
   CUSTODY_TRY(sink);
   PackResult result;
@@ -841,6 +842,11 @@ Result<ReceiveResult> receive(const ReceiveOptions& given, const Identity* recei
   if (options.output.empty() && !options.check_only) {
     return make_error(Errc::invalid_argument, "no output directory given (-o DIR)");
   }
+  if (!options.check_only && receiver != nullptr) {
+    // The receipt will be signed: a receiver who cannot sign learns it before the package is
+    // unpacked.
+    CUSTODY_TRY(receiver->check_can_sign());
+  }
   if (!options.check_only && fs::exists(options.output, ignored)) {
     return tl::unexpected(Error{Errc::already_exists,
                                 "refusing to overwrite",
@@ -905,6 +911,7 @@ Result<ReceiptImport> import(const std::string& container,
                              const std::string& receipt_path,
                              const std::vector<std::string>& trust,
                              const Identity& identity) {
+  CUSTODY_TRY(identity.check_can_sign());
   auto bytes = internal::read_small_file(receipt_path, k_tag_limit);
   CUSTODY_TRY(bytes);
   auto signature = internal::read_small_file(receipt_path + ".p7s", k_tag_limit);

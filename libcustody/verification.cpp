@@ -7,6 +7,7 @@
 #include <custody/import.hpp>
 #include <custody/logical.hpp>
 #include <custody/seal.hpp>
+#include <custody/text.hpp>
 #include <custody/verification.hpp>
 
 #include <fmt/format.h>
@@ -371,10 +372,21 @@ void add_custody_log_checks(const LogVerification& log, VerificationReport& repo
   }
 }
 
+// Whether a trusted RFC 3161 timestamp proves that `seal` existed while its signer's certificate
+// was valid: only then does a certificate that has expired since not matter.
+bool time_proven_before_expiry(const SealReport& seal) {
+  const TimestampCheck& stamp = seal.timestamp;
+  return seal.has_timestamp && seal.timestamp_problem.empty() && stamp.imprint_matches &&
+         stamp.signature_valid && !seal.signature.signer.not_after.empty() &&
+         stamp.time <= seal.signature.signer.not_after;
+}
+
 // `anchors_given`: the user named the CAs to trust, so a signer outside them is a failure, not
-// a warning.
+// a warning. `accept_expired`: the user accepts seals whose signer's certificate has expired since
+// on the signer's own word for the seal's date (custody-verify --accept-expired-signers).
 void add_seal_checks(const std::vector<SealReport>& seals,
                      bool anchors_given,
+                     bool accept_expired,
                      VerificationReport& report) {
   if (seals.empty()) {
     // Seals are appended, so cutting a file back removes them: their absence is worth saying,
@@ -386,61 +398,78 @@ void add_seal_checks(const std::vector<SealReport>& seals,
                       : "the container is not sealed: nobody has signed for it (custody-seal)"));
     return;
   }
+  const std::string now = utc_now();
   for (const SealReport& seal : seals) {
     const std::string subject =
         seal.signature.signer.subject.empty()
             ? fmt::format("seal {}", seal.number)
             : fmt::format("seal {} ({})", seal.number, seal.signature.signer.subject);
+    const std::string signer = common_name(seal.signature.signer.subject);
     const auto fail = [&](std::string detail) {
       report.checks.push_back(make_check("seal", subject, CheckResult::fail, std::move(detail)));
     };
     if (!seal.detail.empty()) {
-      fail(seal.detail);
+      fail(fmt::format("seal {} cannot be read: {}", seal.number, seal.detail));
       continue;
     }
     if (!seal.signature.signature_valid) {
-      fail("the signature does not match the seal manifest: forged or damaged");
+      fail(fmt::format("the signature of seal {} does not match its manifest: forged or damaged",
+                       seal.number));
       continue;
     }
     bool ok = true;
     if (!seal.file_prefix_matches) {
-      fail(
-          fmt::format("the first {} bytes of the file, which the seal covers, changed after "
-                      "sealing (this includes bytes no reader looks at, such as old directory "
-                      "records)",
-                      seal.sealed_length));
+      fail(fmt::format("the first {} bytes of the file, which seal {} covers, changed after "
+                       "sealing (this includes bytes no reader looks at, such as old directory "
+                       "records)",
+                       seal.sealed_length, seal.number));
       ok = false;
     }
     for (const std::string& name : seal.changed_members) {
-      fail(fmt::format("member {} changed or disappeared after sealing", name));
+      fail(fmt::format("member {} changed or disappeared after seal {} was made", name,
+                       seal.number));
       ok = false;
     }
     for (const std::string& name : seal.added_members) {
-      fail(fmt::format("member {} was added after sealing", name));
+      fail(fmt::format("member {} was added after seal {} was made", name, seal.number));
       ok = false;
     }
     if (!seal.after_acquisition) {
-      fail(fmt::format("the seal is dated {}, before the acquisition ended", seal.sealed_at));
+      fail(fmt::format("seal {} is dated {}, before the acquisition ended", seal.number,
+                       seal.sealed_at));
       ok = false;
     }
     if (!seal.signature.valid_at_signing_time) {
-      fail(fmt::format(
-          "the signer's certificate was not valid when the seal was made ({}; "
-          "valid from {} to {})",
-          seal.sealed_at, seal.signature.signer.not_before, seal.signature.signer.not_after));
+      fail(fmt::format("seal {} was made with a certificate that was not valid at the time "
+                       "(signed {}; the certificate of {} is valid from {} to {})",
+                       seal.number, seal.sealed_at, signer, seal.signature.signer.not_before,
+                       seal.signature.signer.not_after));
       ok = false;
     } else if (!seal.signature.chain_trusted && anchors_given) {
-      fail(
-          fmt::format("seal {} is correctly signed, but not by a key the given CAs vouch for "
-                      "({})",
-                      seal.number, seal.signature.trust_problem));
+      fail(fmt::format("seal {} was made by a signer that is not trusted here ({}: {})",
+                       seal.number, signer, seal.signature.trust_problem));
       continue;
     } else if (!seal.signature.chain_trusted) {
-      report.checks.push_back(make_check(
-          "seal", subject, CheckResult::warn,
-          fmt::format("seal {} is correctly signed, but by a key that is not trusted here ({}); "
-                      "give the signer's CA with --trust to check who signed",
-                      seal.number, seal.signature.trust_problem)));
+      report.checks.push_back(
+          make_check("seal", subject, CheckResult::warn,
+                     fmt::format("seal {} is correctly signed by {}, but the signer is not "
+                                 "checked ({}); give the signer's CA with --trust",
+                                 seal.number, signer, seal.signature.trust_problem)));
+      continue;
+    } else if (seal.signature.signer.not_after < now && !time_proven_before_expiry(seal)) {
+      // Trusted at the date the seal claims, but that date is the signer's own word: a key that
+      // outlived its certificate could have made the seal later and backdated it.
+      const std::string why = fmt::format(
+          "seal {} was made by {}, whose certificate has expired (on {}), and no trusted time "
+          "proves that the seal was made before; its date, {}, is the signer's own claim",
+          seal.number, signer, seal.signature.signer.not_after, seal.sealed_at);
+      if (accept_expired) {
+        report.checks.push_back(make_check(
+            "seal", subject, CheckResult::warn,
+            why + " (accepted with --accept-expired-signers)"));
+      } else {
+        fail(why + "; if you accept that claim, verify with --accept-expired-signers");
+      }
       continue;
     }
     if (ok) {
@@ -542,9 +571,30 @@ Result<void> check_logical_files(const std::string& path, VerificationReport& re
   return {};
 }
 
+// Seals (with their timestamps) and the custody log of a container, physical or logical.
+Result<void> add_custody_checks(const std::vector<std::string>& paths,
+                                const VerifyOptions& options,
+                                VerificationReport& report,
+                                ProgressSink* progress,
+                                const CancelToken* cancel) {
+  auto seals = check_seals(paths, options.trust_files, options.tsa_trust_files, progress, cancel);
+  CUSTODY_TRY(seals);
+  report.seals = *seals;
+  report.trust_given = !options.trust_files.empty();
+  report.tsa_trust_given = !options.tsa_trust_files.empty();
+  add_seal_checks(*seals, report.trust_given, options.accept_expired_signers, report);
+  for (const SealReport& seal : *seals) {
+    add_timestamp_check(seal, report.tsa_trust_given, report);
+  }
+  auto log = verify_custody_log(paths.front(), options.trust_files, options.tsa_trust_files);
+  CUSTODY_TRY(log);
+  add_custody_log_checks(*log, report);
+  report.custody_log = std::move(*log);
+  return {};
+}
+
 Result<VerificationReport> verify_logical_container(const std::vector<std::string>& paths,
-                                                    const std::vector<std::string>& trust_files,
-                                                    const std::vector<std::string>& tsa_trust_files,
+                                                    const VerifyOptions& options,
                                                     ProgressSink* progress,
                                                     const CancelToken* cancel) {
   auto zip = internal::ZipReader::open(paths.front());
@@ -575,15 +625,7 @@ Result<VerificationReport> verify_logical_container(const std::vector<std::strin
     report.checks.push_back(make_check("container", paths.front(), CheckResult::fail,
                                        "cannot be read: " + files.error().message));
   }
-  auto seals = check_seals(paths, trust_files, tsa_trust_files, progress, cancel);
-  CUSTODY_TRY(seals);
-  add_seal_checks(*seals, !trust_files.empty(), report);
-  for (const SealReport& seal : *seals) {
-    add_timestamp_check(seal, !tsa_trust_files.empty(), report);
-  }
-  auto log = verify_custody_log(paths.front(), trust_files, tsa_trust_files);
-  CUSTODY_TRY(log);
-  add_custody_log_checks(*log, report);
+  CUSTODY_TRY(add_custody_checks(paths, options, report, progress, cancel));
   report.verified = std::none_of(report.checks.begin(), report.checks.end(),
                                  [](const Check& c) { return c.result == CheckResult::fail; });
   return report;
@@ -596,8 +638,16 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
                                             const std::vector<std::string>& tsa_trust_files,
                                             ProgressSink* progress,
                                             const CancelToken* cancel) {
+  return verify_container(paths, VerifyOptions{trust_files, tsa_trust_files, false}, progress,
+                          cancel);
+}
+
+Result<VerificationReport> verify_container(const std::vector<std::string>& paths,
+                                            const VerifyOptions& options,
+                                            ProgressSink* progress,
+                                            const CancelToken* cancel) {
   if (paths.size() == 1 && looks_like_logical_container(paths.front())) {
-    return verify_logical_container(paths, trust_files, tsa_trust_files, progress, cancel);
+    return verify_logical_container(paths, options, progress, cancel);
   }
   auto container = Container::open(paths);
   if (!container && container.error().code == Errc::corrupt) {
@@ -690,22 +740,8 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
     report.checks.push_back(make_check("block hashes", what, CheckResult::pass, ""));
   }
 
-  // 4. Seals.
-  auto seals = check_seals(paths, trust_files, tsa_trust_files, progress, cancel);
-  CUSTODY_TRY(seals);
-  report.seals = *seals;
-  report.trust_given = !trust_files.empty();
-  report.tsa_trust_given = !tsa_trust_files.empty();
-  add_seal_checks(*seals, !trust_files.empty(), report);
-  for (const SealReport& seal : *seals) {
-    add_timestamp_check(seal, !tsa_trust_files.empty(), report);
-  }
-
-  // 5. The custody log.
-  auto log = verify_custody_log(paths.front(), trust_files, tsa_trust_files);
-  CUSTODY_TRY(log);
-  add_custody_log_checks(*log, report);
-  report.custody_log = std::move(*log);
+  // 4. Seals and 5. the custody log.
+  CUSTODY_TRY(add_custody_checks(paths, options, report, progress, cancel));
 
   if (info.trailing_bytes > 0) {
     report.checks.push_back(make_check(
@@ -846,6 +882,33 @@ std::string defects_phrase(const VerificationReport& report) {
 
 }  // namespace
 
+bool is_custody_check(const Check& check) {
+  return check.name == "seal" || check.name == "timestamp" || check.name == "custody log";
+}
+
+std::string describe_check(const Check& check) {
+  // These details are whole clauses that name their subject already.
+  const bool whole_clause = (check.name == "seal" && check.result != CheckResult::pass) ||
+                            check.name == "acquisition" || check.name == "defects";
+  if (whole_clause && !check.detail.empty()) {
+    return check.detail;
+  }
+  std::string what;
+  if (check.name == "image" && check.subject == "image") {
+    what = "the whole image";
+  } else if (check.name == "custody log") {
+    what = check.subject == "custody log" ? "the custody log" : "custody log " + check.subject;
+  } else if (check.subject.empty() || check.subject == check.name) {
+    what = check.name;
+  } else if (check.subject.starts_with(check.name) || check.name == "members" ||
+             check.name == "files") {
+    what = check.subject;  // "timestamp of seal 1", "15 members"
+  } else {
+    what = check.name + " " + check.subject;  // "segment disk.002", "file data/report.pdf"
+  }
+  return check.detail.empty() ? what : what + ": " + check.detail;
+}
+
 std::string verification_summary(const VerificationReport& report) {
   if (!report.verified) {
     std::vector<const Check*> failures;
@@ -858,8 +921,14 @@ std::string verification_summary(const VerificationReport& report) {
       return fmt::format("NOT INTACT: the acquisition did not complete ({})",
                          status_name(report.record.status));
     }
-    std::string text = fmt::format("NOT INTACT: {} {}: {}", failures.front()->name,
-                                   failures.front()->subject, failures.front()->detail);
+    // The image and its record first: when only who-signed-what failed, say that the image
+    // itself is unchanged, so that nobody reads "NOT INTACT" as "the evidence was altered".
+    const bool image_unchanged = std::all_of(failures.begin(), failures.end(), [](const Check* c) {
+      return is_custody_check(*c);
+    });
+    std::string text = fmt::format("NOT INTACT: {}{}",
+                                   image_unchanged ? "the image is unchanged, but " : "",
+                                   describe_check(*failures.front()));
     if (failures.size() > 1) {
       text += fmt::format("; and {} more problem{}", failures.size() - 1,
                           failures.size() == 2 ? "" : "s");

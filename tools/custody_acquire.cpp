@@ -411,12 +411,15 @@ ExitCode run_logical(Options& options, const CommonOptions& common) {
     if (!identity) {
       return report_error(k_tool, identity.error());
     }
+    if (auto can_sign = identity->check_can_sign(); !can_sign) {
+      return report_error(k_tool, can_sign.error());
+    }
     sealer = std::move(*identity);
   }
   if (auto checked = check_event_draft(options.acquired_event); !checked) {
     return report_error(k_tool, checked.error());
   }
-  const CancelToken& cancel = install_interrupt_handler();
+  const CancelToken& cancel = install_interrupt_handler(k_tool);
   ConsoleProgress progress(!common.quiet);
   const auto start = std::chrono::steady_clock::now();
   auto result = acquire_logical(acquire_options, &progress, &cancel);
@@ -557,12 +560,15 @@ ExitCode run(Options& options, const CommonOptions& common) {
     if (!identity) {
       return report_error(k_tool, identity.error());
     }
+    if (auto can_sign = identity->check_can_sign(); !can_sign) {
+      return report_error(k_tool, can_sign.error());
+    }
     sealer = std::move(*identity);
   }
   if (auto checked = check_event_draft(options.acquired_event); !checked) {
     return report_error(k_tool, checked.error());
   }
-  const CancelToken& cancel = install_interrupt_handler();
+  const CancelToken& cancel = install_interrupt_handler(k_tool);
   ConsoleProgress progress(!common.quiet);
   const auto start = std::chrono::steady_clock::now();
   auto result = acquire(acquire_options, &progress, &cancel);
@@ -693,6 +699,7 @@ int main(int argc, char** argv) {
                  "Raw format: fill unreadable sectors with zero (default) or a byte such as 0xff")
       ->type_name("zero|0xNN");
   add_identity_options(app, options.seal, "seal-");
+  add_signer_trust_option(app, options.seal);
   add_custody_event_options(app, options.acquired_event);
   app.add_option("--logical", options.logical,
                  "Logical acquisition: take these files, folders and archives (zip, tar, 7z, ...) "

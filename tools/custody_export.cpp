@@ -202,22 +202,9 @@ ExitCode record_export_event(const Options& options,
 
 // --case-uco: no image bytes leave the container, only its custody chain as CASE/UCO JSON-LD.
 ExitCode export_case_uco(const Options& options, const CommonOptions& common) {
-  auto document = case_uco_jsonld(options.containers.front());
-  if (!document) {
-    return report_error(k_tool, document.error());
-  }
-  std::FILE* file = std::fopen(options.case_uco.c_str(), options.force ? "w" : "wx");
-  if (file == nullptr) {
-    return report_error(k_tool, Error{errno == EEXIST ? Errc::already_exists : Errc::io_error,
-                                      "cannot create",
-                                      options.case_uco,
-                                      {},
-                                      errno,
-                                      "use --force to replace it, or choose another name"});
-  }
-  const bool written = std::fwrite(document->data(), 1, document->size(), file) == document->size();
-  if (std::fclose(file) != 0 || !written) {
-    return report_error(k_tool, Error{Errc::io_error, "cannot write", options.case_uco, {}, 0, {}});
+  if (auto written = write_case_uco(options.containers.front(), options.case_uco, options.force);
+      !written) {
+    return report_error(k_tool, written.error());
   }
   if (!common.quiet) {
     fmt::print("custody chain of {} written as CASE/UCO JSON-LD to {}\n",
@@ -236,7 +223,7 @@ ExitCode run_files(const Options& options, const CommonOptions& common) {
                                       0,
                                       "give one CONTAINER and -o DIRECTORY"});
   }
-  const CancelToken& cancel = install_interrupt_handler();
+  const CancelToken& cancel = install_interrupt_handler(k_tool);
   ConsoleProgress progress(!common.quiet);
   auto result = extract_logical(
       LogicalExtractOptions{options.containers.front(), options.output, options.force}, &progress,
@@ -262,7 +249,7 @@ ExitCode run_files(const Options& options, const CommonOptions& common) {
                      {"files", std::to_string(result->files)},
                      {"bytes", std::to_string(result->bytes)},
                      {"matches_record", result->mismatches.empty() ? "yes" : "NO"}};
-    auto loaded_identity = load_identity_if_given(options.identity);
+    auto loaded_identity = load_signer_if_given(options.identity);
     if (!loaded_identity) {
       return report_error(k_tool, loaded_identity.error());
     }
@@ -301,12 +288,12 @@ ExitCode run(const Options& options, const CommonOptions& common) {
   if (!export_options) {
     return report_error(k_tool, export_options.error());
   }
-  auto loaded_identity = load_identity_if_given(options.identity);
+  auto loaded_identity = load_signer_if_given(options.identity);
   if (!loaded_identity) {
     return report_error(k_tool, loaded_identity.error());
   }
   std::optional<Identity> identity = std::move(*loaded_identity);
-  const CancelToken& cancel = install_interrupt_handler();
+  const CancelToken& cancel = install_interrupt_handler(k_tool);
   ConsoleProgress progress(!common.quiet);
   auto result = export_image(*export_options, &progress, &cancel);
   progress.finish();

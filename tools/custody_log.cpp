@@ -370,6 +370,7 @@ void add_event_options(CLI::App& add, AddArguments& args) {
   add.add_option("--image-sha256", args.image_sha256,
                  "Standalone logs: the item's image SHA-256 at this moment");
   add_identity_options(add, args.identity, "by-");
+  add_signer_trust_option(add, args.identity);
   add.add_option("--tsa", args.tsa, "Timestamp the new tree head with this RFC 3161 TSA (URL)")
       ->type_name("URL");
   add.add_option("--tsa-timeout", args.tsa_timeout, "Seconds to wait for the TSA")

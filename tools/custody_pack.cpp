@@ -41,7 +41,7 @@ ExitCode run(Arguments& args, const CommonOptions& common) {
   if (!identity) {
     return report_error(k_tool, identity.error());
   }
-  const CancelToken& cancel = install_interrupt_handler();
+  const CancelToken& cancel = install_interrupt_handler(k_tool);
   ConsoleProgress progress(!common.quiet);
   auto packed = pack_transfer(args.pack, *identity, &progress, &cancel);
   progress.finish();
@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
       ->required()
       ->type_name("PATH");
   add_identity_options(app, args.identity, "");
+  add_signer_trust_option(app, args.identity);
   app.add_option("--sending-authority", facts.sending_authority, "Who sends (Source-Organization)")
       ->type_name("TEXT");
   app.add_option("--receiving-authority", facts.receiving_authority, "Who is to receive")

@@ -42,7 +42,7 @@ ExitCode run(ReceiveOptions& options,
   if (!identity) {
     return report_error(k_tool, identity.error());
   }
-  const CancelToken& cancel = install_interrupt_handler();
+  const CancelToken& cancel = install_interrupt_handler(k_tool);
   ConsoleProgress progress(!common.quiet);
   auto received = receive_transfer(options, &*identity, &progress, &cancel);
   progress.finish();

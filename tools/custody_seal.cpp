@@ -52,7 +52,10 @@ ExitCode run(const std::string& container,
   if (!identity) {
     return report_error(k_tool, identity.error());
   }
-  const CancelToken& cancel = install_interrupt_handler();
+  if (auto can_sign = identity->check_can_sign(); !can_sign) {
+    return report_error(k_tool, can_sign.error());
+  }
+  const CancelToken& cancel = install_interrupt_handler(k_tool);
   ConsoleProgress progress(!common.quiet);
   SealOptions seal_options;
   seal_options.tsa_url = time.tsa;
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
                      "  custody-verify disk1.aff4 --trust lab-ca.pem");
   app.add_option("CONTAINER", container, "The AFF4 container to seal")->required();
   add_identity_options(app, identity, "");
+  add_signer_trust_option(app, identity);
   TimeOptions time;
   app.add_option("--tsa", time.tsa, "Get an RFC 3161 timestamp of the seal from this TSA (URL)")
       ->type_name("URL");

@@ -64,25 +64,40 @@ std::vector<std::string> not_checked(const VerificationReport& report) {
   return lines;
 }
 
+// The second line: which part failed, the image or who vouches for it.
+void print_outcome(const VerificationReport& report) {
+  if (report.verified) {
+    fmt::print("VERIFIED: {} {}\n", image_name(report),
+               report.has_record ? "matches its acquisition record"
+                                 : "is intact (no custody record in it: its own checksums and "
+                                   "hashes were checked)");
+    return;
+  }
+  std::size_t failures = 0;
+  bool image_failed = false;
+  for (const Check& check : report.checks) {
+    if (check.result == CheckResult::fail) {
+      ++failures;
+      image_failed = image_failed || !is_custody_check(check);
+    }
+  }
+  const std::string count = fmt::format("{} failed check{}", failures, failures == 1 ? "" : "s");
+  if (image_failed || failures == 0) {
+    fmt::print("FAILED: {} {} ({})\n", image_name(report),
+               report.has_record ? "does not match its acquisition record"
+                                 : "is damaged or was altered",
+               failures == 0 ? "the acquisition did not complete" : count);
+  } else {
+    fmt::print("FAILED: {} {}, but who vouches for it does not check out ({} of its seals or "
+               "custody log)\n",
+               image_name(report),
+               report.has_record ? "matches its acquisition record" : "is undamaged", count);
+  }
+}
+
 void print_report(const VerificationReport& report, int verbose) {
   fmt::print("{}\n", verification_summary(report));
-  if (report.verified && report.has_record) {
-    fmt::print("VERIFIED: {} matches its acquisition record\n", image_name(report));
-  } else if (report.verified) {
-    fmt::print(
-        "VERIFIED: {} is intact (no custody record in it: its own checksums and hashes "
-        "were checked)\n",
-        image_name(report));
-  } else {
-    std::size_t failures = 0;
-    for (const Check& check : report.checks) {
-      failures += check.result == CheckResult::fail ? 1 : 0;
-    }
-    fmt::print(
-        "FAILED: {} {} ({} failed check{})\n", image_name(report),
-        report.has_record ? "does not match its acquisition record" : "is damaged or was altered",
-        failures, failures == 1 ? "" : "s");
-  }
+  print_outcome(report);
   if (report.has_record) {
     print_case_line(report.record);
   }
@@ -95,12 +110,8 @@ void print_report(const VerificationReport& report, int verbose) {
                report.record.segments.size() == 1 ? "" : "s");
   }
   for (const Check& check : report.checks) {
-    if (check.result == CheckResult::fail && check.name == "image") {
-      fmt::print("  whole image: {}\n", check.detail);
-    } else if (check.result == CheckResult::fail && check.subject.starts_with(check.name)) {
-      fmt::print("  {}: {}\n", check.subject, check.detail);
-    } else if (check.result == CheckResult::fail) {
-      fmt::print("  {} {}: {}\n", check.name, check.subject, check.detail);
+    if (check.result == CheckResult::fail) {
+      fmt::print("  {}\n", describe_check(check));
     } else if (check.result == CheckResult::warn && check.name == "custody log" &&
                check.subject != "custody log") {
       fmt::print("  warning: custody log {}: {}\n", check.subject, check.detail);
@@ -131,19 +142,15 @@ struct RecordArguments {
   bool force = false;
   bool record = false;
   IdentityArguments identity;
+  bool accept_expired = false;  // --accept-expired-signers
 };
 
 // `--record`: the verification becomes a "verified" event in the container's custody log, signed
 // by the verifier when a key is given.
 ExitCode record_verification(const std::string& container,
                              const VerificationReport& report,
-                             const RecordArguments& args,
+                             const std::optional<Identity>& identity,
                              const CommonOptions& common) {
-  auto loaded_identity = load_identity_if_given(args.identity);
-  if (!loaded_identity) {
-    return report_error(k_tool, loaded_identity.error());
-  }
-  std::optional<Identity> identity = std::move(*loaded_identity);
   EventDraft draft;
   draft.action = "verified";
   draft.tool_name = k_tool;
@@ -213,20 +220,14 @@ ExitCode run(const std::vector<std::string>& paths,
              const std::vector<std::string>& tsa_trust,
              const RecordArguments& record,
              const CommonOptions& common) {
-  const CancelToken& cancel = install_interrupt_handler();
+  const CancelToken& cancel = install_interrupt_handler(k_tool);
   ConsoleProgress progress(!common.quiet);
   std::vector<std::string> all_trust = trust;
   all_trust.insert(all_trust.end(), tsa_trust.begin(), tsa_trust.end());
-  for (const std::string& file : all_trust) {
-    if (!std::filesystem::exists(file)) {
-      return report_error(k_tool, Error{Errc::not_found,
-                                        "trust file not found",
-                                        file,
-                                        {},
-                                        0,
-                                        "give the PEM file of the CA that issued the signers' "
-                                        "certificates"});
-    }
+  // A trust file that is missing (66) or not a certificate (64) is the user's to fix, not a
+  // verdict on the evidence.
+  if (auto usable = check_trust_files(all_trust); !usable) {
+    return report_error(k_tool, usable.error());
   }
   // An E01 and a package are recognised first: a container is anything that is not JSON.
   const bool e01 = looks_like_e01(paths.front());
@@ -252,16 +253,25 @@ ExitCode run(const std::vector<std::string>& paths,
                                       0,
                                       {}});
   }
-  auto report = container ? verify_container(paths, trust, tsa_trust, &progress, &cancel)
+  // The verifier's key before the verification, which may take hours: a signer who cannot sign
+  // is told at once.
+  std::optional<Identity> verifier;
+  if (record.record) {
+    auto loaded = load_signer_if_given(record.identity);
+    if (!loaded) {
+      return report_error(k_tool, loaded.error());
+    }
+    verifier = std::move(*loaded);
+  }
+  const VerifyOptions options{trust, tsa_trust, record.accept_expired};
+  auto report = container ? verify_container(paths, options, &progress, &cancel)
                 : e01     ? verify_e01(paths.front(), &progress, &cancel)
                           : verify_record(paths.front(), &progress, &cancel);
   progress.finish();
   if (!report) {
     return report_error(k_tool, report.error());
   }
-  if (common.json) {
-    fmt::print("{}", report_to_json(*report));
-  } else if (!common.quiet || !report->verified) {
+  if (!common.json && (!common.quiet || !report->verified)) {
     print_report(*report, common.verbose);
   }
   if (!record.report.empty()) {
@@ -274,10 +284,14 @@ ExitCode run(const std::vector<std::string>& paths,
     }
   }
   if (record.record) {
-    if (ExitCode recorded = record_verification(paths.front(), *report, record, common);
+    if (ExitCode recorded = record_verification(paths.front(), *report, verifier, common);
         recorded != ExitCode::ok) {
       return recorded;
     }
+  }
+  // With --json, the report is the one document of this run: printed when nothing can fail.
+  if (common.json) {
+    fmt::print("{}", report_to_json(*report));
   }
   return report->verified ? ExitCode::ok : ExitCode::verification_failed;
 }
@@ -323,6 +337,9 @@ int main(int argc, char** argv) {
   app.add_option("--cert", record.receiver.cert, "The certificate of --key")->type_name("FILE");
   app.add_flag("--record", record.record,
                "Record the verification as a \"verified\" event in the container's custody log");
+  app.add_flag("--accept-expired-signers", record.accept_expired,
+               "Accept seals whose signer's certificate has expired since, although no trusted "
+               "timestamp proves they were made before (a warning instead of a failure)");
   add_identity_options(app, record.identity, "by-");
   return run_tool(app, argc, argv, [&] { return run(paths, trust, tsa_trust, record, common); });
 }

@@ -34,6 +34,9 @@ struct IdentityOptions {
   std::string chain_path;  // optional PEM bundle of intermediate certificates to include
   PassphraseSource passphrase;
   bool allow_insecure_key_permissions = false;
+  // PEM CA bundles the signer must chain to (--trust); checked by Identity::check_can_sign before
+  // anything is signed. None: the chain is not checked, only the certificate itself.
+  std::vector<std::string> signer_trust_files;
 };
 
 // What a report says about a certificate.
@@ -70,6 +73,14 @@ class Identity {
   // the key through this library-internal accessor.
   friend struct internal::IdentityAccess;
 
+  // Whether a signature made now would verify: the certificate is within its validity period,
+  // may sign (key usage digitalSignature or nonRepudiation, extended key usage emailProtection
+  // or none) and, when trust files were given, chains to them now. Every operation that signs
+  // calls this before it changes anything, because a signature by an invalid certificate in an
+  // append-only log would fail verification for ever. Errc::invalid_argument says why and what
+  // to do ("the certificate of CN=X expired on ...").
+  Result<void> check_can_sign() const;
+
   // A detached CMS SignedData (DER) over `content`: SHA-256 (SHA-384 for P-384, SHA-512 for
   // P-521), binary (no canonicalisation of line endings), with the signingTime attribute, the
   // signer certificate and the chain. Errc::crypto if OpenSSL refuses.
@@ -92,6 +103,11 @@ struct SignatureCheck {
   CertificateFacts signer;             // empty if the signer's certificate is not at hand
   std::string detail;                  // plain-language summary of a failure; empty if all is well
 };
+
+// Checks that each file holds at least one certificate (PEM or DER), before it is used as a trust
+// anchor: Errc::not_found names a missing file, Errc::invalid_argument one that holds no
+// certificate (a key, a request, a typo): a mistake of the user's, not a verdict.
+Result<void> check_trust_files(const std::vector<std::string>& paths);
 
 // Checks `cms_der`, a detached signature, over `content`. `trust_files`: PEM bundles of trusted CA
 // (or self-signed signer) certificates; with none, the signature is still checked and the chain

@@ -47,6 +47,14 @@ struct VerificationReport {
   bool tsa_trust_given = false;  // --tsa-trust: timestamps were checked against CAs
 };
 
+// Whether `check` is about who signed and handled the evidence (seals, their timestamps, the
+// custody log) rather than about the image and its record.
+bool is_custody_check(const Check& check);
+
+// One check in plain words, naming what it is about once: "seal 3 was made by a signer that is
+// not trusted here (...)", "segment disk.002: sha256 mismatch (...)", "the whole image: ...".
+std::string describe_check(const Check& check);
+
 // The verdict in plain words, for people who are not forensic experts: "INTACT: the image is
 // unchanged since it was sealed by ... at ...; time confirmed by ...; 4 custody events; 2
 // unreadable ranges recorded at acquisition" or "NOT INTACT: ...". One line.
@@ -59,6 +67,15 @@ Result<VerificationReport> verify_record(const std::string& record_path,
                                          ProgressSink* progress = nullptr,
                                          const CancelToken* cancel = nullptr);
 
+// What a verification trusts and accepts.
+struct VerifyOptions {
+  std::vector<std::string> trust_files;      // PEM CAs for the signers (--trust)
+  std::vector<std::string> tsa_trust_files;  // PEM CAs of trusted TSAs (--tsa-trust)
+  // Accept a seal whose signer's certificate has expired since, although no trusted time proves
+  // that it was made before (its date is then only the signer's claim): a warning, not a failure.
+  bool accept_expired_signers = false;
+};
+
 // Verifies an AFF4 container (all volumes of a striped image): the CRC-32 of every member (a
 // damaged chunk is named with its offsets), AFF4 block hashes where present, the linear hashes of
 // the image against custody/acquisition.json and information.turtle, and the record's integrity.
@@ -67,6 +84,12 @@ Result<VerificationReport> verify_record(const std::string& record_path,
 // Seals (custody-seal) are checked too: signature, signer chain against `trust_files` (PEM CA
 // bundles; none given = signers reported as not trusted), the file's bytes and members against
 // what each seal covers, and that no member was added or changed after a seal.
+// A seal whose signer's certificate has expired since is a failure unless a trusted timestamp
+// proves it was made before the expiry (or options.accept_expired_signers).
+Result<VerificationReport> verify_container(const std::vector<std::string>& paths,
+                                            const VerifyOptions& options,
+                                            ProgressSink* progress = nullptr,
+                                            const CancelToken* cancel = nullptr);
 Result<VerificationReport> verify_container(const std::vector<std::string>& paths,
                                             const std::vector<std::string>& trust_files = {},
                                             const std::vector<std::string>& tsa_trust_files = {},

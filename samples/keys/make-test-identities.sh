@@ -33,7 +33,7 @@ quietly() {
 rm -f -- ca.key ca.pem examiner.key examiner.pem examiner-encrypted.key passphrase.txt \
   examiner.p12 witness.key witness.pem examiner-p384.key examiner-p384.pem expired.key \
   expired.pem not-yet-valid.key not-yet-valid.pem other-ca.key other-ca.pem other-examiner.key \
-  other-examiner.pem
+  other-examiner.pem no-signing.key no-signing.pem
 
 # Certificate profiles. A CA certifies keys; a signer certificate signs (digitalSignature) and
 # carries emailProtection, the extended key usage that CMS signature checks accept.
@@ -46,6 +46,13 @@ subjectKeyIdentifier = hash
 [signer]
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature
+extendedKeyUsage = emailProtection
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+
+[no_signing]
+basicConstraints = critical, CA:false
+keyUsage = critical, keyAgreement
 extendedKeyUsage = emailProtection
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
@@ -135,6 +142,14 @@ openssl req -new -x509 -key other-ca.key -subj "/CN=Unrelated Test CA/O=Elsewher
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other-examiner.key
 issue other-examiner.key other-examiner.pem "/CN=Other Examiner/O=Elsewhere Test Lab/C=DE" \
   other-ca.pem other-ca.key
+
+# --- A certificate of the test CA whose key may not sign (key usage keyAgreement only): custody
+# refuses to sign with it, as a verifier would refuse the signature. ---
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out no-signing.key
+openssl req -new -key no-signing.key -subj "/CN=Test Key Agreement Only/O=Custody Test Lab/C=DE" \
+  -out "$work/request.csr"
+quietly openssl x509 -req -in "$work/request.csr" -CA ca.pem -CAkey ca.key -days 730 -sha256 \
+  -extfile "$work/extensions.cnf" -extensions no_signing -out no-signing.pem
 
 # Keys (and what opens them) for the owner only; certificates are public.
 chmod 600 ./*.key examiner.p12 passphrase.txt

@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace custody::tools {
 
@@ -20,6 +21,7 @@ struct IdentityArguments {
   std::string passphrase_env;
   bool passphrase_prompt = false;
   bool allow_insecure = false;
+  std::vector<std::string> signer_trust;  // --trust of the tools that sign: checked before signing
 };
 
 // Adds --<prefix>key, --<prefix>cert, --<prefix>chain and the passphrase options to `app`.
@@ -45,8 +47,19 @@ inline void add_identity_options(CLI::App& app,
                "Accept a private key file that other users can read");
 }
 
+// Adds --trust to a tool that signs: the signer's certificate must chain to these CAs, or nothing
+// is signed (Identity::check_can_sign).
+inline void add_signer_trust_option(CLI::App& app, IdentityArguments& args) {
+  app.add_option("--trust", args.signer_trust,
+                 "Refuse to sign unless the signer's certificate chains to these CAs (PEM); "
+                 "repeatable")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+}
+
 inline IdentityOptions to_identity_options(const IdentityArguments& args) {
   IdentityOptions options;
+  options.signer_trust_files = args.signer_trust;
   options.key_path = args.key;
   options.cert_path = args.cert;
   options.chain_path = args.chain;
@@ -72,6 +85,17 @@ inline Result<std::optional<Identity>> load_identity_if_given(const IdentityArgu
     return tl::unexpected(loaded.error());
   }
   return std::optional<Identity>(std::move(*loaded));
+}
+
+// The same for an identity that will sign an event: it must be able to sign now.
+inline Result<std::optional<Identity>> load_signer_if_given(const IdentityArguments& args) {
+  auto loaded = load_identity_if_given(args);
+  if (loaded && *loaded) {
+    if (auto can_sign = (*loaded)->check_can_sign(); !can_sign) {
+      return tl::unexpected(can_sign.error());
+    }
+  }
+  return loaded;
 }
 
 }  // namespace custody::tools

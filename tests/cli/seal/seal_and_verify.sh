@@ -18,7 +18,7 @@ expect_stdout "seal 1 (C=DE,O=Custody Test Lab,CN=Test Examiner): signed"
 expect_stdout "seal 2 (C=DE,O=Custody Test Lab,CN=Test Witness): signed"
 run "$VERIFY" img.aff4
 expect_rc 0
-expect_stdout "not trusted here (no trust anchors given)"
+expect_stdout "but the signer is not checked (no trust anchors given); give the signer's CA with --trust"
 # Stock tools, exactly as custody-seal(1) shows them.
 mkdir stock && (cd stock && unzip -q ../img.aff4 'custody/seal-*')
 for n in 1 2; do

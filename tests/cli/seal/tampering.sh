@@ -11,20 +11,20 @@ cp img.aff4 chunk.aff4
 flip_byte chunk.aff4 $(($(member_offset chunk.aff4 '/00000000$') + 1000))
 run "$VERIFY" chunk.aff4 --trust keys/ca.pem
 expect_rc 1
-expect_stdout "changed or disappeared after sealing"
-expect_stdout "the first $sealed bytes of the file, which the seal covers, changed"
+expect_stdout "changed or disappeared after seal 1 was made"
+expect_stdout "the first $sealed bytes of the file, which seal 1 covers, changed"
 
 cp img.aff4 dead.aff4
 flip_byte dead.aff4 $((sealed - 5))   # inside the old end record: read by nobody now
 run "$VERIFY" dead.aff4 --trust keys/ca.pem
 expect_rc 1
-expect_stdout "the first $sealed bytes of the file, which the seal covers, changed"
+expect_stdout "the first $sealed bytes of the file, which seal 1 covers, changed"
 
 cp img.aff4 added.aff4
 python3 -c 'import zipfile,sys; zipfile.ZipFile(sys.argv[1], "a").writestr("custody/note.txt", "x")' added.aff4
 run "$VERIFY" added.aff4 --trust keys/ca.pem
 expect_rc 1
-expect_stdout "member custody/note.txt was added after sealing"
+expect_stdout "member custody/note.txt was added after seal 1 was made"
 
 
 # Cutting the file back removes the seal: that is reported, and a failure when --trust is given.

@@ -1,0 +1,39 @@
+# A second Ctrl-C (SIGINT or SIGTERM) soon after the first must not cut the closing of the
+# container: the result is the same as with one signal, a readable container whose record says
+# "interrupted", exit 130. (A second signal 1-50 ms after the first once killed the process at
+# once and left a container without a central directory.)
+source "$(dirname "$0")/../lib.sh"
+make_source chunk.bin 2097152
+
+for delay in 0.001 0.01 0.05; do
+  for second in INT TERM; do
+    name="c-${delay#0.}-$second"
+    mkfifo "$name.feed"
+    # One chunk, then a pause: the acquisition waits for more while the signals arrive.
+    ( cat chunk.bin; sleep 1; cat chunk.bin; sleep 30 ) >"$name.feed" &
+    writer=$!
+    "$ACQUIRE" "$name.feed" -o "$name" >stdout 2>stderr &
+    pid=$!
+    for _ in $(seq 100); do
+      [ -e "$name.aff4" ] && [ "$(stat -c %s "$name.aff4")" -gt 1000000 ] && break
+      sleep 0.05
+    done
+    kill -INT "$pid"
+    sleep "$delay"
+    kill "-$second" "$pid"
+    set +e
+    wait "$pid"
+    RC=$?
+    set -e
+    kill "$writer" 2>/dev/null || true
+    expect_rc 130
+    expect_stderr "still stopping"
+    run "$INFO" --json "$name.aff4"
+    expect_rc 0
+    jq -e '.record.status == "interrupted"' stdout >/dev/null ||
+      fail "after a second $second: the container must be readable and say interrupted"
+    run "$VERIFY" "$name.aff4"
+    expect_rc 1
+    expect_stdout "interrupted"
+  done
+done
