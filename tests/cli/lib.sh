@@ -4,6 +4,10 @@
 # Exit 0 = pass, 77 = skipped (ctest prints "Skipped", not "Passed"), anything else = fail.
 set -euo pipefail
 
+# The test data in the repository (tests/data/README.md). Never write to it: copy a file to the
+# scratch directory first unless the use is purely read-only.
+TESTDATA=$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)
+
 : "${CUSTODY_BIN:?CUSTODY_BIN must point at the directory holding the custody tools}"
 ACQUIRE="$CUSTODY_BIN/custody-acquire"
 VERIFY="$CUSTODY_BIN/custody-verify"
@@ -90,7 +94,6 @@ digest() {
 }
 
 EXPORT="$CUSTODY_BIN/custody-export"
-TESTDATA="${CUSTODY_SOURCE_DIR:-.}/../shared/testdata"
 
 # member_offset CONTAINER REGEX: file offset of the data of the first member whose name matches.
 member_offset() {

@@ -1,5 +1,5 @@
 # The public AFF4 reference images: each verifies, and exporting reproduces the expected hashes
-# (shared/testdata/aff4/EXPECTED_HASHES.md); the striped pair reads as one image.
+# (tests/data/README.md); the striped pair reads as one image.
 source "$(dirname "$0")/../lib.sh"
 std="$TESTDATA/aff4/AFF4Std"
 [ -d "$std" ] || fail "reference images not found at $std"
@@ -27,7 +27,7 @@ expect_stdout "9223372036854775296 bytes"
 # The reference images themselves are never written to (no tool appends to evidence it was only
 # asked to read): their file hashes are still the published ones.
 sed -n 's/^| \([0-9a-f]\{64\}\) | [0-9]* | \([^ ]*\.aff4\) |.*/\1  \2/p' \
-  "$TESTDATA/aff4/EXPECTED_HASHES.md" >files.sha256
-[ "$(wc -l <files.sha256)" -ge 7 ] || fail "could not read the file hashes of EXPECTED_HASHES.md"
-(cd "$TESTDATA/aff4" && sha256sum -c --quiet "$WORK/files.sha256") ||
+  "$TESTDATA/README.md" >files.sha256
+[ "$(wc -l <files.sha256)" -ge 7 ] || fail "could not read the file hashes of tests/data/README.md"
+(cd "$TESTDATA" && sha256sum -c --quiet "$WORK/files.sha256") ||
   fail "a reference image was modified"
