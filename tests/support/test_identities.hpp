@@ -18,8 +18,8 @@ namespace custody::test {
 inline const TempDir& test_identities() {
   static const TempDir dir;
   static const bool made = [] {
-    const std::filesystem::path script = std::filesystem::path(__FILE__).parent_path() /
-                                         "../../samples/keys/make-test-identities.sh";
+    const std::filesystem::path script =
+        std::filesystem::path(CUSTODY_SOURCE_DIR) / "samples/keys/make-test-identities.sh";
     const std::string command =
         "bash '" + script.string() + "' '" + dir.file("") + "' >/dev/null 2>&1";
     return std::system(command.c_str()) == 0;

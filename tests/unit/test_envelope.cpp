@@ -32,8 +32,7 @@ std::string quoted(const std::string& path) {
 const test::TempDir& keys() {
   static const test::TempDir dir;
   static const bool made = [] {
-    const fs::path script =
-        fs::path(__FILE__).parent_path() / "../../samples/keys/make-test-identities.sh";
+    const fs::path script = fs::path(CUSTODY_SOURCE_DIR) / "samples/keys/make-test-identities.sh";
     const std::string d = quoted(dir.file(""));
     const std::string ca = " -CA " + d + "/ca.pem -CAkey " + d + "/ca.key -days 30";
     const std::string commands[] = {

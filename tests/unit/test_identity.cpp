@@ -56,8 +56,7 @@ void write_text(const std::string& path, const std::string& text) {
 const test::TempDir& identities() {
   static const test::TempDir dir;
   static const bool made = [] {
-    const fs::path script =
-        fs::path(__FILE__).parent_path() / "../../samples/keys/make-test-identities.sh";
+    const fs::path script = fs::path(CUSTODY_SOURCE_DIR) / "samples/keys/make-test-identities.sh";
     return std::system(("bash " + quoted(script.string()) + " " + quoted(dir.file(""))).c_str()) ==
            0;
   }();

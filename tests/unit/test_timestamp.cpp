@@ -24,7 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path k_source_dir = fs::path(__FILE__).parent_path() / "../..";
+const fs::path k_source_dir = CUSTODY_SOURCE_DIR;
 
 std::string quoted(const std::string& path) {
   return "'" + path + "'";
