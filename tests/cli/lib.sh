@@ -4,6 +4,10 @@
 # Exit 0 = pass, 77 = skipped (ctest prints "Skipped", not "Passed"), anything else = fail.
 set -euo pipefail
 
+# The test data in the repository (tests/data/README.md). Never write to it: copy a file to the
+# scratch directory first unless the use is purely read-only.
+TESTDATA=$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)
+
 : "${CUSTODY_BIN:?CUSTODY_BIN must point at the directory holding the custody tools}"
 ACQUIRE="$CUSTODY_BIN/custody-acquire"
 VERIFY="$CUSTODY_BIN/custody-verify"
@@ -90,7 +94,29 @@ digest() {
 }
 
 EXPORT="$CUSTODY_BIN/custody-export"
-TESTDATA="${CUSTODY_SOURCE_DIR:-.}/../shared/testdata"
+
+# check_test_data: tests/data is as committed (tests must never modify it): every file matches
+# tests/data/SHA256SUMS, which lists every file, and the AFF4 table of tests/data/README.md (sha256,
+# bytes, path) agrees with both.
+check_test_data() {
+  local sha bytes path
+  (cd "$TESTDATA" && sha256sum -c --quiet SHA256SUMS) >"$WORK/stdout" 2>"$WORK/stderr" ||
+    fail "tests/data was modified (git status tests/data shows what; git checkout restores it)"
+  (cd "$TESTDATA" && find . -type f ! -path ./SHA256SUMS ! -path ./README.md ! -path ./.gitattributes |
+    sed 's|^\./||' | LC_ALL=C sort) >"$WORK/testdata.present"
+  sed 's/^[0-9a-f]\{64\}  //' "$TESTDATA/SHA256SUMS" | LC_ALL=C sort >"$WORK/testdata.listed"
+  diff "$WORK/testdata.listed" "$WORK/testdata.present" >"$WORK/stdout" ||
+    fail "files under tests/data that SHA256SUMS does not list (>), or missing files (<)"
+  sed -n 's/^| \([0-9a-f]\{64\}\) | \([0-9]*\) | \(aff4\/[^ ]*\) |.*/\1 \2 \3/p' \
+    "$TESTDATA/README.md" >"$WORK/testdata.table"
+  while read -r sha bytes path; do
+    grep -qxF "$sha  $path" "$TESTDATA/SHA256SUMS" || fail "README.md and SHA256SUMS differ: $path"
+    [ "$(stat -c %s "$TESTDATA/$path")" = "$bytes" ] || fail "$path is not $bytes bytes"
+  done <"$WORK/testdata.table"
+  cut -d' ' -f3 "$WORK/testdata.table" | LC_ALL=C sort >"$WORK/testdata.tabled"
+  grep '^aff4/' "$WORK/testdata.present" | diff "$WORK/testdata.tabled" - >"$WORK/stdout" ||
+    fail "the table of tests/data/README.md does not list every file under tests/data/aff4"
+}
 
 # member_offset CONTAINER REGEX: file offset of the data of the first member whose name matches.
 member_offset() {

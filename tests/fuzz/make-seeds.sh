@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Makes the seed corpora of the fuzz harnesses in OUT/<harness>/ from the shared test data and
+# Makes the seed corpora of the fuzz harnesses in OUT/<harness>/ from the test data (tests/data) and
 # from files the tools produce (small containers with every compression, seals, custody logs,
 # proofs, transfer packages as tar, zip, directory and encrypted). Not committed: regenerate.
 #   usage: tests/fuzz/make-seeds.sh TOOLS_DIR OUT
@@ -10,7 +10,7 @@ bin=$(cd "${1:?usage: make-seeds.sh TOOLS_DIR OUT}" && pwd)
 out=$(mkdir -p "${2:?usage: make-seeds.sh TOOLS_DIR OUT}" && cd "$2" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 source_dir=$(cd "$here/../.." && pwd)
-testdata="$source_dir/../shared/testdata"
+testdata="$source_dir/tests/data"  # read only
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
 cd "$work"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "../support/commands.hpp"
+#include "../support/prerequisites.hpp"
 #include "../support/temp_dir.hpp"
 
 #include <custody/bagit.hpp>
@@ -415,11 +416,7 @@ BOOST_AUTO_TEST_CASE(tampering_detected) {
 
 // Hostile archives, crafted with Python's tarfile and zipfile: each is refused with its reason,
 // and neither the destination nor a temporary directory is left behind.
-BOOST_AUTO_TEST_CASE(hostile_archives_refused) {
-  if (!have_tool("python3")) {
-    BOOST_TEST_MESSAGE("python3 missing: hostile archive test skipped");
-    return;
-  }
+BOOST_AUTO_TEST_CASE(hostile_archives_refused, *test::needs_tools({"python3"})) {
   test::TempDir scratch;
   const std::string maker = scratch.file("make.py");
   // make.py KIND OUT: a tar (or zip) holding a small valid-looking bag plus one hostile twist.
@@ -594,11 +591,8 @@ BOOST_AUTO_TEST_CASE(file_byte_sink) {
 
 // Sizes beyond 4 GiB (zip64, pax size records, 64-bit counters) with a sparse 4.1 GiB file. Slow
 // (it hashes and writes 4 GiB per format), so it runs only with CUSTODY_SLOW_TESTS=1.
-BOOST_AUTO_TEST_CASE(payload_beyond_4_gib) {
-  if (std::getenv("CUSTODY_SLOW_TESTS") == nullptr) {
-    BOOST_TEST_MESSAGE("set CUSTODY_SLOW_TESTS=1 to write 4.1 GiB bags");
-    return;
-  }
+BOOST_AUTO_TEST_CASE(payload_beyond_4_gib,
+                     *test::needs_opt_in("CUSTODY_SLOW_TESTS", "writes 4.1 GiB bags")) {
   test::TempDir scratch;
   const std::string big = scratch.file("big.raw");
   const std::uint64_t size = (4ULL << 30U) + 4097;

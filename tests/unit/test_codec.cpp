@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "../support/commands.hpp"
+#include "../support/prerequisites.hpp"
 #include "internal/codec.hpp"
 
 #include <custody/hash.hpp>
@@ -12,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
 #include <optional>
 #include <random>
 #include <string>
@@ -223,11 +223,7 @@ BOOST_AUTO_TEST_CASE(independent_encoders_decode) {
   BOOST_TEST(to_string(std::span(output).first(*zlib)) == "hello hello hello hello");
 }
 
-BOOST_AUTO_TEST_CASE(python_zlib_stream_decodes_at_run_time) {
-  if (!have_tool("python3")) {
-    std::clog << "codec/python_zlib_stream_decodes_at_run_time: skipped, python3 not found\n";
-    return;
-  }
+BOOST_AUTO_TEST_CASE(python_zlib_stream_decodes_at_run_time, *test::needs_tools({"python3"})) {
   auto stream = run_command(
       "python3 -c 'import zlib,sys; sys.stdout.buffer.write(zlib.compress(b\"hello hello hello "
       "hello\", 9))'");
@@ -262,11 +258,8 @@ BOOST_AUTO_TEST_CASE(deflate_accepts_zlib_and_zlib_accepts_raw_deflate) {
 
 // Every chunk of the Evimetry reference image is raw snappy: decoding all of them must give the
 // ImageStream's recorded SHA-1 (information.turtle: fbac22cc...).
-BOOST_AUTO_TEST_CASE(reference_image_snappy_chunks_decode_to_the_recorded_hash) {
-  if (!have_tool("unzip")) {
-    std::clog << "codec/reference_image: skipped, unzip not found\n";
-    return;
-  }
+BOOST_AUTO_TEST_CASE(reference_image_snappy_chunks_decode_to_the_recorded_hash,
+                     *test::needs_tools({"unzip"})) {
   const std::string image = CUSTODY_TESTDATA_DIR "/aff4/AFF4Std/Base-Linear.aff4";
   const std::string member = "aff4%3A%2F%2Fc215ba20-5648-4209-a793-1f918c723610/00000000";
   auto bevy = run_command("unzip -p '" + image + "' '" + member + "'");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The AFF4 reader against the public reference images (shared/testdata/aff4, expected hashes in
-// EXPECTED_HASHES.md there), and the writer through the reader.
+// The AFF4 reader against the public reference images (tests/data/aff4, expected hashes in
+// tests/data/README.md), and the writer through the reader.
 #include "../support/temp_dir.hpp"
 
 #include <custody/acquisition.hpp>
@@ -34,7 +34,7 @@ void check_reference(const std::vector<std::string>& paths, const Expected& expe
   BOOST_TEST_CONTEXT(expected.file) {
     for (const std::string& path : paths) {
       BOOST_REQUIRE_MESSAGE(std::filesystem::exists(path),
-                            "reference image missing: " << path << " (shared/testdata)");
+                            "reference image missing: " << path << " (tests/data)");
     }
     auto container = Container::open(paths);
     BOOST_REQUIRE_MESSAGE(container, (container ? "" : container.error().to_string()));

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "../support/prerequisites.hpp"
 #include "../support/temp_dir.hpp"
 
 #include <custody/identity.hpp>
@@ -33,11 +34,6 @@ std::string quoted(const std::string& path) {
 // Runs a shell command quietly; true if it succeeded.
 bool run(const std::string& command) {
   return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
-}
-
-bool have_python3() {
-  static const bool found = run("command -v python3");
-  return found;
 }
 
 // The TSA of samples/keys/make-test-tsa.sh and the identities of make-test-identities.sh, made
@@ -128,14 +124,6 @@ std::string unused_port_url() {
   return "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/";
 }
 
-#define REQUIRE_PYTHON3()                                                           \
-  do {                                                                              \
-    if (!have_python3()) {                                                          \
-      BOOST_TEST_MESSAGE("python3 is missing: skipping this test of the test TSA"); \
-      return;                                                                       \
-    }                                                                               \
-  } while (false)
-
 template <typename T>
 void require_ok(const Result<T>& result) {
   BOOST_REQUIRE_MESSAGE(result.has_value(), (result ? std::string() : result.error().to_string()));
@@ -164,8 +152,7 @@ BOOST_AUTO_TEST_CASE(request_has_a_nonce_and_differs_each_time) {
   BOOST_TEST(first->der != second->der);
 }
 
-BOOST_AUTO_TEST_CASE(token_from_the_tsa_verifies_with_its_ca) {
-  REQUIRE_PYTHON3();
+BOOST_AUTO_TEST_CASE(token_from_the_tsa_verifies_with_its_ca, *test::needs_tools({"python3"})) {
   TsaServer tsa("normal");
   const std::string token = token_for(tsa, "evidence");
   auto check = verify_timestamp(token, "evidence", {key("tsa-ca.pem")});
@@ -180,8 +167,8 @@ BOOST_AUTO_TEST_CASE(token_from_the_tsa_verifies_with_its_ca) {
 }
 
 // The TS_VFY_SIGNATURE pitfall: without that flag, this token would verify "OK".
-BOOST_AUTO_TEST_CASE(unrelated_tsa_ca_does_not_verify_the_signature) {
-  REQUIRE_PYTHON3();
+BOOST_AUTO_TEST_CASE(unrelated_tsa_ca_does_not_verify_the_signature,
+                     *test::needs_tools({"python3"})) {
   TsaServer tsa("normal");
   const std::string token = token_for(tsa, "evidence");
   auto check = verify_timestamp(token, "evidence", {key("other-tsa-ca.pem")});
@@ -197,8 +184,7 @@ BOOST_AUTO_TEST_CASE(unrelated_tsa_ca_does_not_verify_the_signature) {
              no_anchors->detail);
 }
 
-BOOST_AUTO_TEST_CASE(token_for_other_data_does_not_match) {
-  REQUIRE_PYTHON3();
+BOOST_AUTO_TEST_CASE(token_for_other_data_does_not_match, *test::needs_tools({"python3"})) {
   TsaServer tsa("normal");
   const std::string token = token_for(tsa, "evidence");
   auto check = verify_timestamp(token, "tampered evidence", {key("tsa-ca.pem")});
@@ -208,8 +194,7 @@ BOOST_AUTO_TEST_CASE(token_for_other_data_does_not_match) {
   BOOST_TEST(check->detail.find("SHA-256") != std::string::npos, check->detail);
 }
 
-BOOST_AUTO_TEST_CASE(reply_to_another_request_is_refused) {
-  REQUIRE_PYTHON3();
+BOOST_AUTO_TEST_CASE(reply_to_another_request_is_refused, *test::needs_tools({"python3"})) {
   TsaServer tsa("normal");
   auto asked = make_timestamp_request("evidence");
   auto other = make_timestamp_request("evidence");  // same imprint, other nonce
@@ -222,8 +207,7 @@ BOOST_AUTO_TEST_CASE(reply_to_another_request_is_refused) {
   BOOST_TEST(static_cast<int>(token.error().code) == static_cast<int>(Errc::crypto));
 }
 
-BOOST_AUTO_TEST_CASE(slow_tsa_times_out) {
-  REQUIRE_PYTHON3();
+BOOST_AUTO_TEST_CASE(slow_tsa_times_out, *test::needs_tools({"python3"})) {
   TsaServer tsa("slow");
   auto request = make_timestamp_request("evidence");
   require_ok(request);
@@ -235,8 +219,7 @@ BOOST_AUTO_TEST_CASE(slow_tsa_times_out) {
   BOOST_TEST(reply.error().message.find("timed out") != std::string::npos, reply.error().message);
 }
 
-BOOST_AUTO_TEST_CASE(garbage_reply_is_an_error) {
-  REQUIRE_PYTHON3();
+BOOST_AUTO_TEST_CASE(garbage_reply_is_an_error, *test::needs_tools({"python3"})) {
   TsaServer tsa("garbage");
   auto request = make_timestamp_request("evidence");
   require_ok(request);
@@ -247,8 +230,7 @@ BOOST_AUTO_TEST_CASE(garbage_reply_is_an_error) {
   BOOST_TEST(static_cast<int>(token.error().code) == static_cast<int>(Errc::corrupt));
 }
 
-BOOST_AUTO_TEST_CASE(http_error_names_the_status) {
-  REQUIRE_PYTHON3();
+BOOST_AUTO_TEST_CASE(http_error_names_the_status, *test::needs_tools({"python3"})) {
   TsaServer tsa("http500");
   auto request = make_timestamp_request("evidence");
   require_ok(request);
@@ -259,8 +241,7 @@ BOOST_AUTO_TEST_CASE(http_error_names_the_status) {
              reply.error().message);
 }
 
-BOOST_AUTO_TEST_CASE(rejection_carries_the_tsa_status_text) {
-  REQUIRE_PYTHON3();
+BOOST_AUTO_TEST_CASE(rejection_carries_the_tsa_status_text, *test::needs_tools({"python3"})) {
   TsaServer tsa("reject");
   auto request = make_timestamp_request("evidence");
   require_ok(request);
@@ -293,8 +274,7 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_errors) {
   BOOST_TEST(!signature_value_of(""));
 }
 
-BOOST_AUTO_TEST_CASE(missing_trust_file_is_not_found) {
-  REQUIRE_PYTHON3();
+BOOST_AUTO_TEST_CASE(missing_trust_file_is_not_found, *test::needs_tools({"python3"})) {
   TsaServer tsa("normal");
   const std::string token = token_for(tsa, "evidence");
   auto check = verify_timestamp(token, "evidence", {key("no-such-ca.pem")});
@@ -304,8 +284,8 @@ BOOST_AUTO_TEST_CASE(missing_trust_file_is_not_found) {
 
 // CAdES-T: a CMS signature by an Identity, timestamped over its signature value; the token is
 // attached as an unsigned attribute, read back, and both verify with stock OpenSSL.
-BOOST_AUTO_TEST_CASE(token_attached_to_a_cms_signature_round_trips) {
-  REQUIRE_PYTHON3();
+BOOST_AUTO_TEST_CASE(token_attached_to_a_cms_signature_round_trips,
+                     *test::needs_tools({"python3"})) {
   IdentityOptions options;
   options.key_path = key("examiner.key");
   options.cert_path = key("examiner.pem");

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "../support/commands.hpp"
+#include "../support/prerequisites.hpp"
 #include "internal/turtle.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -7,7 +8,6 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <optional>
 #include <random>
 #include <string>
@@ -312,11 +312,7 @@ BOOST_AUTO_TEST_CASE(mutated_turtle_never_crashes) {
 }
 
 // information.turtle of an Evimetry reference image, extracted at run time.
-BOOST_AUTO_TEST_CASE(reference_image_metadata_parses) {
-  if (!have_tool("unzip")) {
-    std::clog << "turtle/reference_image_metadata_parses: skipped, unzip not found\n";
-    return;
-  }
+BOOST_AUTO_TEST_CASE(reference_image_metadata_parses, *test::needs_tools({"unzip"})) {
   auto text = run_command("unzip -p '" CUSTODY_TESTDATA_DIR
                           "/aff4/AFF4Std/Base-Linear.aff4' information.turtle");
   BOOST_TEST_REQUIRE(text.has_value());

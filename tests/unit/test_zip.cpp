@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "../support/commands.hpp"
+#include "../support/prerequisites.hpp"
 #include "../support/temp_dir.hpp"
 #include "internal/zip.hpp"
 
@@ -540,7 +541,7 @@ BOOST_AUTO_TEST_CASE(streamed_member_with_caller_crcs) {
   BOOST_TEST((bytes.substr(30 + 15 + 20, data.size()) == data));
 }
 
-BOOST_AUTO_TEST_CASE(aligned_streamed_members_round_trip) {
+BOOST_AUTO_TEST_CASE(aligned_streamed_members_round_trip, *test::needs_tools({"unzip"})) {
   test::TempDir dir;
   const std::string path = dir.file("aligned.zip");
   const AlignedArchive& archive = aligned_archive();
@@ -573,11 +574,8 @@ BOOST_AUTO_TEST_CASE(aligned_streamed_members_round_trip) {
   BOOST_TEST(exit_code_of("unzip -tq '" + path + "' >/dev/null") == 0);
 }
 
-BOOST_AUTO_TEST_CASE(aligned_members_without_direct_io_give_the_same_bytes) {
-  if (::geteuid() != 0) {
-    BOOST_TEST_MESSAGE("not root: cannot mount ramfs and tmpfs, skipping the fallback check");
-    return;
-  }
+BOOST_AUTO_TEST_CASE(aligned_members_without_direct_io_give_the_same_bytes,
+                     *test::needs_mounts({"ramfs", "tmpfs"})) {
   test::TempDir dir;
   const AlignedArchive& archive = aligned_archive();
   const std::string reference = dir.file("reference.zip");
@@ -587,10 +585,7 @@ BOOST_AUTO_TEST_CASE(aligned_members_without_direct_io_give_the_same_bytes) {
   for (const char* type : {"ramfs", "tmpfs"}) {
     const std::string mounted = dir.file(type);
     const Mount mount(mounted, type, "size=64m");
-    if (!mount) {
-      BOOST_TEST_MESSAGE("cannot mount " << type << " here, skipping it");
-      continue;
-    }
+    BOOST_REQUIRE_MESSAGE(mount, "cannot mount " << type);
     const std::string path = mounted + "/aligned.zip";
     bool direct = true;
     auto written = write_aligned_archive(path, archive, &direct);
@@ -683,20 +678,13 @@ BOOST_AUTO_TEST_CASE(reader_takes_sizes_and_offsets_from_zip64_extras) {
   expect_corrupt(path, "Zip64 extra field too short");
 }
 
-BOOST_AUTO_TEST_CASE(unzip_and_python_zipfile_accept_the_writer_output) {
+BOOST_AUTO_TEST_CASE(unzip_and_python_zipfile_accept_the_writer_output,
+                     *test::needs_tools({"unzip", "python3"})) {
   test::TempDir dir;
   const std::string path = dir.file("tools.zip");
   const Contents contents = sample_contents();
   write_archive(path, contents);
-  if (have_tool("unzip")) {
-    BOOST_TEST(exit_code_of("unzip -tq '" + path + "' >/dev/null") == 0);
-  } else {
-    BOOST_TEST_MESSAGE("unzip is not installed: skipping the unzip -t check");
-  }
-  if (!have_tool("python3")) {
-    BOOST_TEST_MESSAGE("python3 is not installed: skipping the zipfile check");
-    return;
-  }
+  BOOST_TEST(exit_code_of("unzip -tq '" + path + "' >/dev/null") == 0);
   // zipfile checks every CRC (testzip) and lists name, size and CRC.
   const std::string listing = output_of(
       "python3 -c \"import sys,zipfile\n"
@@ -1183,18 +1171,12 @@ BOOST_AUTO_TEST_CASE(writer_misuse_is_an_error_not_a_crash) {
   BOOST_TEST((test::read_file(text) == "not a zip archive"));
 }
 
-BOOST_AUTO_TEST_CASE(disk_full_is_an_io_error_that_says_so) {
-  if (::geteuid() != 0) {
-    BOOST_TEST_MESSAGE("not root: cannot mount a small tmpfs, skipping the disk-full check");
-    return;
-  }
+BOOST_AUTO_TEST_CASE(disk_full_is_an_io_error_that_says_so, *test::needs_mounts({"tmpfs"})) {
   test::TempDir dir;
   const std::string small = dir.file("small");
   std::filesystem::create_directory(small);
-  if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=1m") != 0) {
-    BOOST_TEST_MESSAGE("cannot mount a tmpfs here, skipping the disk-full check");
-    return;
-  }
+  BOOST_REQUIRE_MESSAGE(::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=1m") == 0,
+                        "cannot mount a tmpfs");
   struct Unmount {
     std::string path;
     ~Unmount() { ::umount(path.c_str()); }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The AFF4-L sample written by pyaff4 (dream.aff4): listed, verified, and dream.txt extracted with
-# the SHA-256 of EXPECTED_HASHES.md.
+# the SHA-256 of tests/data/README.md.
 source "$(dirname "$0")/../lib.sh"
 sample="$TESTDATA/aff4/AFF4-L/dream.aff4"
-[ -f "$sample" ] || skip "AFF4-L sample missing"
+[ -f "$sample" ] || fail "AFF4-L sample missing from tests/data"
 cp "$sample" dream.aff4 && chmod 444 dream.aff4   # never written to, even if a tool tried
 
 run "$INFO" dream.aff4
