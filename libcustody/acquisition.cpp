@@ -54,17 +54,7 @@ Result<void> check_options(const AcquireOptions& options) {
                                   "to 1M",
                                   options.chunk_size));
   }
-  const std::string directory = std::filesystem::path(options.output_base).parent_path().string();
-  if (!directory.empty() && !std::filesystem::is_directory(directory)) {
-    Error failure{Errc::already_exists,
-                  "output directory does not exist",
-                  directory,
-                  {},
-                  0,
-                  "create it first (mkdir -p), or choose another output"};
-    return tl::unexpected(std::move(failure));
-  }
-  return {};
+  return internal::check_output_directory(options.output_base);
 }
 
 Result<void> refuse_existing_outputs(const AcquireOptions& options) {

@@ -36,7 +36,7 @@ Result<std::unique_ptr<FileByteSink>> FileByteSink::create(const std::string& pa
   std::string temporary = fmt::format("{}.tmp-{:08x}", path, entropy());
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return make_sys_error(Errc::io_error, "cannot create", temporary, errno);
+    return internal::creation_failure(errno, path);
   }
   return std::unique_ptr<FileByteSink>(new FileByteSink(path, std::move(temporary), fd, overwrite));
 }

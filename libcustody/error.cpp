@@ -27,6 +27,8 @@ const char* errc_name(Errc code) {
       return "cancelled";
     case Errc::internal:
       return "internal";
+    case Errc::cannot_create:
+      return "cannot_create";
   }
   return "unknown";
 }

@@ -8,10 +8,12 @@
 
 #include <fmt/format.h>
 
+#include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <filesystem>
 
 namespace custody {
@@ -241,6 +243,19 @@ class LibewfWriter final : public EwfWriterSink {
   tl::unexpected<Error> failure(const std::string& what,
                                 libewf_error_t* error,
                                 Errc code = Errc::invalid_argument) const {
+    const int sys_errno = errno;
+    // libewf reports a full disk as a stack of its own layers' messages: say it in our words.
+    if (code == Errc::io_error && output_is_full(sys_errno)) {
+      libewf_error_free(&error);
+      Error out{Errc::io_error,
+                fmt::format("disk full while writing the E01 set ({})", what),
+                m_base + ".E01",
+                {},
+                ENOSPC,
+                "free space on the output disk or export elsewhere, then run again; the "
+                "incomplete E01 files were removed"};
+      return tl::unexpected(std::move(out));
+    }
     Error out{code,
               fmt::format("{}: {}", what, take_ewf_error(error)),
               m_base + ".E01",
@@ -248,6 +263,18 @@ class LibewfWriter final : public EwfWriterSink {
               0,
               "check that the output directory exists and is writable, and the options"};
     return tl::unexpected(std::move(out));
+  }
+
+  // Whether a failed write was for want of space: libewf's errno, or (when a later call of
+  // libewf changed it) the output file system's free space.
+  bool output_is_full(int sys_errno) const {
+    if (sys_errno == ENOSPC || sys_errno == EDQUOT) {
+      return true;
+    }
+    std::string directory = std::filesystem::path(m_base).parent_path().string();
+    struct statvfs space {};
+    return ::statvfs(directory.empty() ? "." : directory.c_str(), &space) == 0 &&
+           static_cast<std::uint64_t>(space.f_bavail) * space.f_frsize < (std::uint64_t{1} << 20U);
   }
 
   Result<void> check(int status, libewf_error_t* error, const std::string& what) const {
@@ -290,16 +317,7 @@ Result<void> clear_earlier_set(const EwfWriteSettings& settings, const std::stri
 
 Result<std::unique_ptr<EwfWriterSink>> create_ewf_writer(const EwfWriteSettings& settings) {
   const std::string first = ewf_first_segment_path(settings.output_base);
-  const std::string directory = std::filesystem::path(first).parent_path().string();
-  if (!directory.empty() && !std::filesystem::is_directory(directory)) {
-    Error failure{Errc::already_exists,
-                  "output directory does not exist",
-                  directory,
-                  {},
-                  0,
-                  "create it first (mkdir -p), or choose another output"};
-    return tl::unexpected(std::move(failure));
-  }
+  CUSTODY_TRY(check_output_directory(first));
   if (settings.segment_size && *settings.segment_size < (std::uint64_t{1} << 20U)) {
     return make_error(Errc::invalid_argument,
                       fmt::format("E01 segment size {} is too small: it must be at least 1M",

@@ -10,6 +10,7 @@
 #include <custody/record.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -141,6 +142,15 @@ std::map<std::string, std::string> ewf_headers(const CaseInfo& info,
   if (record && record->source.serial) {
     headers["serial_number"] = *record->source.serial;
   }
+  // The acquisition's date, not the export's: E01 readers show it as "Acquisition date".
+  // libewf keeps header dates as "YYYY MM DD hh mm ss" (UTC here, as every custody time).
+  if (record && record->finished.size() >= 19) {
+    std::string date = record->finished.substr(0, 19);  // 2026-12-02T22:28:24
+    for (char& c : date) {
+      c = (c == '-' || c == 'T' || c == ':') ? ' ' : c;
+    }
+    headers["acquiry_date"] = date;
+  }
   return headers;
 }
 
@@ -176,6 +186,40 @@ Result<void> refuse_outputs_that_are_inputs(const ExportOptions& options) {
 }
 
 }  // namespace
+
+std::string export_result_to_json(const ExportResult& result,
+                                  const ExportOptions& options,
+                                  std::uint64_t custody_event) {
+  using nlohmann::ordered_json;
+  const auto digests = [](const DigestSet& set) {
+    ordered_json out = ordered_json::object();
+    for (const auto& [algorithm, hex] : set) {
+      out[std::string(hash_name(algorithm))] = hex;
+    }
+    return out;
+  };
+  ordered_json errors = ordered_json::array();
+  for (const auto& [first, count] : result.acquiry_errors) {
+    errors.push_back({{"first_sector", first}, {"sectors", count}});
+  }
+  ordered_json out;
+  out["format"] = "custody-export-result";
+  out["version"] = 1;
+  out["containers"] = options.container_paths;
+  out["output_format"] = options.format == ExportFormat::e01 ? "e01" : "raw";
+  out["output"] = options.output == "-" ? ordered_json(nullptr) : ordered_json(options.output);
+  out["files"] = result.files;
+  out["offset"] = options.offset;
+  out["bytes"] = result.bytes;
+  out["whole_image"] = result.whole_image;
+  out["hashes"] = digests(result.hashes);
+  out["recorded_hashes"] = digests(result.recorded);
+  out["matches_record"] =
+      result.recorded.empty() ? ordered_json(nullptr) : ordered_json(result.matches_record);
+  out["acquiry_errors"] = std::move(errors);
+  out["custody_event"] = custody_event == 0 ? ordered_json(nullptr) : ordered_json(custody_event);
+  return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
 
 Result<ExportResult> export_image(const ExportOptions& options,
                                   ProgressSink* progress,
@@ -267,12 +311,32 @@ Result<ExportResult> export_image(const ExportOptions& options,
     files = writer.get();
     output = std::move(writer);
   }
+  // An export that did not complete leaves no file that could be taken for the image.
+  const auto discard_output = [&](Error error) {
+    std::vector<std::string> written;
+    if (files != nullptr) {
+      written = files->paths();
+    } else if (ewf != nullptr) {
+      written = ewf->paths();
+    }
+    output.reset();  // closes the files (libewf's handle too) before they are removed
+    for (const std::string& path : written) {
+      ::unlink(path.c_str());
+    }
+    if (!written.empty() && error.hint.find("removed") == std::string::npos) {
+      error.hint += error.hint.empty() ? "" : "; ";
+      error.hint += "the incomplete output was removed";
+    }
+    return tl::unexpected(std::move(error));
+  };
   auto source = (*container)->image_source(options.offset, length);
   auto outcome = internal::run_pipeline(*source, internal::sink_pointers(workers, {output.get()}),
                                         length, progress, cancel);
-  CUSTODY_TRY(outcome);
+  if (!outcome) {
+    return discard_output(std::move(outcome).error());
+  }
   if (outcome->cancelled) {
-    return make_error(Errc::cancelled, "export was interrupted; the output is incomplete");
+    return discard_output(Error{Errc::cancelled, "export was interrupted", {}, {}, 0, {}});
   }
   result.bytes = outcome->bytes;
   if (files != nullptr) {
@@ -283,7 +347,9 @@ Result<ExportResult> export_image(const ExportOptions& options,
     for (const auto& sink : *digest_sinks) {
       digests[sink->algorithm()] = sink->total_digest();
     }
-    CUSTODY_TRY(ewf->finalize(digests));
+    if (auto finalized = ewf->finalize(digests); !finalized) {
+      return discard_output(std::move(finalized).error());
+    }
     result.files = ewf->paths();
   }
   for (const auto& sink : *digest_sinks) {

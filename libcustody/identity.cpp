@@ -312,44 +312,51 @@ CertificateFacts facts_of(X509* cert) {
   return facts;
 }
 
-// Reads a private key file, refusing one that others may read: a signature is only worth
-// something if nobody else could have made it.
-Result<std::string> read_key_file(const std::string& path, bool allow_insecure) {
+// Reads a secret file (a private key, a passphrase), refusing one that others may read or write:
+// a signature is only worth something if nobody else could have made it. `what` names it in
+// messages ("private key", "passphrase file").
+Result<std::string> read_secret_file(const std::string& path,
+                                     const char* what,
+                                     std::size_t limit,
+                                     bool allow_insecure) {
   internal::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     const int error = errno;
     return make_sys_error(error == ENOENT ? Errc::not_found : Errc::io_error,
-                          "cannot open the private key", path, error);
+                          fmt::format("cannot open the {}", what), path, error);
   }
   // fstat of the descriptor we read, so that the checked file is the one used.
   struct stat status {};
   if (::fstat(fd.get(), &status) != 0) {
-    return make_sys_error(Errc::io_error, "cannot stat the private key", path, errno);
+    return make_sys_error(Errc::io_error, fmt::format("cannot stat the {}", what), path, errno);
   }
-  if (!S_ISREG(status.st_mode) || static_cast<std::uint64_t>(status.st_size) > k_max_key_file) {
-    return make_error(Errc::corrupt,
-                      fmt::format("{} is not a private key file (not a regular file of at most {} "
-                                  "bytes)",
-                                  path, k_max_key_file));
+  if (S_ISDIR(status.st_mode)) {
+    return internal::directory_given(path);
+  }
+  if (!S_ISREG(status.st_mode) || static_cast<std::uint64_t>(status.st_size) > limit) {
+    return make_error(Errc::corrupt, fmt::format("{} is not a {} (not a regular file of at most "
+                                                 "{} bytes)",
+                                                 path, what, limit));
   }
   const auto mode = static_cast<unsigned>(status.st_mode & 07777U);
   if ((mode & 0077U) != 0 && !allow_insecure) {
     const char* access = (mode & 0044U) != 0 ? "readable" : "writable";
-    auto error = make_error(Errc::invalid_argument,
-                            fmt::format("private key {} is {} by other users (mode {:04o}); chmod "
-                                        "600 {}, or use --allow-insecure-key-permissions",
-                                        path, access, mode, path));
-    error.value().path = path;
-    return error;
+    Error error{
+        Errc::invalid_argument,
+        fmt::format("the {} {} is {} by other users (mode {:04o})", what, path, access, mode),
+        {},
+        {},
+        0,
+        fmt::format("chmod 600 {}, or use --allow-insecure-key-permissions", path)};
+    return tl::unexpected(std::move(error));
   }
   std::string content(static_cast<std::size_t>(status.st_size) + 1, '\0');
   auto got = internal::read_full(
       fd.get(), std::as_writable_bytes(std::span(content.data(), content.size())), path, 0);
   CUSTODY_TRY(got);
-  if (*got > k_max_key_file) {
-    return make_error(Errc::corrupt, fmt::format("{} is not a private key file (larger than {} "
-                                                 "bytes)",
-                                                 path, k_max_key_file));
+  if (*got > limit) {
+    return make_error(Errc::corrupt,
+                      fmt::format("{} is not a {} (larger than {} bytes)", path, what, limit));
   }
   content.resize(*got);
   return content;
@@ -406,6 +413,7 @@ Result<void> prompt_passphrase(const std::string& key_path, Secret& secret) {
 
 Result<void> obtain_passphrase(const PassphraseSource& source,
                                const std::string& key_path,
+                               bool allow_insecure,
                                Secret& secret) {
   const auto take_line = [&](std::string_view text) -> Result<void> {
     // The first line is the passphrase, without its line end (as in openssl's "file:" source).
@@ -426,7 +434,8 @@ Result<void> obtain_passphrase(const PassphraseSource& source,
     case PassphraseSource::Kind::none:
       break;
     case PassphraseSource::Kind::file: {
-      auto content = internal::read_small_file(source.value, k_max_passphrase_file);
+      auto content =
+          read_secret_file(source.value, "passphrase file", k_max_passphrase_file, allow_insecure);
       CUSTODY_TRY(content);
       auto taken = take_line(*content);
       OPENSSL_cleanse(content->data(), content->size());
@@ -451,11 +460,24 @@ Result<void> obtain_passphrase(const PassphraseSource& source,
                                 key_path));
 }
 
+// A passphrase that does not open the key, with the next step.
+tl::unexpected<Error> wrong_passphrase(const std::string& path) {
+  Error error{Errc::invalid_argument,
+              fmt::format("the passphrase does not open {}", path),
+              {},
+              {},
+              0,
+              "check the passphrase (its file's first line, the environment variable, or what "
+              "was typed) and that this is the right key file; nothing was done with it"};
+  return tl::unexpected(std::move(error));
+}
+
 // The state of OpenSSL's passphrase callback: the passphrase is fetched only when a key turns
 // out to be encrypted, and at most once.
 struct PassphraseRequest {
   const PassphraseSource* source = nullptr;
   const std::string* key_path = nullptr;
+  bool allow_insecure = false;
   bool asked = false;
   std::optional<Error> error;
   Secret secret;
@@ -465,7 +487,8 @@ int passphrase_callback(char* buffer, int size, int /*rwflag*/, void* user) {
   auto* request = static_cast<PassphraseRequest*>(user);
   if (!request->asked) {
     request->asked = true;
-    auto obtained = obtain_passphrase(*request->source, *request->key_path, request->secret);
+    auto obtained = obtain_passphrase(*request->source, *request->key_path, request->allow_insecure,
+                                      request->secret);
     if (!obtained) {
       request->error = std::move(obtained.error());
     }
@@ -537,13 +560,13 @@ Result<LoadedKey> load_pkcs12(const std::string& bytes, const IdentityOptions& o
   Secret secret;
   const char* password = nullptr;
   if (!opens_without && (has_mac || options.passphrase.kind != PassphraseSource::Kind::none)) {
-    CUSTODY_TRY(obtain_passphrase(options.passphrase, path, secret));
+    CUSTODY_TRY(obtain_passphrase(options.passphrase, path, options.allow_insecure_key_permissions,
+                                  secret));
     password = secret.text().c_str();
     if (has_mac &&
         PKCS12_verify_mac(p12.get(), password, static_cast<int>(secret.text().size())) != 1) {
       ERR_clear_error();
-      return make_error(Errc::invalid_argument,
-                        fmt::format("the passphrase does not open {}", path));
+      return wrong_passphrase(path);
     }
   }
   EVP_PKEY* key = nullptr;
@@ -574,6 +597,7 @@ Result<LoadedKey> load_pem_key(const std::string& bytes, const IdentityOptions& 
   PassphraseRequest request;
   request.source = &options.passphrase;
   request.key_path = &path;
+  request.allow_insecure = options.allow_insecure_key_permissions;
   BioPtr bio = memory_bio(bytes);
   EvpPkeyPtr key(bio ? PEM_read_bio_PrivateKey_ex(bio.get(), nullptr, passphrase_callback, &request,
                                                   nullptr, nullptr)
@@ -588,7 +612,7 @@ Result<LoadedKey> load_pem_key(const std::string& bytes, const IdentityOptions& 
   }
   if (request.asked) {
     ERR_clear_error();
-    return make_error(Errc::invalid_argument, fmt::format("the passphrase does not open {}", path));
+    return wrong_passphrase(path);
   }
   return make_error(Errc::corrupt, fmt::format("{} holds no PEM private key: {}", path,
                                                internal::openssl_errors()));
@@ -768,7 +792,8 @@ Result<Identity> Identity::load(const IdentityOptions& options) {
   if (key_path.empty()) {
     return make_error(Errc::invalid_argument, "no private key given");
   }
-  auto bytes = read_key_file(key_path, options.allow_insecure_key_permissions);
+  auto bytes = read_secret_file(key_path, "private key", k_max_key_file,
+                                options.allow_insecure_key_permissions);
   CUSTODY_TRY(bytes);
   // PEM is text; anything else is taken for PKCS#12 (DER), whatever its name.
   const bool pkcs12 = is_pkcs12_name(key_path) || bytes->find("-----BEGIN") == std::string::npos;
@@ -1031,11 +1056,13 @@ Result<void> check_trust_files(const std::vector<std::string>& paths) {
       Error error = std::move(certificates).error();
       if (error.code == Errc::corrupt) {
         error.code = Errc::invalid_argument;
-        error.message = fmt::format("{} is not a certificate file: it holds no certificate in "
-                                    "PEM or DER",
-                                    path);
-        error.hint = "give the CA's certificate (for example ca.pem), not a key, a request or a "
-                     "signature";
+        error.message = fmt::format(
+            "{} is not a certificate file: it holds no certificate in "
+            "PEM or DER",
+            path);
+        error.hint =
+            "give the CA's certificate (for example ca.pem), not a key, a request or a "
+            "signature";
       } else if (error.code == Errc::not_found) {
         error.message = "trust file not found";
         error.hint = "give the PEM file of the CA that issued the signers' certificates";

@@ -641,8 +641,7 @@ Result<LogicalExtractResult> extract_logical(const LogicalExtractOptions& option
                                 "files"});
   }
   if (::mkdir(options.output.c_str(), 0700) != 0 && errno != EEXIST) {
-    return make_sys_error(Errc::io_error, "cannot create the output directory", options.output,
-                          errno);
+    return internal::creation_failure(errno, options.output);
   }
   UniqueFd root(::open(options.output.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!root) {

@@ -161,7 +161,7 @@ Result<void> write_file_atomically(const std::string& path,
   const std::string temporary = fmt::format("{}.tmp-{:08x}", path, entropy());
   UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd) {
-    return make_sys_error(Errc::already_exists, "cannot create", temporary, errno);
+    return creation_failure(errno, path);
   }
   auto written =
       write_full(fd.get(), std::as_bytes(std::span(content.data(), content.size())), temporary, 0);
@@ -186,6 +186,58 @@ Result<void> write_file_atomically(const std::string& path,
   return fsync_parent_directory(path);
 }
 
+tl::unexpected<Error> creation_failure(int sys_errno, const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string directory = parent.empty() ? std::string(".") : parent.string();
+  if (sys_errno == ENOENT || sys_errno == ENOTDIR) {
+    Error error{Errc::cannot_create,
+                "the output directory does not exist",
+                directory,
+                {},
+                0,
+                fmt::format("create it first (mkdir -p {}), or choose another output", directory)};
+    return tl::unexpected(std::move(error));
+  }
+  if (sys_errno == EACCES || sys_errno == EROFS || sys_errno == EPERM) {
+    Error error{Errc::cannot_create,
+                "cannot create",
+                path,
+                {},
+                sys_errno,
+                "choose an output directory you may write to"};
+    return tl::unexpected(std::move(error));
+  }
+  if (sys_errno == EEXIST) {
+    Error error{Errc::already_exists,
+                "refusing to overwrite",
+                path,
+                {},
+                0,
+                "use --force to replace it, or choose another output name"};
+    return tl::unexpected(std::move(error));
+  }
+  return make_sys_error(Errc::io_error, "cannot create", path, sys_errno);
+}
+
+Result<void> check_output_directory(const std::string& output) {
+  const std::filesystem::path parent = std::filesystem::path(output).parent_path();
+  std::error_code ignored;
+  if (!parent.empty() && !std::filesystem::is_directory(parent, ignored)) {
+    return creation_failure(ENOENT, output);
+  }
+  return {};
+}
+
+tl::unexpected<Error> directory_given(const std::string& path) {
+  Error error{Errc::invalid_argument,
+              fmt::format("{} is a directory, not a file", path),
+              {},
+              {},
+              0,
+              "give the file itself (NAME.aff4, NAME.acquisition.json, a package file)"};
+  return tl::unexpected(std::move(error));
+}
+
 Result<std::string> read_small_file(const std::string& path, std::size_t limit) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
@@ -196,6 +248,9 @@ Result<std::string> read_small_file(const std::string& path, std::size_t limit) 
   struct stat status {};
   if (::fstat(fd.get(), &status) != 0) {
     return make_sys_error(Errc::io_error, "cannot stat", path, errno);
+  }
+  if (S_ISDIR(status.st_mode)) {
+    return directory_given(path);
   }
   if (!S_ISREG(status.st_mode) || static_cast<std::uint64_t>(status.st_size) > limit) {
     return make_error(Errc::corrupt, fmt::format("{} is not a regular file of at most {} bytes: "

@@ -441,6 +441,8 @@ Result<ZipReader> ZipReader::open(const std::string& path) {
       return make_sys_error(Errc::io_error, "cannot find the size of", path, errno);
     }
     reader.m_file_size = static_cast<std::uint64_t>(end);
+  } else if (S_ISDIR(status.st_mode)) {
+    return directory_given(path);
   } else {
     return make_error(Errc::unsupported,
                       fmt::format("{} is not a regular file or block device", path));
@@ -1202,17 +1204,7 @@ Result<ZipWriter> ZipWriter::create(const std::string& path, bool overwrite) {
   const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? 0 : O_EXCL);
   state->fd = UniqueFd(::open(path.c_str(), flags, 0644));
   if (!state->fd) {
-    const int error = errno;
-    if (error == EEXIST) {
-      return tl::unexpected(Error{Errc::already_exists,
-                                  "refusing to overwrite",
-                                  path,
-                                  {},
-                                  0,
-                                  "use --force to replace it, or choose another output name"});
-    }
-    return make_sys_error(error == ENOENT ? Errc::not_found : Errc::io_error, "cannot create", path,
-                          error);
+    return creation_failure(errno, path);
   }
   struct stat status {};
   if (::fstat(state->fd.get(), &status) != 0) {

@@ -308,6 +308,14 @@ void print_summary(const AcquisitionResult& result, double seconds) {
   }
 }
 
+// With --json, the record as stored is the result document (custody-acquisition(5)).
+template <typename AnyResult>
+void print_record_json(const AnyResult& result, const CommonOptions& common) {
+  if (common.json) {
+    fmt::print("{}", result.record_json);
+  }
+}
+
 // --- Logical acquisition (--logical) -------------------------------------------------------
 
 // The "acquired" event of a logical acquisition: what was taken, how many files, what was left
@@ -429,9 +437,7 @@ ExitCode run_logical(Options& options, const CommonOptions& common) {
   if (!result) {
     return report_error(k_tool, result.error());
   }
-  if (common.json) {
-    fmt::print("{}", result->record_json);
-  } else if (!common.quiet) {
+  if (!common.json && !common.quiet) {
     print_logical_summary(*result, seconds);
   }
   if (!result->manifest.defects.empty()) {
@@ -442,6 +448,7 @@ ExitCode run_logical(Options& options, const CommonOptions& common) {
                "{}: error: interrupted; the files taken so far and a record marked "
                "\"interrupted\" are in {}\n",
                k_tool, result->container_path);
+    print_record_json(*result, common);
     return ExitCode::interrupted;
   }
   if (auto recorded = record_logical_event(options, *result, sealer ? &*sealer : nullptr);
@@ -460,6 +467,7 @@ ExitCode run_logical(Options& options, const CommonOptions& common) {
       fmt::print("sealed  seal {} by {}\n", sealed->number, sealer->certificate().subject);
     }
   }
+  print_record_json(*result, common);
   return result->manifest.defects.empty() ? ExitCode::ok : ExitCode::completed_with_defects;
 }
 
@@ -585,9 +593,7 @@ ExitCode run(Options& options, const CommonOptions& common) {
     fmt::print(stderr, "{}: started {}, finished {}, {} bytes read\n", k_tool,
                result->record.started, result->record.finished, result->record.bytes_read);
   }
-  if (common.json) {
-    fmt::print("{}", result->record_json);
-  } else if (!common.quiet) {
+  if (!common.json && !common.quiet) {
     print_summary(*result, seconds);
   }
   if (!result->record.defects.empty()) {
@@ -613,6 +619,8 @@ ExitCode run(Options& options, const CommonOptions& common) {
       fmt::print("sealed  seal {} by {}\n", sealed->number, sealer->certificate().subject);
     }
   }
+  // With --json, the record is the one document of this run: printed when nothing can fail.
+  print_record_json(*result, common);
   bool verified = true;
   if (result->record.imported_from) {
     print_import(*result->record.imported_from, common.quiet || common.json);
@@ -668,7 +676,7 @@ int main(int argc, char** argv) {
       ->type_name("FORMAT")
       ->capture_default_str();
   app.add_option("--compression", options.compression,
-                 "AFF4 chunk compression: snappy, lz4, deflate or none")
+                 "AFF4 chunk compression: snappy, lz4, deflate, zlib or none")
       ->type_name("METHOD")
       ->capture_default_str();
   app.add_option("--chunk-size", options.chunk_size,

@@ -162,17 +162,17 @@ bool is_writable_container(const std::string& path) {
 
 // The "exported" event in the container's custody log: what left the container, as what, where
 // to. Only when the container is writable: evidence on read-only media is not written to, and the
-// user is told the export is not recorded.
-ExitCode record_export_event(const Options& options,
-                             const ExportResult& result,
-                             const Identity* identity,
-                             const CommonOptions& common) {
+// user is told the export is not recorded. Returns the event's number (0: not recorded).
+Result<std::uint64_t> record_export_event(const Options& options,
+                                          const ExportResult& result,
+                                          const Identity* identity,
+                                          const CommonOptions& common) {
   const std::string& container = options.containers.front();
   if (!is_writable_container(container)) {
     print_warning(k_tool, fmt::format("{} is read-only: this export is NOT recorded in its custody "
                                       "log (record it with custody-log add --action exported)",
                                       container));
-    return ExitCode::ok;
+    return 0;
   }
   EventDraft draft;
   draft.action = "exported";
@@ -191,13 +191,11 @@ ExitCode record_export_event(const Options& options,
     draft.details["export_" + std::string(hash_name(algorithm))] = hex;
   }
   auto added = append_custody_event(container, draft, identity);
-  if (!added) {
-    return report_error(k_tool, added.error());
-  }
+  CUSTODY_TRY(added);
   if (common.verbose > 0) {
     fmt::print(stderr, "{}: recorded as custody event {}\n", k_tool, added->sequence);
   }
-  return ExitCode::ok;
+  return added->sequence;
 }
 
 // --case-uco: no image bytes leave the container, only its custody chain as CASE/UCO JSON-LD.
@@ -206,7 +204,14 @@ ExitCode export_case_uco(const Options& options, const CommonOptions& common) {
       !written) {
     return report_error(k_tool, written.error());
   }
-  if (!common.quiet) {
+  if (common.json) {
+    print_json({{"format", "custody-export-result"},
+                {"version", 1},
+                {"containers", options.containers},
+                {"output_format", "case-uco"},
+                {"output", options.case_uco},
+                {"files", {options.case_uco}}});
+  } else if (!common.quiet) {
     fmt::print("custody chain of {} written as CASE/UCO JSON-LD to {}\n",
                options.containers.front(), options.case_uco);
   }
@@ -235,10 +240,11 @@ ExitCode run_files(const Options& options, const CommonOptions& common) {
   for (const std::string& warning : result->warnings) {
     print_warning(k_tool, warning);
   }
-  if (!common.quiet) {
+  if (!common.quiet && !common.json) {
     fmt::print("exported {} files ({} bytes) to {}\n", result->files, result->bytes,
                options.output);
   }
+  std::uint64_t event = 0;
   if (!options.no_record && is_writable_container(options.containers.front())) {
     EventDraft draft;
     draft.action = "exported";
@@ -254,11 +260,30 @@ ExitCode run_files(const Options& options, const CommonOptions& common) {
       return report_error(k_tool, loaded_identity.error());
     }
     std::optional<Identity> identity = std::move(*loaded_identity);
-    if (auto added = append_custody_event(options.containers.front(), draft,
-                                          identity ? &*identity : nullptr);
-        !added) {
+    auto added =
+        append_custody_event(options.containers.front(), draft, identity ? &*identity : nullptr);
+    if (!added) {
       return report_error(k_tool, added.error());
     }
+    event = added->sequence;
+  }
+  if (common.json) {
+    nlohmann::ordered_json mismatches = nlohmann::ordered_json::array();
+    for (const std::string& path : result->mismatches) {
+      mismatches.push_back(encode_logical_path(path));
+    }
+    print_json({{"format", "custody-export-result"},
+                {"version", 1},
+                {"containers", options.containers},
+                {"output_format", "files"},
+                {"output", options.output},
+                {"files", result->files},
+                {"bytes", result->bytes},
+                {"matches_record", result->mismatches.empty()},
+                {"mismatches", mismatches},
+                {"warnings", result->warnings},
+                {"custody_event",
+                 event == 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(event)}});
   }
   for (const std::string& path : result->mismatches) {
     fmt::print(stderr, "{}: error: {} does not match the hash recorded at acquisition\n", k_tool,
@@ -284,6 +309,12 @@ ExitCode run(const Options& options, const CommonOptions& common) {
         k_tool,
         Error{Errc::invalid_argument, "-o is required (or --case-uco FILE)", {}, {}, 0, {}});
   }
+  if (common.json && options.output == "-") {
+    return report_usage_error(k_tool,
+                              "--json cannot be used with -o -: the image goes to standard "
+                              "output",
+                              "export to a file to get the result as JSON");
+  }
   auto export_options = to_export_options(options);
   if (!export_options) {
     return report_error(k_tool, export_options.error());
@@ -301,15 +332,19 @@ ExitCode run(const Options& options, const CommonOptions& common) {
     return report_error(k_tool, result.error());
   }
   const bool to_stdout = options.output == "-";
-  if (!common.quiet) {
+  if (!common.quiet && !common.json) {
     print_result(*result, to_stdout);
   }
+  std::uint64_t event = 0;
   if (!options.no_record) {
-    if (ExitCode recorded =
-            record_export_event(options, *result, identity ? &*identity : nullptr, common);
-        recorded != ExitCode::ok) {
-      return recorded;
+    auto recorded = record_export_event(options, *result, identity ? &*identity : nullptr, common);
+    if (!recorded) {
+      return report_error(k_tool, recorded.error());
     }
+    event = *recorded;
+  }
+  if (common.json) {
+    fmt::print("{}", export_result_to_json(*result, *export_options, event));
   }
   if (!result->matches_record) {
     fmt::print(stderr,

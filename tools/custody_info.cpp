@@ -256,11 +256,12 @@ ExitCode run_logical(const std::string& path, const CommonOptions& common) {
   const LogicalContainer& logical = **container;
   if (common.json) {
     // The file list as stored (or as read from information.turtle), with the container's facts.
-    fmt::print(
-        "{{\"format\": \"custody-logical-info\", \"version\": 1, \"container\": \"{}\", "
-        "\"volume\": \"{}\", \"files\": {}}}\n",
-        encode_logical_path(path), logical.volume_urn(),
-        logical_manifest_to_json(logical.manifest()));
+    print_json(
+        {{"format", "custody-logical-info"},
+         {"version", 1},
+         {"container", encode_logical_path(path)},
+         {"volume", logical.volume_urn()},
+         {"files", nlohmann::ordered_json::parse(logical_manifest_to_json(logical.manifest()))}});
     return ExitCode::ok;
   }
   if (common.quiet) {

@@ -35,19 +35,22 @@ struct CheckArguments {
   std::vector<std::string> saved_heads;
 };
 
-// A trust, TSA or head file that does not exist is a missing input (66), named, not a failed
-// signature.
+// A trust, TSA or head file that does not exist is a missing input (66), named, and a trust file
+// that holds no certificate a usage error (64): the user's to fix, not a failed signature.
 std::optional<ExitCode> check_files_exist(const CheckArguments& args) {
-  for (const auto* list : {&args.trust, &args.tsa_trust, &args.saved_heads}) {
-    for (const std::string& file : *list) {
-      if (::access(file.c_str(), R_OK) != 0) {
-        return report_error(k_tool, Error{Errc::not_found,
-                                          "cannot read",
-                                          file,
-                                          {},
-                                          errno,
-                                          "check the name of the CA, TSA or saved head file"});
-      }
+  std::vector<std::string> trust = args.trust;
+  trust.insert(trust.end(), args.tsa_trust.begin(), args.tsa_trust.end());
+  if (auto usable = check_trust_files(trust); !usable) {
+    return report_error(k_tool, usable.error());
+  }
+  for (const std::string& file : args.saved_heads) {
+    if (::access(file.c_str(), R_OK) != 0) {
+      return report_error(k_tool, Error{Errc::not_found,
+                                        "cannot read",
+                                        file,
+                                        {},
+                                        errno,
+                                        "check the name of the saved head file"});
     }
   }
   return std::nullopt;
@@ -226,23 +229,49 @@ ExitCode run_verify(const std::string& target,
   return verified->intact ? ExitCode::ok : ExitCode::verification_failed;
 }
 
-ExitCode write_output(const std::string& text, const std::string& output) {
+// Writes a proof or head (JSON) to `output`, or prints it; with --json and a file, the document
+// on stdout says what was written.
+ExitCode write_output(const std::string& text,
+                      const std::string& output,
+                      const char* kind,
+                      const CommonOptions& common) {
   if (output.empty() || output == "-") {
     fmt::print("{}", text);
     return ExitCode::ok;
   }
   std::FILE* file = std::fopen(output.c_str(), "wx");
   if (file == nullptr) {
-    return report_error(k_tool, Error{Errc::already_exists,
-                                      "cannot create (it may exist already)",
+    const int error = errno;
+    if (error == EEXIST) {
+      return report_error(
+          k_tool,
+          Error{
+              Errc::already_exists, "refusing to overwrite", output, {}, 0, "choose another name"});
+    }
+    if (error == ENOENT || error == ENOTDIR) {
+      return report_error(k_tool, Error{Errc::cannot_create,
+                                        "the output directory does not exist",
+                                        output,
+                                        {},
+                                        0,
+                                        "create it first (mkdir -p), or choose another"});
+    }
+    return report_error(k_tool, Error{Errc::cannot_create,
+                                      "cannot create",
                                       output,
                                       {},
-                                      errno,
-                                      "choose another name"});
+                                      error,
+                                      "choose an output you may write to"});
   }
   const bool ok = std::fwrite(text.data(), 1, text.size(), file) == text.size();
   if (std::fclose(file) != 0 || !ok) {
     return report_error(k_tool, Error{Errc::io_error, "cannot write", output, {}, errno, {}});
+  }
+  if (common.json) {
+    print_json(
+        {{"format", "custody-log-written"}, {"version", 1}, {"kind", kind}, {"file", output}});
+  } else if (!common.quiet) {
+    fmt::print("{} written to {}\n", kind, output);
   }
   return ExitCode::ok;
 }
@@ -250,7 +279,8 @@ ExitCode write_output(const std::string& text, const std::string& output) {
 ExitCode run_prove(const std::string& target,
                    std::uint64_t event,
                    const std::string& from,
-                   const std::string& output) {
+                   const std::string& output,
+                   const CommonOptions& common) {
   if ((event == 0) == from.empty()) {
     return report_error(k_tool, Error{Errc::invalid_argument,
                                       "give exactly one of --event N and --from HEAD",
@@ -264,15 +294,17 @@ ExitCode run_prove(const std::string& target,
   if (!proof) {
     return report_error(k_tool, proof.error());
   }
-  return write_output(*proof, output);
+  return write_output(*proof, output, event != 0 ? "inclusion proof" : "consistency proof", common);
 }
 
-ExitCode run_head(const std::string& target, const std::string& output) {
+ExitCode run_head(const std::string& target,
+                  const std::string& output,
+                  const CommonOptions& common) {
   auto head = latest_tree_head(target);
   if (!head) {
     return report_error(k_tool, head.error());
   }
-  return write_output(*head, output);
+  return write_output(*head, output, "tree head", common);
 }
 
 ExitCode run_check_proof(const std::string& file,
@@ -331,7 +363,15 @@ ExitCode run_import_receipt(const std::string& target,
   if (!imported) {
     return report_error(k_tool, imported.error());
   }
-  if (!common.quiet) {
+  if (common.json) {
+    print_json({{"format", "custody-log-delivery-confirmed"},
+                {"version", 1},
+                {"container", target},
+                {"custody_event", imported->event},
+                {"receiver_subject", imported->receiver_subject},
+                {"received_at", imported->received_at},
+                {"package_id", imported->package_id}});
+  } else if (!common.quiet) {
     fmt::print("delivery confirmed: {} received package {} at {}\n", imported->receiver_subject,
                imported->package_id, imported->received_at);
     fmt::print("recorded as custody event {} in {}\n", imported->event, target);
@@ -460,10 +500,10 @@ int main(int argc, char** argv) {
       return run_verify(target, check_args, common);
     }
     if (prove->parsed()) {
-      return run_prove(target, event, from, output);
+      return run_prove(target, event, from, output, common);
     }
     if (head->parsed()) {
-      return run_head(target, output);
+      return run_head(target, output, common);
     }
     if (import_cmd->parsed()) {
       return run_import_receipt(target, receipt, check_args, import_identity, common);

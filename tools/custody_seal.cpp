@@ -27,7 +27,13 @@ ExitCode add_timestamp(const std::string& container,
   if (!when) {
     return report_error(k_tool, when.error());
   }
-  if (!common.quiet) {
+  if (common.json) {
+    print_json({{"format", "custody-seal-timestamp-result"},
+                {"version", 1},
+                {"container", container},
+                {"seal", time.seal_number},
+                {"timestamp_time", *when}});
+  } else if (!common.quiet) {
     fmt::print("timestamped seal {} of {}: it existed at {}\n", time.seal_number, container, *when);
   }
   return ExitCode::ok;

@@ -83,15 +83,16 @@ void print_outcome(const VerificationReport& report) {
   }
   const std::string count = fmt::format("{} failed check{}", failures, failures == 1 ? "" : "s");
   if (image_failed || failures == 0) {
-    fmt::print("FAILED: {} {} ({})\n", image_name(report),
-               report.has_record ? "does not match its acquisition record"
-                                 : "is damaged or was altered",
-               failures == 0 ? "the acquisition did not complete" : count);
+    fmt::print(
+        "FAILED: {} {} ({})\n", image_name(report),
+        report.has_record ? "does not match its acquisition record" : "is damaged or was altered",
+        failures == 0 ? "the acquisition did not complete" : count);
   } else {
-    fmt::print("FAILED: {} {}, but who vouches for it does not check out ({} of its seals or "
-               "custody log)\n",
-               image_name(report),
-               report.has_record ? "matches its acquisition record" : "is undamaged", count);
+    fmt::print(
+        "FAILED: {} {}, but who vouches for it does not check out ({} of its seals or "
+        "custody log)\n",
+        image_name(report), report.has_record ? "matches its acquisition record" : "is undamaged",
+        count);
   }
 }
 
@@ -308,15 +309,21 @@ int main(int argc, char** argv) {
   CLI::App app{
       "Check evidence against what was recorded when it was acquired: for an AFF4 "
       "container the image's\nhashes, every member's checksum and any AFF4 block "
-      "hashes; for a raw image every segment's size\nand hashes; and the acquisition "
-      "record's own integrity."};
+      "hashes, its seals and custody log; for a raw\nimage every segment's size and "
+      "hashes and the record's own integrity; for an E01 set made by\nany tool its "
+      "stored MD5/SHA-1 and chunk checksums; for a transfer package (or a received "
+      "bag)\neverything custody-receive checks, without releasing or recording anything."};
   add_common_options(app, common, k_tool,
                      "  custody-verify /cases/17/disk1.aff4\n"
                      "  custody-verify /cases/17/disk2.acquisition.json\n"
+                     "  custody-verify suspect.E01\n"
+                     "  custody-verify transfer.tar --trust sender-ca.pem --tsa-trust tsa-ca.pem\n"
                      "  custody-verify --json disk1.acquisition.json | jq .verdict");
   app.add_option("EVIDENCE", paths,
-                 "An AFF4 container (NAME.aff4; every volume of a striped image), or the "
-                 "acquisition record of a raw image (NAME.acquisition.json)")
+                 "An AFF4 container (NAME.aff4; every volume of a striped image), the "
+                 "acquisition record of a raw image (NAME.acquisition.json), an E01 set "
+                 "(NAME.E01), or a transfer package (NAME.tar, NAME.zip, a bag directory, "
+                 "NAME.enc.json)")
       ->required();
   app.add_option("--trust", trust,
                  "CA certificates (PEM) trusted to vouch for the signers of seals; repeatable")

@@ -23,6 +23,7 @@ enum class Errc : std::uint8_t {
   crypto = 7,            // OpenSSL refused an operation
   cancelled = 8,         // the job was interrupted on request
   internal = 9,          // a bug: an invariant did not hold
+  cannot_create = 10,    // an output cannot be created: its directory is missing or not writable
 };
 
 // Returns the stable lower-case name of `code` ("io_error").

@@ -48,9 +48,17 @@ struct ExportResult {
 };
 
 // Errc::invalid_argument (range outside the image, bad split size), Errc::already_exists
-// (output exists and !overwrite), Errc::corrupt (a damaged container), Errc::io_error.
+// (output exists and !overwrite, or it is the container), Errc::corrupt (a damaged container),
+// Errc::io_error (disk full: the message says so). An export that fails or is cancelled removes
+// the files it wrote, so nothing incomplete can be taken for the image.
 Result<ExportResult> export_image(const ExportOptions& options,
                                   ProgressSink* progress = nullptr,
                                   const CancelToken* cancel = nullptr);
+
+// The result as versioned JSON ("format": "custody-export-result", "version": 1), as
+// custody-export(1) documents it; `custody_event` is the "exported" event's number (0: none).
+std::string export_result_to_json(const ExportResult& result,
+                                  const ExportOptions& options,
+                                  std::uint64_t custody_event);
 
 }  // namespace custody

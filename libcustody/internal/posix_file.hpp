@@ -75,7 +75,19 @@ Result<void> write_file_atomically(const std::string& path,
                                    std::string_view content,
                                    bool overwrite);
 
-// Reads a whole small file (at most `limit` bytes; larger is Errc::corrupt).
+// The error for an output file that open(2) could not create: a missing directory or one we may
+// not write to is Errc::cannot_create (exit 73 in every tool) with the next step; EEXIST is
+// Errc::already_exists; anything else Errc::io_error.
+tl::unexpected<Error> creation_failure(int sys_errno, const std::string& path);
+
+// Errc::cannot_create unless the directory that will hold `output` exists.
+Result<void> check_output_directory(const std::string& output);
+
+// The error for a directory named where a file is expected (Errc::invalid_argument).
+tl::unexpected<Error> directory_given(const std::string& path);
+
+// Reads a whole small file (at most `limit` bytes; larger is Errc::corrupt; a directory is
+// Errc::invalid_argument).
 Result<std::string> read_small_file(const std::string& path, std::size_t limit);
 
 bool path_exists(const std::string& path);

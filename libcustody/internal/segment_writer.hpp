@@ -75,16 +75,7 @@ class SegmentWriterSink final : public BlockSink {
       m_fd = UniqueFd(::open(m_path.c_str(), flags, 0644));
     }
     if (!m_fd) {
-      const int error = errno;
-      Error failure{error == EEXIST ? Errc::already_exists : Errc::io_error,
-                    error == EEXIST ? "refusing to overwrite" : "cannot create image file",
-                    m_path,
-                    {},
-                    error == EEXIST ? 0 : error,
-                    {}};
-      failure.hint = error == EEXIST ? "use --force to replace it, or choose another output name"
-                                     : "check that the output directory exists and is writable";
-      return tl::unexpected(std::move(failure));
+      return creation_failure(errno, m_path);
     }
     m_current = SegmentRecord{std::filesystem::path(m_path).filename().string(), m_offset, 0, {}};
     m_paths.push_back(m_path);

@@ -150,3 +150,16 @@ start_tsa() {
   TSA_URL="http://127.0.0.1:$(awk '/^port /{print $2}' tsa.out)/"
   grep -q '^port ' tsa.out || fail "the test TSA did not start"
 }
+
+# expect_json FORMAT: stdout is exactly one JSON document, whose "format" is FORMAT; with
+# FORMAT custody-error, its exit_code is the tool's exit status.
+expect_json() {
+  jq -e -s 'length == 1' "$WORK/stdout" >/dev/null 2>&1 ||
+    fail "stdout is not exactly one JSON document"
+  jq -e --arg format "$1" '.format == $format' "$WORK/stdout" >/dev/null ||
+    fail "the JSON document's format is not $1"
+  if [ "$1" = custody-error ]; then
+    jq -e --argjson rc "$RC" '.exit_code == $rc and (.error.message | length) > 0' \
+      "$WORK/stdout" >/dev/null || fail "custody-error: exit_code and message"
+  fi
+}

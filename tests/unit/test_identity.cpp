@@ -169,6 +169,7 @@ BOOST_AUTO_TEST_CASE(pkcs12_identity_signs) {
 
   const test::TempDir dir;
   write_text(dir.file("wrong"), "wrong horse\n");
+  ::chmod(dir.file("wrong").c_str(), 0600);  // a passphrase file is a secret like a key
   options.passphrase = {PassphraseSource::Kind::file, dir.file("wrong")};
   auto wrong = Identity::load(options);
   BOOST_REQUIRE(!wrong);
@@ -201,6 +202,7 @@ BOOST_AUTO_TEST_CASE(encrypted_key_opens_with_passphrase_from_file_or_environmen
 BOOST_AUTO_TEST_CASE(wrong_passphrase_is_refused_with_a_plain_message) {
   const test::TempDir dir;
   write_text(dir.file("wrong"), "correct horse battery staple\n");
+  ::chmod(dir.file("wrong").c_str(), 0600);
   IdentityOptions options = pem_options("examiner");
   options.key_path = id("examiner-encrypted.key");
   options.passphrase = {PassphraseSource::Kind::file, dir.file("wrong")};
@@ -220,9 +222,10 @@ BOOST_AUTO_TEST_CASE(key_readable_by_others_is_refused_unless_allowed) {
   auto refused = Identity::load(options);
   BOOST_REQUIRE(!refused);
   BOOST_TEST((refused.error().code == Errc::invalid_argument));
-  BOOST_TEST(refused.error().message == "private key " + key +
-                                            " is readable by other users (mode 0644); chmod 600 " +
-                                            key + ", or use --allow-insecure-key-permissions");
+  BOOST_TEST(refused.error().message ==
+             "the private key " + key + " is readable by other users (mode 0644)");
+  BOOST_TEST(refused.error().hint ==
+             "chmod 600 " + key + ", or use --allow-insecure-key-permissions");
   options.allow_insecure_key_permissions = true;
   expect_round_trip(options, "EC P-256");
 }

@@ -31,6 +31,7 @@ ExitCode exit_code_for(Errc code) {
     case Errc::crypto:
       return ExitCode::corrupt_input;
     case Errc::already_exists:
+    case Errc::cannot_create:
       return ExitCode::cannot_create;
     case Errc::cancelled:
       return ExitCode::interrupted;
@@ -86,7 +87,8 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
-void collect_names(const CLI::App& app, std::vector<std::string>& options,
+void collect_names(const CLI::App& app,
+                   std::vector<std::string>& options,
                    std::vector<std::string>& commands) {
   for (const CLI::Option* option : app.get_options()) {
     for (const std::string& name : option->get_lnames()) {
@@ -105,7 +107,7 @@ std::string suggestion(const CLI::App& app, const std::vector<std::string>& unex
   std::vector<std::string> commands;
   collect_names(app, options, commands);
   for (const std::string& given : unexpected) {
-    std::string word = given.substr(0, given.find('='));
+    const std::string word = given.substr(0, given.find('='));
     const std::vector<std::string>& candidates = word.starts_with("-") ? options : commands;
     std::string best;
     std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
@@ -127,6 +129,11 @@ std::string suggestion(const CLI::App& app, const std::vector<std::string>& unex
 
 bool json_output() {
   return g_json_requested || (g_common != nullptr && g_common->json);
+}
+
+void print_json(const nlohmann::ordered_json& document) {
+  fmt::print("{}\n", document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  std::fflush(stdout);
 }
 
 void add_common_options(CLI::App& app,
@@ -160,11 +167,8 @@ int run_tool(CLI::App& app, int argc, char** argv, const std::function<ExitCode(
     for (int i = 1; i < argc; ++i) {
       g_json_requested = g_json_requested || std::string_view(argv[i]) == "--json";
     }
-    std::string message = error.what();
-    if (const auto* extras = dynamic_cast<const CLI::ExtrasError*>(&error)) {
-      (void)extras;
-      message += suggestion(app, app.remaining(true));
-    }
+    // An unknown option or subcommand is left among the remaining arguments.
+    std::string message = error.what() + suggestion(app, app.remaining(true));
     Error usage{Errc::invalid_argument, message, {}, {}, 0, {}};
     usage.hint = fmt::format("run '{} --help' for usage and examples", app.get_name());
     return static_cast<int>(report_error(app.get_name(), usage));
@@ -172,11 +176,12 @@ int run_tool(CLI::App& app, int argc, char** argv, const std::function<ExitCode(
   try {
     return static_cast<int>(body());
   } catch (const std::exception& problem) {
-    Error internal{Errc::internal, fmt::format("internal error: {}", problem.what()), {}, {}, 0,
-                   "please report this bug"};
+    Error internal{
+        Errc::internal,          fmt::format("internal error: {}", problem.what()), {}, {}, 0,
+        "please report this bug"};
     return static_cast<int>(report_error(app.get_name(), internal));
   } catch (...) {
-    Error internal{Errc::internal, "internal error: unknown exception", {}, {}, 0,
+    Error internal{Errc::internal,          "internal error: unknown exception", {}, {}, 0,
                    "please report this bug"};
     return static_cast<int>(report_error(app.get_name(), internal));
   }
@@ -197,8 +202,8 @@ ExitCode report_error(const std::string& tool, const Error& error) {
 }
 
 ExitCode report_usage_error(const std::string& tool, std::string message, std::string hint) {
-  return report_error(tool, Error{Errc::invalid_argument, std::move(message), {}, {}, 0,
-                                  std::move(hint)});
+  return report_error(
+      tool, Error{Errc::invalid_argument, std::move(message), {}, {}, 0, std::move(hint)});
 }
 
 void print_warning(const std::string& tool, const std::string& message) {
@@ -265,11 +270,13 @@ void ConsoleProgress::update(std::uint64_t done, std::uint64_t total) {
   const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
   std::string line = fmt::format("  {}", format_bytes(done));
   if (total > 0) {
-    const double left = rate > 0 ? static_cast<double>(total - std::min(done, total)) / rate : 0;
-    const auto eta = static_cast<long>(left);
-    line += fmt::format(" of {} ({:.0f}%)  {:.1f} MB/s  ETA {}:{:02}:{:02}", format_bytes(total),
-                        100.0 * static_cast<double>(done) / static_cast<double>(total), rate / 1e6,
-                        eta / 3600, (eta / 60) % 60, eta % 60);
+    line += fmt::format(" of {} ({:.0f}%)  {:.1f} MB/s", format_bytes(total),
+                        100.0 * static_cast<double>(done) / static_cast<double>(total), rate / 1e6);
+    // An estimate only once there is a rate to base it on: never "ETA 0:00:00" at the start.
+    if (rate > 0 && seconds >= 2.0) {
+      const auto eta = static_cast<long>(static_cast<double>(total - std::min(done, total)) / rate);
+      line += fmt::format("  ETA {}:{:02}:{:02}", eta / 3600, (eta / 60) % 60, eta % 60);
+    }
   } else {
     line += fmt::format("  {:.1f} MB/s", rate / 1e6);
   }

@@ -7,6 +7,7 @@
 #include <custody/progress.hpp>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <functional>
@@ -59,6 +60,9 @@ ExitCode report_usage_error(const std::string& tool, std::string message, std::s
 
 // Whether this run prints JSON (--json was given).
 bool json_output();
+
+// Prints `document` (a JSON object) as the one JSON document of this run, on stdout.
+void print_json(const nlohmann::ordered_json& document);
 void print_warning(const std::string& tool, const std::string& message);
 
 // A CancelToken set by the first SIGINT or SIGTERM. Further signals only print that the job is

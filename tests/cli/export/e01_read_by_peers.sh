@@ -38,6 +38,10 @@ expect_stdout "Notes:			seized at the harbour"
 expect_stdout "Software version used:	custody"
 expect_stdout "File format:		EnCase 6"
 grep -q "Read errors" "$WORK/stdout" && fail "an image without defects must have no acquiry errors"
+# The acquisition date is the acquisition's (the record's end), not the time of the export.
+finished=$(json_field .record.finished <("$INFO" --json fs.aff4))
+expected_date=$(LC_ALL=C TZ=UTC date -d "$finished" '+%a %b %e %H:%M:%S %Y')
+expect_stdout "Acquisition date:	$expected_date"
 
 # Sleuth Kit on the E01: size, content, file system.
 run img_stat fs.E01
