@@ -83,15 +83,16 @@ void print_outcome(const VerificationReport& report) {
   }
   const std::string count = fmt::format("{} failed check{}", failures, failures == 1 ? "" : "s");
   if (image_failed || failures == 0) {
-    fmt::print("FAILED: {} {} ({})\n", image_name(report),
-               report.has_record ? "does not match its acquisition record"
-                                 : "is damaged or was altered",
-               failures == 0 ? "the acquisition did not complete" : count);
+    fmt::print(
+        "FAILED: {} {} ({})\n", image_name(report),
+        report.has_record ? "does not match its acquisition record" : "is damaged or was altered",
+        failures == 0 ? "the acquisition did not complete" : count);
   } else {
-    fmt::print("FAILED: {} {}, but who vouches for it does not check out ({} of its seals or "
-               "custody log)\n",
-               image_name(report),
-               report.has_record ? "matches its acquisition record" : "is undamaged", count);
+    fmt::print(
+        "FAILED: {} {}, but who vouches for it does not check out ({} of its seals or "
+        "custody log)\n",
+        image_name(report), report.has_record ? "matches its acquisition record" : "is undamaged",
+        count);
   }
 }
 
@@ -175,8 +176,8 @@ ExitCode record_verification(const std::string& container,
   return ExitCode::ok;
 }
 
-// A transfer package (custody-pack): everything custody-receive checks, nothing recorded or
-// released.
+// A transfer package (custody-pack), or a bag custody-receive released: everything
+// custody-receive checks, nothing recorded or released.
 bool looks_like_package(const std::string& path) {
   std::error_code ignored;
   return path.ends_with(".tar") || path.ends_with(".zip") || path.ends_with(".enc.json") ||
@@ -189,6 +190,15 @@ ExitCode verify_package(const std::string& path,
                         const std::vector<std::string>& tsa_trust,
                         const RecordArguments& record,
                         const CommonOptions& common) {
+  if (record.record) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "--record needs an AFF4 container: a package has no custody "
+                                      "log of its own",
+                                      {},
+                                      {},
+                                      0,
+                                      "verify (and record) each container in the package"});
+  }
   auto loaded_identity = load_identity_if_given(record.receiver);
   if (!loaded_identity) {
     return report_error(k_tool, loaded_identity.error());
@@ -199,17 +209,45 @@ ExitCode verify_package(const std::string& path,
   options.trust = trust;
   options.tsa_trust = tsa_trust;
   options.check_only = true;
+  options.accept_expired_signers = record.accept_expired;
   auto checked = receive_transfer(options, identity ? &*identity : nullptr);
   if (!checked) {
     return report_error(k_tool, checked.error());
   }
-  if (!common.quiet || !checked->accepted) {
-    fmt::print(
-        "{}: transfer package {} {}\n", checked->accepted ? "INTACT" : "NOT INTACT", path,
-        checked->accepted ? "passes every check (nothing was released or recorded)" : "fails");
+  if (common.json) {
+    fmt::print("{}", receive_result_to_json(*checked, options));
+  } else if (!common.quiet || !checked->accepted) {
+    const char* what = checked->received_bag ? "received transfer package" : "transfer package";
+    fmt::print("{}: {} {} {}\n", checked->accepted ? "INTACT" : "NOT INTACT", what, path,
+               !checked->accepted ? "fails"
+               : checked->received_bag
+                   ? "passes every check: each container is as it arrived, followed by its "
+                     "\"received\" event and later signed events (nothing was recorded)"
+                   : "passes every check (nothing was released or recorded)");
     for (const ReceiveCheck& check : checked->checks) {
       fmt::print("  {}  {:<20} {}\n", !check.passed ? "FAIL" : (check.warning ? "WARN" : "PASS"),
                  check.subject, check.detail);
+    }
+    if (!checked->package_id.empty()) {
+      const TransferFacts& facts = checked->facts;
+      fmt::print("  facts  {}\n", checked->facts_confirmed
+                                      ? "as signed by the sender and recorded in every item's "
+                                        "\"packaged\" event"
+                                      : "as the package states them (NOT confirmed: see the "
+                                        "checks)");
+      const std::pair<const char*, const std::string*> rows[] = {
+          {"sending authority", &facts.sending_authority},
+          {"receiving authority", &facts.receiving_authority},
+          {"requesting state", &facts.requesting_state},
+          {"requested state", &facts.requested_state},
+          {"legal basis", &facts.legal_basis},
+          {"reference", &facts.request_reference},
+          {"purpose", &facts.purpose},
+          {"use limits", &facts.use_limits},
+      };
+      for (const auto& [words, value] : rows) {
+        fmt::print("    {:<20} {}\n", words, value->empty() ? "(not stated)" : *value);
+      }
     }
   }
   return checked->accepted ? ExitCode::ok : ExitCode::verification_failed;
