@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Transfer packages (transfer.hpp, custody-package(5)).
 #include "internal/bagit_text.hpp"
+#include "internal/identity_access.hpp"
 #include "internal/input_guard.hpp"
 #include "internal/posix_file.hpp"
 #include "internal/untrusted_json.hpp"
@@ -982,6 +983,7 @@ constexpr std::array<FactPlace, 10> k_fact_places{{
 void check_facts(const std::string& bag,
                  const json& transfer,
                  const std::map<std::string, std::string>& listed,
+                 const std::set<std::string>& allowed_signers,
                  Receiving& out) {
   TransferFacts& stated = out.result.facts;
   read_facts(transfer, stated);
@@ -1027,7 +1029,14 @@ void check_facts(const std::string& bag,
       continue;
     }
     const std::string packer = text_at(event, "/actor/certificate_sha256");
-    if (!out.result.sender_fingerprint.empty() && packer != out.result.sender_fingerprint) {
+    if (!out.result.sender_fingerprint.empty() && packer != out.result.sender_fingerprint &&
+        allowed_signers.count(out.result.sender_fingerprint) != 0) {
+      out.warn("sender",
+               fmt::format("the package is signed by {}, who did not pack {} (its "
+                           "\"packaged\" event is signed by the certificate with "
+                           "SHA-256 {}): accepted with --allow-signer",
+                           out.result.sender_subject, payload, packer.empty() ? "(none)" : packer));
+    } else if (!out.result.sender_fingerprint.empty() && packer != out.result.sender_fingerprint) {
       differ("sender",
              fmt::format("the package is signed by {}, but {} was packaged by another signer (its "
                          "\"packaged\" event is signed by the certificate with SHA-256 {}): the "
@@ -1523,6 +1532,23 @@ Result<ReceiveResult> receive(const ReceiveOptions& given, const Identity* recei
     // unpacked.
     CUSTODY_TRY(receiver->check_can_sign());
   }
+  // Signers the user allows to sign packages that others packed, by fingerprint.
+  std::set<std::string> allowed_signers;
+  for (const std::string& file : options.allowed_signers) {
+    auto certificates = internal::read_certificate_file(file, "allowed signer's certificate");
+    if (!certificates && certificates.error().code != Errc::not_found) {
+      return tl::unexpected(Error{Errc::invalid_argument,
+                                  "this file holds no certificate",
+                                  file,
+                                  {},
+                                  0,
+                                  "give --allow-signer the signer's certificate (PEM or DER)"});
+    }
+    CUSTODY_TRY(certificates);
+    for (const internal::X509Ptr& certificate : *certificates) {
+      allowed_signers.insert(internal::certificate_facts(certificate.get()).sha256_fingerprint);
+    }
+  }
   const bool encrypted = is_encrypted_package(options.input);
   if (!encrypted && !fs::exists(options.input, ignored)) {
     return tl::unexpected(Error{Errc::not_found, "no such package", options.input, {}, 0, {}});
@@ -1628,7 +1654,7 @@ Result<ReceiveResult> receive(const ReceiveOptions& given, const Identity* recei
       listed[name] = digest;
     }
   }
-  check_facts(bag, transfer, listed, out);
+  check_facts(bag, transfer, listed, allowed_signers, out);
   for (const json& item : transfer["items"]) {
     check_item(options, bag, item, result.package_id, out, listed, arrivals);
   }

@@ -133,6 +133,11 @@ int main(int argc, char** argv) {
                "Accept a sender (or a signer in a container) whose certificate has expired "
                "since, although no trusted timestamp proves the signature was made before (a "
                "warning instead of a failure)");
+  app.add_option("--allow-signer", options.allowed_signers,
+                 "Accept a package signed by this certificate although another signer packed its "
+                 "items (a package signed again, e.g. by a forwarding authority); repeatable")
+      ->type_name("CERT")
+      ->allow_extra_args(false);
   app.add_option("--receipt", options.receipt,
                  "Write the signed receipt here (default: DIR.receipt.json and .p7s)")
       ->type_name("FILE");

@@ -143,7 +143,8 @@ struct RecordArguments {
   bool force = false;
   bool record = false;
   IdentityArguments identity;
-  bool accept_expired = false;  // --accept-expired-signers
+  bool accept_expired = false;               // --accept-expired-signers
+  std::vector<std::string> allowed_signers;  // --allow-signer: packages signed again
 };
 
 // `--record`: the verification becomes a "verified" event in the container's custody log, signed
@@ -210,6 +211,7 @@ ExitCode verify_package(const std::string& path,
   options.tsa_trust = tsa_trust;
   options.check_only = true;
   options.accept_expired_signers = record.accept_expired;
+  options.allowed_signers = record.allowed_signers;
   auto checked = receive_transfer(options, identity ? &*identity : nullptr);
   if (!checked) {
     return report_error(k_tool, checked.error());
@@ -378,6 +380,11 @@ int main(int argc, char** argv) {
   app.add_flag("--accept-expired-signers", record.accept_expired,
                "Accept seals whose signer's certificate has expired since, although no trusted "
                "timestamp proves they were made before (a warning instead of a failure)");
+  app.add_option("--allow-signer", record.allowed_signers,
+                 "A transfer package: accept it signed by this certificate although another "
+                 "signer packed its items (signed again, e.g. by a forwarding authority)")
+      ->type_name("CERT")
+      ->allow_extra_args(false);
   add_identity_options(app, record.identity, "by-");
   return run_tool(app, argc, argv, [&] { return run(paths, trust, tsa_trust, record, common); });
 }

@@ -101,6 +101,10 @@ struct ReceiveOptions {
   // Accept a sender (or a signer in a container) whose certificate has expired since, although no
   // trusted timestamp proves that the signature was made before: a warning instead of a failure.
   bool accept_expired_signers = false;
+  // Certificates (PEM or DER files) that may sign a package whose items' "packaged" events another
+  // signer made (a package signed again, for example by an authority that forwards it): a warning
+  // instead of a failure. The facts must still be those the events recorded.
+  std::vector<std::string> allowed_signers;
 };
 
 struct ReceiveCheck {
@@ -134,10 +138,11 @@ struct ReceiveResult {
 // are for what prevents checking (Errc::not_found, Errc::already_exists for `output`, I/O).
 // `receiver` may be null only with check_only and a package that is not encrypted.
 // Refused before anything is unpacked: Errc::invalid_argument without --trust (receiving), for an
-// encrypted package without a receiver or not encrypted to the receiver's certificate, a
-// directory that is not a bag; Errc::already_exists for an output or receipt that exists (named as
-// a package received before when it holds one), an output that is an input or lies inside one, a
-// missing output directory, and a package whose containers already hold its "received" event.
+// encrypted package not encrypted to the receiver's certificate, a directory that is not a bag,
+// an allowed signer's file that holds no certificate (Errc::not_found when it is missing);
+// Errc::already_exists for an output or receipt that exists (named as a package received before
+// when it holds one), an output that is an input or lies inside one, a missing output directory,
+// and a package whose containers already hold its "received" event.
 Result<ReceiveResult> receive_transfer(const ReceiveOptions& options,
                                        const Identity* receiver,
                                        ProgressSink* progress = nullptr,

@@ -1,7 +1,8 @@
 # The transfer facts cannot be rewritten: a package whose Legal-Basis (bag-info.txt and
 # custody/transfer.json) was edited, its tag manifests rebuilt and signed again, by another holder
 # of a certificate of the same CA or by the sender itself, is rejected: its signer must be the
-# signer of every item's "packaged" event, and its facts those the events recorded. The facts are
+# signer of every item's "packaged" event (or one allowed with --allow-signer, which accepts a
+# package signed again but never other facts), and its facts those the events recorded. The facts are
 # shown in the output of custody-receive and custody-verify, and in their JSON. (Such a package
 # was once RECEIVED.)
 source "$(dirname "$0")/../lib.sh"
@@ -16,18 +17,18 @@ make_source a.bin 300000
   --purpose 'criminal proceedings 17/26' --use-limits 'only for proceedings 17/26' -q
 receiver=(--key keys/other-examiner.key --cert keys/other-examiner.pem --trust keys/ca.pem)
 
-# rewrite COPY KEY CERT: Legal-Basis becomes "court order", the tag manifests are rebuilt and
-# signed with KEY/CERT, and the statement names CERT as the sender.
+# rewrite COPY KEY CERT [BASIS]: Legal-Basis becomes BASIS ("court order"), the tag manifests are
+# rebuilt and signed with KEY/CERT, and the statement names CERT as the sender.
 rewrite() {
-  local copy=$1 key=$2 cert=$3 fingerprint subject
+  local copy=$1 key=$2 cert=$3 basis=${4:-court order} fingerprint subject
   cp -r bag "$copy"
   fingerprint=$(openssl x509 -in "$cert" -outform DER | sha256sum | cut -d' ' -f1)
   subject=$(openssl x509 -in "$cert" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
   (
     cd "$copy"
-    sed -i 's/^Legal-Basis: EIO$/Legal-Basis: court order/' bag-info.txt
-    jq -cj --arg f "$fingerprint" --arg s "$subject" \
-      '.facts.legal_basis = "court order" | .sender.sha256_fingerprint = $f | .sender.subject = $s' \
+    sed -i "s/^Legal-Basis: EIO\$/Legal-Basis: $basis/" bag-info.txt
+    jq -cj --arg f "$fingerprint" --arg s "$subject" --arg b "$basis" \
+      '.facts.legal_basis = $b | .sender.sha256_fingerprint = $f | .sender.subject = $s' \
       custody/transfer.json >t.json && mv t.json custody/transfer.json
     cut -d' ' -f3- tagmanifest-sha256.txt >names
     while read -r name; do sha256sum "$name"; done <names >tagmanifest-sha256.txt.new
@@ -54,6 +55,27 @@ run "$VERIFY" witness --trust keys/ca.pem
 expect_rc 1
 expect_stdout "NOT INTACT"
 expect_stdout "signed again by someone who did not pack it"
+
+# Allowing that signer explicitly does not allow other facts.
+run "$RECEIVE" witness -o w "${receiver[@]}" --allow-signer keys/witness.pem
+expect_rc 1
+expect_stdout "the legal basis differs"
+[ ! -e w ] || fail "rewritten facts were released with --allow-signer"
+# Signed again with the same facts: refused, unless that signer is allowed explicitly.
+rewrite forwarded keys/witness.key keys/witness.pem EIO
+run "$RECEIVE" forwarded -o f "${receiver[@]}"
+expect_rc 1
+expect_stdout "signed again by someone who did not pack it"
+run "$VERIFY" forwarded --trust keys/ca.pem --allow-signer keys/witness.pem
+expect_rc 0
+expect_stdout "accepted with --allow-signer"
+run "$RECEIVE" forwarded -o f "${receiver[@]}" --allow-signer keys/witness.pem
+expect_rc 0
+expect_stdout "WARN  sender"
+expect_stdout "who did not pack data/disk1.aff4"
+run "$RECEIVE" forwarded -o f2 "${receiver[@]}" --allow-signer keys/witness.key
+expect_rc 64
+expect_stderr "holds no certificate"
 
 # The sender itself, after packing: the events it signed then still say EIO.
 rewrite self keys/examiner.key keys/examiner.pem
