@@ -197,6 +197,20 @@ Result<void> check_output_directory(const std::string& output) {
   return {};
 }
 
+// A directory where a file is expected is named as such (Errc::invalid_argument).
+Result<void> not_a_directory(const std::string& path, const char* what, const char* hint) {
+  std::error_code ignored;
+  if (fs::is_directory(path, ignored)) {
+    return tl::unexpected(Error{Errc::invalid_argument,
+                                fmt::format("this is a directory, not {}", what),
+                                path,
+                                {},
+                                0,
+                                hint});
+  }
+  return {};
+}
+
 // Every container: there, a file (not a directory), given once (by device and inode, so that a
 // hard or symbolic link to one given already is found).
 Result<void> check_containers(const std::vector<std::string>& containers) {
@@ -254,6 +268,10 @@ Result<void> check_pack_options(const PackOptions& options) {
                       "--encrypt-to needs an archive: name the output NAME.tar or NAME.zip");
   }
   CUSTODY_TRY(check_containers(options.containers));
+  for (const std::string& recipient : options.encrypt_to) {
+    CUSTODY_TRY(not_a_directory(recipient, "a certificate",
+                                "give --encrypt-to the receiver's certificate file (PEM or DER)"));
+  }
   // Never write over an input: the package's names are compared with the containers by device
   // and inode before anything is opened for writing.
   internal::InputGuard inputs;
@@ -1535,6 +1553,8 @@ Result<ReceiveResult> receive(const ReceiveOptions& given, const Identity* recei
   // Signers the user allows to sign packages that others packed, by fingerprint.
   std::set<std::string> allowed_signers;
   for (const std::string& file : options.allowed_signers) {
+    CUSTODY_TRY(not_a_directory(file, "a certificate",
+                                "give --allow-signer the signer's certificate file (PEM or DER)"));
     auto certificates = internal::read_certificate_file(file, "allowed signer's certificate");
     if (!certificates && certificates.error().code != Errc::not_found) {
       return tl::unexpected(Error{Errc::invalid_argument,
@@ -1577,6 +1597,8 @@ Result<ReceiveResult> receive(const ReceiveOptions& given, const Identity* recei
     if (fs::exists(fs::symlink_status(options.output, ignored))) {
       return existing_output(options.output, false);
     }
+    CUSTODY_TRY(not_a_directory(receipt, "a receipt file",
+                                "--receipt names the file to write, which must not exist"));
     for (const std::string& path : {receipt, receipt + ".p7s"}) {
       if (fs::exists(fs::symlink_status(path, ignored))) {
         return existing_output(receipt, true);

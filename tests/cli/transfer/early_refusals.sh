@@ -45,6 +45,12 @@ run "$PACK" disk1.aff4 adir -o p.tar "${sender[@]}"
 usage "this is a directory, not a container: adir"
 run "$RECEIVE" adir -o out "${receiver[@]}"
 usage "this is a directory, but not a bag"
+run "$PACK" disk1.aff4 -o p.tar "${sender[@]}" --encrypt-to adir
+usage "this is a directory, not a certificate: adir"
+run "$RECEIVE" transfer.tar -o out "${receiver[@]}" --allow-signer adir
+usage "this is a directory, not a certificate: adir"
+run "$RECEIVE" transfer.tar -o out "${receiver[@]}" --receipt adir
+usage "this is a directory, not a receipt file: adir"
 
 missing_directory() {
   expect_rc 73
