@@ -34,6 +34,9 @@ error_json 66
 run "$PACK" 'disk "1".aff4' -o y.tar --key keys/nothere.key --cert keys/examiner.pem --json
 expect_rc 66
 error_json 66
+run "$PACK" 'disk "1".aff4' -o y.tar --key keys/witness.key --cert keys/examiner.pem --json
+expect_rc 64
+error_json 64
 run "$PACK" 'disk "1".aff4' -o y.tar "${sender[@]}" --requested-state GER --json
 expect_rc 64
 error_json 64
@@ -83,6 +86,15 @@ one_json '.verdict == "INTACT" and .received_bag'
 run "$VERIFY" nothere.tar --trust keys/ca.pem --json
 expect_rc 66
 error_json 66
+"$PACK" 'disk "1".aff4' -o sealed.tar "${sender[@]}" --encrypt-to keys/witness.pem -q
+run "$VERIFY" sealed.tar.enc.json --trust keys/ca.pem --key keys/other-examiner.key \
+  --cert keys/other-examiner.pem --json
+expect_rc 64
+error_json 64
+run "$VERIFY" sealed.tar.enc.json --trust keys/ca.pem --key keys/witness.key \
+  --cert keys/witness.pem --json
+expect_rc 0
+one_json '.verdict == "INTACT"'
 run "$VERIFY" transfer.tar --trust keys/witness.key --json
 expect_rc 64
 error_json 64
