@@ -659,7 +659,8 @@ std::string text_at(const json& value, const char* pointer) {
   return found.is_string() ? found.get<std::string>() : std::string();
 }
 
-// A BagIt manifest's lines, "DIGEST  NAME", in order (NAME as written, percent-encoded).
+// A BagIt manifest's lines, "DIGEST  NAME", in order (NAME as written, percent-encoded; a CR
+// before the LF, which BagIt allows, is not part of it).
 std::vector<std::pair<std::string, std::string>> manifest_lines(const std::string& text) {
   std::vector<std::pair<std::string, std::string>> lines;
   std::size_t at = 0;
@@ -668,7 +669,10 @@ std::vector<std::pair<std::string, std::string>> manifest_lines(const std::strin
     if (end == std::string::npos) {
       end = text.size();
     }
-    const std::string line = text.substr(at, end - at);
+    std::string line = text.substr(at, end - at);
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
     const std::size_t space = line.find_first_of(" \t");
     const std::size_t name =
         space == std::string::npos ? space : line.find_first_not_of(" \t", space);
