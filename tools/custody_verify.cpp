@@ -191,6 +191,15 @@ ExitCode verify_package(const std::string& path,
                         const std::vector<std::string>& tsa_trust,
                         const RecordArguments& record,
                         const CommonOptions& common) {
+  if (!record.report.empty()) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "--report is for containers, raw images and E01 sets, not "
+                                      "for a transfer package",
+                                      {},
+                                      {},
+                                      0,
+                                      "write a report for each container in the package"});
+  }
   if (record.record) {
     return report_error(k_tool, Error{Errc::invalid_argument,
                                       "--record needs an AFF4 container: a package has no custody "

@@ -95,6 +95,10 @@ run "$VERIFY" sealed.tar.enc.json --trust keys/ca.pem --key keys/witness.key \
   --cert keys/witness.pem --json
 expect_rc 0
 one_json '.verdict == "INTACT"'
+run "$VERIFY" transfer.tar --trust keys/ca.pem --report r.html --json
+expect_rc 64
+error_json 64
+[ ! -e r.html ] || fail "a court report was written for a package"
 run "$VERIFY" transfer.tar --trust keys/witness.key --json
 expect_rc 64
 error_json 64
