@@ -136,8 +136,8 @@ std::string trim(std::string_view text) {
 
 class Validator {
  public:
-  Validator(std::string directory, BagReport& report)
-      : m_directory(std::move(directory)), m_report(report) {}
+  Validator(std::string directory, BagReport& report, const BagValidateOptions& options)
+      : m_directory(std::move(directory)), m_report(report), m_options(options) {}
 
   Result<void> run() {
     CUSTODY_TRY(take_inventory());
@@ -154,6 +154,7 @@ class Validator {
  private:
   std::string m_directory;
   BagReport& m_report;
+  const BagValidateOptions& m_options;
   Rules m_rules;
   std::map<std::string, std::uint64_t> m_payload;  // data/... -> size
   std::set<std::string> m_tag_files;               // everything else that is a regular file
@@ -229,6 +230,17 @@ class Validator {
       }
       if (relative.starts_with("data/")) {
         m_payload[relative] = walk->file_size(failure);
+        // A file that grew by appends since the bag was made counts, and is hashed, as its first
+        // bytes only (BagValidateOptions).
+        if (const auto prefix = m_options.payload_prefixes.find(relative);
+            prefix != m_options.payload_prefixes.end()) {
+          if (m_payload[relative] < prefix->second) {
+            error(relative, fmt::format("is {} bytes long, shorter than the {} bytes it had when "
+                                        "it arrived",
+                                        m_payload[relative], prefix->second));
+          }
+          m_payload[relative] = std::min(m_payload[relative], prefix->second);
+        }
         m_report.payload_bytes += m_payload[relative];
       } else {
         m_tag_files.insert(relative);
@@ -539,15 +551,22 @@ class Validator {
     }
     std::vector<std::byte> buffer(k_read_block);
     std::uint64_t offset = 0;
-    for (;;) {
-      auto got = internal::read_full(fd.get(), buffer, path, offset);
+    const auto prefix = m_options.payload_prefixes.find(relative);
+    const std::uint64_t limit = prefix == m_options.payload_prefixes.end()
+                                    ? std::numeric_limits<std::uint64_t>::max()
+                                    : prefix->second;
+    while (offset < limit) {
+      std::span<std::byte> piece(buffer);
+      piece = piece.first(
+          static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), limit - offset)));
+      auto got = internal::read_full(fd.get(), piece, path, offset);
       if (!got) {
         return tl::unexpected(got.error());
       }
       if (*got == 0) {
         break;
       }
-      digest->update(std::span(buffer).first(*got));
+      digest->update(piece.first(*got));
       offset += *got;
     }
     return digest->finish();
@@ -655,6 +674,10 @@ class Validator {
 }  // namespace
 
 Result<BagReport> validate_bag(const std::string& directory) {
+  return validate_bag(directory, BagValidateOptions{});
+}
+
+Result<BagReport> validate_bag(const std::string& directory, const BagValidateOptions& options) {
   struct stat status {};
   if (::stat(directory.c_str(), &status) != 0) {
     const int error = errno;
@@ -674,7 +697,7 @@ Result<BagReport> validate_bag(const std::string& directory) {
   }
   BagReport report;
   report.directory = directory;
-  Validator validator(directory, report);
+  Validator validator(directory, report, options);
   CUSTODY_TRY(validator.run());
   return report;
 }

@@ -199,6 +199,17 @@ class ArchiveOutput final : public BagOutput {
     return output;
   }
 
+  // libarchive flushes what it holds when the archive is freed, through write_callback: that must
+  // happen while every member is alive (m_sink_error is destroyed before m_archive otherwise, and
+  // was then assigned after its destruction, a leak that ASan reported on a full disk), and must
+  // not reach the sink of an archive given up.
+  ArchiveOutput(const ArchiveOutput&) = delete;
+  ArchiveOutput& operator=(const ArchiveOutput&) = delete;
+  ~ArchiveOutput() override {
+    m_closing = true;
+    m_archive.reset();
+  }
+
   Result<void> add_directory(const std::string& name) override {
     return add_header(name + "/", AE_IFDIR, 0755, 0);
   }
@@ -241,6 +252,9 @@ class ArchiveOutput final : public BagOutput {
 
   static la_ssize_t write_callback(archive* /*handle*/, void* self, const void* data, size_t size) {
     auto* output = static_cast<ArchiveOutput*>(self);
+    if (output->m_closing) {
+      return -1;  // freed without finish(): nothing more goes to the sink
+    }
     auto written = output->m_sink.write(std::span(static_cast<const std::byte*>(data), size));
     if (!written) {
       output->m_sink_error = written.error();
@@ -279,6 +293,7 @@ class ArchiveOutput final : public BagOutput {
   std::time_t m_time;
   std::string m_current;
   std::optional<Error> m_sink_error;
+  bool m_closing = false;
 };
 
 // ---- The driver -------------------------------------------------------------------------------

@@ -42,25 +42,14 @@ ExitCode run(Arguments& args, const CommonOptions& common) {
     return report_error(k_tool, identity.error());
   }
   const CancelToken& cancel = install_interrupt_handler(k_tool);
-  ConsoleProgress progress(!common.quiet);
+  ConsoleProgress progress(!common.quiet && !common.json);
   auto packed = pack_transfer(args.pack, *identity, &progress, &cancel);
   progress.finish();
   if (!packed) {
     return report_error(k_tool, packed.error());
   }
   if (common.json) {
-    std::string items;
-    for (const PackedItem& item : packed->items) {
-      items += fmt::format(
-          "{}{{\"payload\":\"{}\",\"size\":{},\"sha256\":\"{}\","
-          "\"packaged_event\":{}}}",
-          items.empty() ? "" : ",", item.payload_name, item.size, item.sha256, item.packaged_event);
-    }
-    fmt::print(
-        "{{\"format\":\"custody-pack-result\",\"version\":1,\"package_id\":\"{}\","
-        "\"encrypted\":{},\"timestamped\":{},\"payload_oxum\":\"{}\",\"items\":[{}]}}\n",
-        packed->package_id, packed->encrypted ? "true" : "false",
-        packed->timestamped ? "true" : "false", packed->payload_oxum, items);
+    fmt::print("{}", pack_result_to_json(*packed, args.pack));
   } else if (!common.quiet) {
     fmt::print("packed {} item{} into {} (package {})\n", packed->items.size(),
                packed->items.size() == 1 ? "" : "s", args.pack.output, packed->package_id);

@@ -8,14 +8,36 @@
 
 #include <fmt/format.h>
 
-#include <unistd.h>
-
-#include <cerrno>
+#include <utility>
+#include <vector>
 
 namespace custody::tools {
 namespace {
 
 constexpr const char* k_tool = "custody-receive";
+
+// The facts of the transfer, for people: what the sender signed and recorded when packing, or,
+// when that did not check out, what the package claims.
+void print_facts(const ReceiveResult& result) {
+  const TransferFacts& facts = result.facts;
+  fmt::print("facts     {}\n", result.facts_confirmed
+                                   ? "as signed by the sender and recorded in every item's "
+                                     "\"packaged\" event"
+                                   : "as the package states them (NOT confirmed: see the checks)");
+  const std::pair<const char*, const std::string*> rows[] = {
+      {"sending authority", &facts.sending_authority},
+      {"receiving authority", &facts.receiving_authority},
+      {"requesting state", &facts.requesting_state},
+      {"requested state", &facts.requested_state},
+      {"legal basis", &facts.legal_basis},
+      {"reference", &facts.request_reference},
+      {"purpose", &facts.purpose},
+      {"use limits", &facts.use_limits},
+  };
+  for (const auto& [words, value] : rows) {
+    fmt::print("  {:<20} {}\n", words, value->empty() ? "(not stated)" : *value);
+  }
+}
 
 ExitCode run(ReceiveOptions& options,
              const IdentityArguments& identity_args,
@@ -29,31 +51,34 @@ ExitCode run(ReceiveOptions& options,
                                       0,
                                       "give the receiving authority's key and certificate"});
   }
-  for (const auto* list : {&options.trust, &options.tsa_trust}) {
-    for (const std::string& file : *list) {
-      if (::access(file.c_str(), R_OK) != 0) {
-        return report_error(
-            k_tool,
-            Error{Errc::not_found, "cannot read", file, {}, errno, "give the PEM file of the CA"});
-      }
-    }
+  std::vector<std::string> all_trust = options.trust;
+  all_trust.insert(all_trust.end(), options.tsa_trust.begin(), options.tsa_trust.end());
+  // A trust file that is missing (66) or not a certificate (64) is the user's to fix, before
+  // anything is unpacked.
+  if (auto usable = check_trust_files(all_trust); !usable) {
+    return report_error(k_tool, usable.error());
   }
   auto identity = Identity::load(to_identity_options(identity_args));
   if (!identity) {
     return report_error(k_tool, identity.error());
   }
   const CancelToken& cancel = install_interrupt_handler(k_tool);
-  ConsoleProgress progress(!common.quiet);
+  ConsoleProgress progress(!common.quiet && !common.json);
   auto received = receive_transfer(options, &*identity, &progress, &cancel);
   progress.finish();
   if (!received) {
     return report_error(k_tool, received.error());
   }
-  if (!common.quiet || !received->accepted) {
+  if (common.json) {
+    fmt::print("{}", receive_result_to_json(*received, options));
+  } else if (!common.quiet || !received->accepted) {
     fmt::print("{}: {}\n", received->accepted ? "RECEIVED" : "REJECTED", options.input);
     for (const ReceiveCheck& check : received->checks) {
       const char* word = !check.passed ? "FAIL" : (check.warning ? "WARN" : "PASS");
       fmt::print("{}  {:<20} {}\n", word, check.subject, check.detail);
+    }
+    if (!received->package_id.empty()) {
+      print_facts(*received);
     }
   }
   if (!received->accepted) {
@@ -63,7 +88,7 @@ ExitCode run(ReceiveOptions& options,
                k_tool, options.output);
     return ExitCode::verification_failed;
   }
-  if (!common.quiet) {
+  if (!common.quiet && !common.json) {
     fmt::print("evidence  {}/data/ ({} item{}, each with its \"received\" custody event)\n",
                options.output, received->items.size(), received->items.size() == 1 ? "" : "s");
     fmt::print("receipt   {} and {}.p7s (send both to the sender)\n", received->receipt_path,
@@ -103,6 +128,15 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   app.add_option("--tsa-trust", options.tsa_trust, "CA certificates (PEM) of trusted TSAs")
       ->type_name("FILE")
+      ->allow_extra_args(false);
+  app.add_flag("--accept-expired-signers", options.accept_expired_signers,
+               "Accept a sender (or a signer in a container) whose certificate has expired "
+               "since, although no trusted timestamp proves the signature was made before (a "
+               "warning instead of a failure)");
+  app.add_option("--allow-signer", options.allowed_signers,
+                 "Accept a package signed by this certificate although another signer packed its "
+                 "items (a package signed again, e.g. by a forwarding authority); repeatable")
+      ->type_name("CERT")
       ->allow_extra_args(false);
   app.add_option("--receipt", options.receipt,
                  "Write the signed receipt here (default: DIR.receipt.json and .p7s)")

@@ -143,7 +143,8 @@ struct RecordArguments {
   bool force = false;
   bool record = false;
   IdentityArguments identity;
-  bool accept_expired = false;  // --accept-expired-signers
+  bool accept_expired = false;               // --accept-expired-signers
+  std::vector<std::string> allowed_signers;  // --allow-signer: packages signed again
 };
 
 // `--record`: the verification becomes a "verified" event in the container's custody log, signed
@@ -176,8 +177,8 @@ ExitCode record_verification(const std::string& container,
   return ExitCode::ok;
 }
 
-// A transfer package (custody-pack): everything custody-receive checks, nothing recorded or
-// released.
+// A transfer package (custody-pack), or a bag custody-receive released: everything
+// custody-receive checks, nothing recorded or released.
 bool looks_like_package(const std::string& path) {
   std::error_code ignored;
   return path.ends_with(".tar") || path.ends_with(".zip") || path.ends_with(".enc.json") ||
@@ -190,6 +191,24 @@ ExitCode verify_package(const std::string& path,
                         const std::vector<std::string>& tsa_trust,
                         const RecordArguments& record,
                         const CommonOptions& common) {
+  if (!record.report.empty()) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "--report is for containers, raw images and E01 sets, not "
+                                      "for a transfer package",
+                                      {},
+                                      {},
+                                      0,
+                                      "write a report for each container in the package"});
+  }
+  if (record.record) {
+    return report_error(k_tool, Error{Errc::invalid_argument,
+                                      "--record needs an AFF4 container: a package has no custody "
+                                      "log of its own",
+                                      {},
+                                      {},
+                                      0,
+                                      "verify (and record) each container in the package"});
+  }
   auto loaded_identity = load_identity_if_given(record.receiver);
   if (!loaded_identity) {
     return report_error(k_tool, loaded_identity.error());
@@ -200,17 +219,46 @@ ExitCode verify_package(const std::string& path,
   options.trust = trust;
   options.tsa_trust = tsa_trust;
   options.check_only = true;
+  options.accept_expired_signers = record.accept_expired;
+  options.allowed_signers = record.allowed_signers;
   auto checked = receive_transfer(options, identity ? &*identity : nullptr);
   if (!checked) {
     return report_error(k_tool, checked.error());
   }
-  if (!common.quiet || !checked->accepted) {
-    fmt::print(
-        "{}: transfer package {} {}\n", checked->accepted ? "INTACT" : "NOT INTACT", path,
-        checked->accepted ? "passes every check (nothing was released or recorded)" : "fails");
+  if (common.json) {
+    fmt::print("{}", receive_result_to_json(*checked, options));
+  } else if (!common.quiet || !checked->accepted) {
+    const char* what = checked->received_bag ? "received transfer package" : "transfer package";
+    fmt::print("{}: {} {} {}\n", checked->accepted ? "INTACT" : "NOT INTACT", what, path,
+               !checked->accepted ? "fails"
+               : checked->received_bag
+                   ? "passes every check: each container is as it arrived, followed by its "
+                     "\"received\" event and later signed events (nothing was recorded)"
+                   : "passes every check (nothing was released or recorded)");
     for (const ReceiveCheck& check : checked->checks) {
       fmt::print("  {}  {:<20} {}\n", !check.passed ? "FAIL" : (check.warning ? "WARN" : "PASS"),
                  check.subject, check.detail);
+    }
+    if (!checked->package_id.empty()) {
+      const TransferFacts& facts = checked->facts;
+      fmt::print("  facts  {}\n", checked->facts_confirmed
+                                      ? "as signed by the sender and recorded in every item's "
+                                        "\"packaged\" event"
+                                      : "as the package states them (NOT confirmed: see the "
+                                        "checks)");
+      const std::pair<const char*, const std::string*> rows[] = {
+          {"sending authority", &facts.sending_authority},
+          {"receiving authority", &facts.receiving_authority},
+          {"requesting state", &facts.requesting_state},
+          {"requested state", &facts.requested_state},
+          {"legal basis", &facts.legal_basis},
+          {"reference", &facts.request_reference},
+          {"purpose", &facts.purpose},
+          {"use limits", &facts.use_limits},
+      };
+      for (const auto& [words, value] : rows) {
+        fmt::print("    {:<20} {}\n", words, value->empty() ? "(not stated)" : *value);
+      }
     }
   }
   return checked->accepted ? ExitCode::ok : ExitCode::verification_failed;
@@ -347,6 +395,11 @@ int main(int argc, char** argv) {
   app.add_flag("--accept-expired-signers", record.accept_expired,
                "Accept seals whose signer's certificate has expired since, although no trusted "
                "timestamp proves they were made before (a warning instead of a failure)");
+  app.add_option("--allow-signer", record.allowed_signers,
+                 "A transfer package: accept it signed by this certificate although another "
+                 "signer packed its items (signed again, e.g. by a forwarding authority)")
+      ->type_name("CERT")
+      ->allow_extra_args(false);
   add_identity_options(app, record.identity, "by-");
   return run_tool(app, argc, argv, [&] { return run(paths, trust, tsa_trust, record, common); });
 }

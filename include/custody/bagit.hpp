@@ -46,6 +46,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -90,6 +91,14 @@ struct BagReport {
 // Validates the bag in `directory` (see the file comment). Errc::not_found if it does not exist,
 // Errc::io_error if it cannot be read.
 Result<BagReport> validate_bag(const std::string& directory);
+
+struct BagValidateOptions {
+  // Payload files ("data/disk1.aff4") that only grew by appends since the bag was made, such as
+  // a received evidence container with its "received" custody event: each counts (Payload-Oxum)
+  // and is hashed as its first N bytes, and is an error when it is shorter.
+  std::map<std::string, std::uint64_t> payload_prefixes;
+};
+Result<BagReport> validate_bag(const std::string& directory, const BagValidateOptions& options);
 
 // ---- Writing ----------------------------------------------------------------------------------
 

@@ -53,6 +53,8 @@ struct PackedItem {
   std::uint64_t size = 0;    // bytes as packed (the container grew by its "packaged" event)
   std::string sha256;        // of those bytes (manifest-sha256.txt)
   std::uint64_t packaged_event = 0;
+  std::string log_id;
+  std::uint64_t received_event = 0;  // receiving: the "received" event recorded (or found)
 };
 
 struct PackResult {
@@ -64,16 +66,26 @@ struct PackResult {
   bool timestamped = false;
   std::string timestamp_time;
   std::string timestamp_problem;
+  std::string sender_subject, sender_fingerprint;
 };
 
-// Builds the package. Each container first gets a signed "packaged" event (so the package holds
-// it). Errc::invalid_argument (no container, a bad state code, an output that exists, encryption
-// to a directory), Errc::not_found, Errc::corrupt (not a container, or a damaged log),
-// Errc::io_error, Errc::crypto.
+// Builds the package. Every input is checked first (each container readable, none given twice,
+// no output that is an input or exists, the output's directory there); then each container gets a
+// signed "packaged" event (so the package holds it). When writing the package fails after that
+// (disk full, a read error), the containers are cut back to their size before, byte-identical
+// (unless another event was appended since, which the error then names).
+// Errc::invalid_argument (no container, a bad state code, encryption to a directory, a container
+// given twice, a directory given as a container), Errc::already_exists (an output that exists or
+// is an input, a missing output directory), Errc::not_found, Errc::corrupt (not a container, or a
+// damaged log), Errc::io_error, Errc::crypto.
 Result<PackResult> pack_transfer(const PackOptions& options,
                                  const Identity& sender,
                                  ProgressSink* progress = nullptr,
                                  const CancelToken* cancel = nullptr);
+
+// The result as one versioned JSON document, "format": "custody-pack-result", "version": 1
+// (custody-pack(1) lists the members), with a line break at the end.
+std::string pack_result_to_json(const PackResult& result, const PackOptions& options);
 
 struct ReceiveOptions {
   std::string input;   // NAME.tar, NAME.zip, a bag directory, or an encrypted package's file
@@ -82,8 +94,17 @@ struct ReceiveOptions {
   std::vector<std::string> tsa_trust;  // CAs of trusted TSAs
   std::string receipt;                 // default: OUTPUT.receipt.json (+ .p7s)
   // Only check (custody-verify on a package): nothing is recorded, released or written; `output`
-  // may be empty (the private directory is made in the system's temporary directory).
+  // may be empty (the private directory is made in the system's temporary directory). A bag
+  // directory is checked in place, and may be one that custody-receive released (its containers
+  // hold their "received" event: each is checked as the prefix that arrived plus later events).
   bool check_only = false;
+  // Accept a sender (or a signer in a container) whose certificate has expired since, although no
+  // trusted timestamp proves that the signature was made before: a warning instead of a failure.
+  bool accept_expired_signers = false;
+  // Certificates (PEM or DER files) that may sign a package whose items' "packaged" events another
+  // signer made (a package signed again, for example by an authority that forwards it): a warning
+  // instead of a failure. The facts must still be those the events recorded.
+  std::vector<std::string> allowed_signers;
 };
 
 struct ReceiveCheck {
@@ -98,6 +119,12 @@ struct ReceiveResult {
   std::vector<ReceiveCheck> checks;
   std::string package_id;
   std::string sender_subject;
+  std::string sender_fingerprint;
+  // The facts as custody/transfer.json states them; `facts_confirmed` when bag-info.txt states the
+  // same and every item's "packaged" event, signed by the package's signer, recorded the same.
+  TransferFacts facts;
+  bool facts_confirmed = false;
+  bool received_bag = false;  // check_only: a bag custody-receive released (see ReceiveOptions)
   std::string receipt_path;
   std::vector<PackedItem> items;  // as received, with their "received" event
 };
@@ -110,10 +137,21 @@ struct ReceiveResult {
 // that looks received. A rejected package is a result (accepted == false), not an Error; Errors
 // are for what prevents checking (Errc::not_found, Errc::already_exists for `output`, I/O).
 // `receiver` may be null only with check_only and a package that is not encrypted.
+// Refused before anything is unpacked: Errc::invalid_argument without --trust (receiving), for an
+// encrypted package not encrypted to the receiver's certificate, a directory that is not a bag,
+// an allowed signer's file that holds no certificate (Errc::not_found when it is missing);
+// Errc::already_exists for an output or receipt that exists (named as a package received before
+// when it holds one), an output that is an input or lies inside one, a missing output directory,
+// and a package whose containers already hold its "received" event.
 Result<ReceiveResult> receive_transfer(const ReceiveOptions& options,
                                        const Identity* receiver,
                                        ProgressSink* progress = nullptr,
                                        const CancelToken* cancel = nullptr);
+
+// The result as one versioned JSON document with a line break at the end: "format":
+// "custody-receive-result" (receiving) or "custody-package-verification" (check_only), "version":
+// 1; custody-receive(1) and custody-package(5) list the members.
+std::string receive_result_to_json(const ReceiveResult& result, const ReceiveOptions& options);
 
 struct ReceiptImport {
   std::uint64_t event = 0;  // the "delivery-confirmed" event

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -307,6 +308,41 @@ BOOST_AUTO_TEST_CASE(write_directory_round_trip) {
   auto again = write_bag_directory(sample.spec, bag);
   BOOST_REQUIRE(!again);
   BOOST_CHECK(again.error().code == Errc::already_exists);
+}
+
+// A payload file that grew by appends (a received container with its "received" event) is
+// checked as its first N bytes when asked, and only then; shorter than N is an error.
+BOOST_AUTO_TEST_CASE(payload_prefixes) {
+  Sample sample;
+  const std::string bag = sample.scratch.file("bag");
+  write_directory_ok(sample.spec, bag);
+  const std::string grown = bag + "/data/E1/disk1.aff4";
+  const std::uint64_t size = fs::file_size(grown);
+  {
+    std::ofstream out(grown, std::ios::binary | std::ios::app);
+    out << "appended event";
+  }
+  BOOST_CHECK(has_problem(validated(bag), "data/E1/disk1.aff4", "sha256 mismatch"));
+  BagValidateOptions options;
+  options.payload_prefixes["data/E1/disk1.aff4"] = size;
+  auto report = validate_bag(bag, options);
+  BOOST_REQUIRE_MESSAGE(report, why(report));
+  BOOST_CHECK_MESSAGE(report->valid(), joined(report->lines(BagSeverity::error)));
+  BOOST_CHECK_EQUAL(report->payload_bytes, size + 5);  // with "neko\n" and the empty file
+  // A changed byte inside the prefix is still found.
+  {
+    std::fstream out(grown, std::ios::binary | std::ios::in | std::ios::out);
+    out.seekp(static_cast<std::streamoff>(size / 2));
+    out.put('\x5a');
+  }
+  report = validate_bag(bag, options);
+  BOOST_REQUIRE(report);
+  BOOST_CHECK(has_problem(*report, "data/E1/disk1.aff4", "sha256 mismatch"));
+  // Shorter than what arrived.
+  fs::resize_file(grown, size - 1);
+  report = validate_bag(bag, options);
+  BOOST_REQUIRE(report);
+  BOOST_CHECK(has_problem(*report, "data/E1/disk1.aff4", "shorter than the"));
 }
 
 BOOST_AUTO_TEST_CASE(write_tar_round_trip) {

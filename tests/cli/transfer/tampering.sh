@@ -1,6 +1,7 @@
 # A changed payload, manifest, bag-info, tag manifest, transfer statement or signature, a changed
-# ciphertext or tag, a wrong receiver key and an untrusted sender are each rejected, naming the
-# problem, and nothing is released: no output directory, no receipt.
+# ciphertext or tag and an untrusted sender are each rejected, naming the problem, and a wrong
+# receiver key is refused before decrypting (64); nothing is released: no output directory, no
+# receipt.
 source "$(dirname "$0")/../lib.sh"
 PACK="$CUSTODY_BIN/custody-pack"
 RECEIVE="$CUSTODY_BIN/custody-receive"
@@ -44,8 +45,8 @@ expect_stdout "not vouched for by the given CAs"
 "$PACK" disk1.aff4 -o sealed.tar "${sender[@]}" --encrypt-to keys/witness.pem --segment-size 1M -q
 run "$RECEIVE" sealed.tar.enc.json -o wrong-key --key keys/other-examiner.key \
   --cert keys/other-examiner.pem --trust keys/ca.pem
-expect_rc 1
-expect_stdout "not encrypted to the certificate"
+expect_rc 64
+expect_stderr "not encrypted to the certificate"
 [ ! -e wrong-key ] || fail "released to a wrong key"
 for part in sealed.tar.enc.000 sealed.tar.enc.000.p7m; do
   mkdir "t-$part" && cp sealed.tar.enc.* "t-$part/"
