@@ -419,10 +419,11 @@ void add_seal_checks(const std::vector<SealReport>& seals,
     }
     bool ok = true;
     if (!seal.file_prefix_matches) {
-      fail(fmt::format("the first {} bytes of the file, which seal {} covers, changed after "
-                       "sealing (this includes bytes no reader looks at, such as old directory "
-                       "records)",
-                       seal.sealed_length, seal.number));
+      fail(
+          fmt::format("the first {} bytes of the file, which seal {} covers, changed after "
+                      "sealing (this includes bytes no reader looks at, such as old directory "
+                      "records)",
+                      seal.sealed_length, seal.number));
       ok = false;
     }
     for (const std::string& name : seal.changed_members) {
@@ -440,10 +441,11 @@ void add_seal_checks(const std::vector<SealReport>& seals,
       ok = false;
     }
     if (!seal.signature.valid_at_signing_time) {
-      fail(fmt::format("seal {} was made with a certificate that was not valid at the time "
-                       "(signed {}; the certificate of {} is valid from {} to {})",
-                       seal.number, seal.sealed_at, signer, seal.signature.signer.not_before,
-                       seal.signature.signer.not_after));
+      fail(
+          fmt::format("seal {} was made with a certificate that was not valid at the time "
+                      "(signed {}; the certificate of {} is valid from {} to {})",
+                      seal.number, seal.sealed_at, signer, seal.signature.signer.not_before,
+                      seal.signature.signer.not_after));
       ok = false;
     } else if (!seal.signature.chain_trusted && anchors_given) {
       fail(fmt::format("seal {} was made by a signer that is not trusted here ({}: {})",
@@ -464,9 +466,8 @@ void add_seal_checks(const std::vector<SealReport>& seals,
           "proves that the seal was made before; its date, {}, is the signer's own claim",
           seal.number, signer, seal.signature.signer.not_after, seal.sealed_at);
       if (accept_expired) {
-        report.checks.push_back(make_check(
-            "seal", subject, CheckResult::warn,
-            why + " (accepted with --accept-expired-signers)"));
+        report.checks.push_back(make_check("seal", subject, CheckResult::warn,
+                                           why + " (accepted with --accept-expired-signers)"));
       } else {
         fail(why + "; if you accept that claim, verify with --accept-expired-signers");
       }
@@ -923,12 +924,11 @@ std::string verification_summary(const VerificationReport& report) {
     }
     // The image and its record first: when only who-signed-what failed, say that the image
     // itself is unchanged, so that nobody reads "NOT INTACT" as "the evidence was altered".
-    const bool image_unchanged = std::all_of(failures.begin(), failures.end(), [](const Check* c) {
-      return is_custody_check(*c);
-    });
-    std::string text = fmt::format("NOT INTACT: {}{}",
-                                   image_unchanged ? "the image is unchanged, but " : "",
-                                   describe_check(*failures.front()));
+    const bool image_unchanged = std::all_of(failures.begin(), failures.end(),
+                                             [](const Check* c) { return is_custody_check(*c); });
+    std::string text =
+        fmt::format("NOT INTACT: {}{}", image_unchanged ? "the image is unchanged, but " : "",
+                    describe_check(*failures.front()));
     if (failures.size() > 1) {
       text += fmt::format("; and {} more problem{}", failures.size() - 1,
                           failures.size() == 2 ? "" : "s");
