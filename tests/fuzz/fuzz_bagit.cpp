@@ -3,7 +3,7 @@
 // bag-info.txt, manifests, data/...), which validate_bag checks; every section also goes through
 // the tag-file text parsers.
 #include "fuzz_support.hpp"
-#include "internal/bagit_text.hpp"
+#include "transfer/bagit_text.hpp"
 
 #include <custody/bagit.hpp>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Chunk decompression (internal::decompress): byte 0 picks the codec, byte 1 the chunk size.
+#include "aff4/codec.hpp"
 #include "fuzz_support.hpp"
-#include "internal/codec.hpp"
 
 #include <cstring>
 #include <vector>

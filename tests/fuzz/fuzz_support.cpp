@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "fuzz_support.hpp"
 
-#include "internal/zip.hpp"
+#include "zip/zip.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>

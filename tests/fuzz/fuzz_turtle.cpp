@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // AFF4 information.turtle (internal::RdfGraph over serd).
+#include "aff4/turtle.hpp"
 #include "fuzz_support.hpp"
-#include "internal/turtle.hpp"
 
 CUSTODY_FUZZ_TARGET(turtle)(const std::uint8_t* data, std::size_t size) {
   using namespace custody::internal;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // ZIP/ZIP64 central directory, local headers and member reads (internal::ZipReader).
 #include "fuzz_support.hpp"
-#include "internal/zip.hpp"
+#include "zip/zip.hpp"
 
 #include <array>
 

@@ -56,8 +56,12 @@ static int fs_getattr(const char* path, struct stat* st, struct fuse_file_info* 
   return -ENOENT;
 }
 
-static int fs_readdir(const char* path, void* buf, fuse_fill_dir_t fill, off_t offset,
-                      struct fuse_file_info* fi, enum fuse_readdir_flags flags) {
+static int fs_readdir(const char* path,
+                      void* buf,
+                      fuse_fill_dir_t fill,
+                      off_t offset,
+                      struct fuse_file_info* fi,
+                      enum fuse_readdir_flags flags) {
   (void)offset;
   (void)fi;
   (void)flags;
@@ -81,8 +85,8 @@ static int fs_open(const char* path, struct fuse_file_info* fi) {
   return 0;
 }
 
-static int fs_read(const char* path, char* buf, size_t size, off_t offset,
-                   struct fuse_file_info* fi) {
+static int fs_read(
+    const char* path, char* buf, size_t size, off_t offset, struct fuse_file_info* fi) {
   (void)path;
   (void)fi;
   const off_t end = g_eof_at >= 0 && g_eof_at < g_size ? g_eof_at : g_size;

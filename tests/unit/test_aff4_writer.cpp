@@ -3,7 +3,7 @@
 // ranges must read back as the UNREADABLEDATA pattern, be reported by the map, and the linear
 // hash of the container must equal the hash of what the source delivered.
 #include "../support/temp_dir.hpp"
-#include "internal/aff4_writer.hpp"
+#include "aff4/aff4_writer.hpp"
 
 #include <custody/container.hpp>
 

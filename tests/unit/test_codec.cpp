@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "../support/commands.hpp"
 #include "../support/prerequisites.hpp"
-#include "internal/codec.hpp"
+#include "aff4/codec.hpp"
 
 #include <custody/hash.hpp>
 

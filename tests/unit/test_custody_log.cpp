@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "../support/temp_dir.hpp"
 #include "../support/test_identities.hpp"
-#include "internal/zip.hpp"
+#include "zip/zip.hpp"
 
 #include <custody/custody_log.hpp>
 #include <custody/merkle.hpp>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Decoding of the ATA answers used to find a Host Protected Area or a Device Configuration
 // Overlay (the SG_IO part needs a real ATA disk; a loop device reports "not checked").
-#include "internal/hidden_areas.hpp"
+#include "acquire/hidden_areas.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -2,8 +2,8 @@
 // Bounds on hostile input (docs/threat-model.md, "Limits"): each is a clear Errc::corrupt or a
 // reported problem, never a crash, a hang or an allocation by a claimed size.
 #include "../support/temp_dir.hpp"
-#include "internal/untrusted_json.hpp"
-#include "internal/zip.hpp"
+#include "core/untrusted_json.hpp"
+#include "zip/zip.hpp"
 
 #include <custody/bagit.hpp>
 #include <custody/custody_log.hpp>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "../support/memory_source.hpp"
 #include "../support/temp_dir.hpp"
-#include "internal/pipeline.hpp"
+#include "core/pipeline.hpp"
 
 #include <boost/test/unit_test.hpp>
 

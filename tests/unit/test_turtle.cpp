@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "../support/commands.hpp"
 #include "../support/prerequisites.hpp"
-#include "internal/turtle.hpp"
+#include "aff4/turtle.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -2,7 +2,7 @@
 #include "../support/commands.hpp"
 #include "../support/prerequisites.hpp"
 #include "../support/temp_dir.hpp"
-#include "internal/zip.hpp"
+#include "zip/zip.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>

@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "chain/custody_log_writer.hpp"
+#include "core/pipeline.hpp"
+#include "core/posix_file.hpp"
+#include "core/untrusted_json.hpp"
+#include "zip/zip.hpp"
+
+#include <custody/hash.hpp>
+#include <custody/record.hpp>
+#include <custody/seal.hpp>
+#include <custody/text.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace custody {
+
+namespace {
+
+using nlohmann::json;
+
+// Another appender (a custody event being recorded) holds the lock for moments: wait for it.
+constexpr unsigned k_lock_wait_seconds = 120;
+
+constexpr std::size_t k_small_limit = std::size_t{16} << 20U;
+
+std::string seal_name(unsigned number, const char* suffix) {
+  return fmt::format("custody/seal-{}.{}", number, suffix);
+}
+
+// A source over the first `length` bytes of another.
+class PrefixSource final : public Source {
+ public:
+  PrefixSource(std::unique_ptr<Source> inner, std::uint64_t length)
+      : m_inner(std::move(inner)), m_left(length), m_info(m_inner->info()) {
+    m_info.size = length;
+  }
+  const SourceInfo& info() const override { return m_info; }
+  Result<std::size_t> read(std::span<std::byte> buffer) override {
+    const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), m_left));
+    auto got = m_inner->read(buffer.first(take));
+    CUSTODY_TRY(got);
+    m_left -= *got;
+    return *got;
+  }
+
+ private:
+  std::unique_ptr<Source> m_inner;
+  std::uint64_t m_left;
+  SourceInfo m_info;
+};
+
+// SHA-256 of the whole stream at several lengths (one per seal), in one pass.
+class PrefixDigestSink final : public internal::BlockSink {
+ public:
+  PrefixDigestSink(Hasher hasher, std::vector<std::uint64_t> boundaries)
+      : m_hasher(std::move(hasher)), m_boundaries(std::move(boundaries)) {
+    std::sort(m_boundaries.begin(), m_boundaries.end());
+  }
+
+  Result<void> consume(const internal::Block& block) override {
+    std::span<const std::byte> data = block.data();
+    std::uint64_t at = block.offset;
+    while (!data.empty()) {
+      const std::uint64_t next = next_boundary(at);
+      const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(data.size(), next - at));
+      m_hasher.update(data.first(take));
+      at += take;
+      data = data.subspan(take);
+      record_if_boundary(at);
+    }
+    return {};
+  }
+  Result<void> finish() override {
+    record_if_boundary(m_position_for_empty);
+    return {};
+  }
+
+  // The digest of the first `length` bytes, if the stream was that long.
+  std::optional<std::string> digest_at(std::uint64_t length) const {
+    auto found = m_digests.find(length);
+    return found == m_digests.end() ? std::nullopt : std::optional(found->second);
+  }
+
+ private:
+  std::uint64_t next_boundary(std::uint64_t at) const {
+    for (std::uint64_t boundary : m_boundaries) {
+      if (boundary > at) {
+        return boundary;
+      }
+    }
+    return UINT64_MAX;
+  }
+  void record_if_boundary(std::uint64_t at) {
+    if (std::binary_search(m_boundaries.begin(), m_boundaries.end(), at) &&
+        m_digests.count(at) == 0) {
+      // Finish a copy: the running hash goes on for the longer prefixes.
+      Hasher copy = m_hasher.clone();
+      m_digests[at] = copy.finish_hex();
+    }
+  }
+
+  Hasher m_hasher;
+  std::vector<std::uint64_t> m_boundaries;
+  std::map<std::uint64_t, std::string> m_digests;
+  std::uint64_t m_position_for_empty = 0;
+};
+
+// SHA-256 of the stored bytes of every member, from the stream of the whole file.
+class MemberDigestSink final : public internal::BlockSink {
+ public:
+  explicit MemberDigestSink(std::vector<internal::ZipMember> members)
+      : m_members(std::move(members)) {
+    std::sort(m_members.begin(), m_members.end(),
+              [](const auto& a, const auto& b) { return a.data_offset < b.data_offset; });
+  }
+
+  Result<void> consume(const internal::Block& block) override {
+    const std::uint64_t begin = block.offset;
+    const std::uint64_t end = block.offset + block.size;
+    while (m_next < m_members.size() && m_members[m_next].data_offset < end) {
+      const internal::ZipMember& member = m_members[m_next];
+      const std::uint64_t member_end = member.data_offset + member.compressed_size;
+      if (!m_current) {
+        auto hasher = Hasher::create(HashAlgorithm::sha256);
+        CUSTODY_TRY(hasher);
+        m_current = std::make_unique<Hasher>(std::move(*hasher));
+      }
+      const std::uint64_t from = std::max(begin, member.data_offset);
+      const std::uint64_t to = std::min(end, member_end);
+      if (from < to) {
+        m_current->update(block.data().subspan(static_cast<std::size_t>(from - begin),
+                                               static_cast<std::size_t>(to - from)));
+      }
+      if (member_end > end) {
+        break;  // continues in the next block
+      }
+      m_digests[member.name] = m_current->finish_hex();
+      m_current.reset();
+      ++m_next;
+    }
+    return {};
+  }
+  Result<void> finish() override {
+    // Empty members at the very end.
+    while (m_next < m_members.size() && m_members[m_next].compressed_size == 0) {
+      auto hasher = Hasher::create(HashAlgorithm::sha256);
+      CUSTODY_TRY(hasher);
+      m_digests[m_members[m_next].name] = hasher->finish_hex();
+      ++m_next;
+    }
+    return {};
+  }
+  const std::map<std::string, std::string>& digests() const { return m_digests; }
+
+ private:
+  std::vector<internal::ZipMember> m_members;
+  std::size_t m_next = 0;
+  std::unique_ptr<Hasher> m_current;
+  std::map<std::string, std::string> m_digests;
+};
+
+struct FileDigests {
+  std::map<std::uint64_t, std::string> prefixes;  // length -> sha256
+  std::map<std::string, std::string> members;     // name -> sha256 of its stored bytes
+};
+
+Result<FileDigests> digest_file(const internal::ZipReader& zip,
+                                std::vector<std::uint64_t> prefix_lengths,
+                                ProgressSink* progress,
+                                const CancelToken* cancel) {
+  auto source = open_source(zip.path());
+  CUSTODY_TRY(source);
+  const std::uint64_t length = zip.end_offset();
+  PrefixSource limited(std::move(*source), length);
+  auto hasher = Hasher::create(HashAlgorithm::sha256);
+  CUSTODY_TRY(hasher);
+  PrefixDigestSink prefixes(std::move(*hasher), prefix_lengths);
+  MemberDigestSink members(zip.members());
+  std::vector<internal::BlockSink*> sinks{&prefixes, &members};
+  auto outcome = internal::run_pipeline(limited, sinks, length, progress, cancel);
+  CUSTODY_TRY(outcome);
+  if (outcome->cancelled) {
+    return make_error(Errc::cancelled, "interrupted");
+  }
+  FileDigests out;
+  for (std::uint64_t prefix : prefix_lengths) {
+    if (auto digest = prefixes.digest_at(prefix)) {
+      out.prefixes[prefix] = *digest;
+    }
+  }
+  out.members = members.digests();
+  return out;
+}
+
+unsigned next_seal_number(const internal::ZipReader& zip) {
+  unsigned number = 1;
+  while (zip.find(seal_name(number, "json")) != nullptr) {
+    ++number;
+  }
+  return number;
+}
+
+json image_facts(const internal::ZipReader& zip) {
+  json image = json::object();
+  if (const internal::ZipMember* member = zip.find("custody/acquisition.json")) {
+    if (auto text = zip.read_member(*member, k_small_limit)) {
+      if (auto loaded = parse_record(*text)) {
+        json hashes = json::object();
+        for (const auto& [algorithm, hex] : loaded->record.hashes) {
+          hashes[std::string(hash_name(algorithm))] = hex;
+        }
+        image = json{{"size", loaded->record.image_size},
+                     {"hashes", hashes},
+                     {"acquisition_finished", loaded->record.finished}};
+      }
+    }
+  }
+  return image;
+}
+
+}  // namespace
+
+Result<SealResult> seal_container(const std::string& path,
+                                  const Identity& identity,
+                                  const SealOptions& options,
+                                  ProgressSink* progress,
+                                  const CancelToken* cancel) {
+  CUSTODY_TRY(identity.check_can_sign());
+  auto zip = internal::ZipReader::open(path);
+  CUSTODY_TRY(zip);
+  if (zip->end_offset() != zip->file_size()) {
+    return make_error(Errc::corrupt,
+                      fmt::format("{} has {} bytes after its end; seal only a complete container "
+                                  "(if an append was interrupted, check it with custody-verify; "
+                                  "the next custody-log add closes it again)",
+                                  path, zip->file_size() - zip->end_offset()));
+  }
+  const std::uint64_t sealed_length = zip->end_offset();
+  auto digests = digest_file(*zip, {sealed_length}, progress, cancel);
+  CUSTODY_TRY(digests);
+  const unsigned number = next_seal_number(*zip);
+
+  json members = json::array();
+  for (const internal::ZipMember& member : zip->members()) {
+    members.push_back(json{{"name", member.name},
+                           {"size", member.compressed_size},
+                           {"sha256", digests->members.at(member.name)}});
+  }
+  const CertificateFacts& signer = identity.certificate();
+  json manifest{
+      {"format", k_seal_manifest_format},
+      {"version", 1},
+      {"seal_number", number},
+      {"container", std::filesystem::path(path).filename().string()},
+      {"sealed_length", sealed_length},
+      {"sealed_sha256", digests->prefixes.at(sealed_length)},
+      {"members", members},
+      {"image", image_facts(*zip)},
+      {"sealed_at", utc_now()},
+      {"signer",
+       json{{"subject", signer.subject}, {"sha256_fingerprint", signer.sha256_fingerprint}}},
+  };
+  // RFC 8785 form for our data: sorted keys, no whitespace, integers only, UTF-8.
+  const std::string bytes = manifest.dump(-1, ' ', false, json::error_handler_t::replace);
+  auto signature = identity.sign_detached(bytes);
+  CUSTODY_TRY(signature);
+
+  std::string volume = zip->comment();
+  while (!volume.empty() && volume.back() == '\0') {
+    volume.pop_back();
+  }
+  auto writer = internal::ZipWriter::open_for_append(path, {}, k_lock_wait_seconds);
+  CUSTODY_TRY(writer);
+  SealResult result;
+  result.number = number;
+  result.manifest_member = seal_name(number, "json");
+  result.signature_member = seal_name(number, "p7s");
+  result.sealed_length = sealed_length;
+  result.sealed_sha256 = digests->prefixes.at(sealed_length);
+  CUSTODY_TRY(writer->add_member(result.manifest_member,
+                                 std::as_bytes(std::span(bytes.data(), bytes.size()))));
+  CUSTODY_TRY(writer->add_member(result.signature_member,
+                                 std::as_bytes(std::span(signature->data(), signature->size()))));
+  if (!options.tsa_url.empty() || !options.tsq_out.empty()) {
+    auto request = make_timestamp_request(*signature);
+    CUSTODY_TRY(request);
+    if (!options.tsq_out.empty()) {
+      CUSTODY_TRY(internal::write_file_atomically(options.tsq_out, request->der, false));
+    }
+    if (!options.tsa_url.empty()) {
+      // A TSA that is down or slow must not cost the seal: it is written, "not timestamped".
+      auto reply = request_timestamp(options.tsa_url, *request, options.tsa_timeout);
+      Result<std::string> token =
+          reply ? token_from_reply(*reply, *request) : tl::unexpected(reply.error());
+      if (token) {
+        auto check = verify_timestamp(*token, *signature, {});
+        result.timestamp_time = check ? check->time : std::string();
+        result.timestamped = true;
+        CUSTODY_TRY(writer->add_member(seal_name(number, "tsr"),
+                                       std::as_bytes(std::span(token->data(), token->size()))));
+      } else {
+        result.timestamp_problem = token.error().to_string();
+      }
+    }
+    // The request is kept whenever a reply may come later, so --add-timestamp can check it.
+    if (!result.timestamped) {
+      CUSTODY_TRY(
+          writer->add_member(seal_name(number, "tsq"),
+                             std::as_bytes(std::span(request->der.data(), request->der.size()))));
+    }
+  }
+  if (options.record_event) {
+    // The "sealed" event lands in the same append as the seal: both or neither.
+    EventDraft draft;
+    draft.action = "sealed";
+    draft.tool_name = options.tool_name;
+    draft.details = {{"seal", std::to_string(number)},
+                     {"sealed_length", std::to_string(sealed_length)},
+                     {"sealed_sha256", result.sealed_sha256}};
+    auto event = internal::add_custody_event(*writer, path, draft, &identity, {});
+    CUSTODY_TRY(event);
+    result.event_sequence = event->sequence;
+  }
+  CUSTODY_TRY(writer->finish(volume));
+  return result;
+}
+
+std::string seal_result_to_json(const SealResult& result,
+                                const std::string& container,
+                                const CertificateFacts& signer) {
+  json out{{"format", "custody-seal-result"},
+           {"version", 1},
+           {"container", container},
+           {"seal", result.number},
+           {"manifest", result.manifest_member},
+           {"signature", result.signature_member},
+           {"sealed_length", result.sealed_length},
+           {"sealed_sha256", result.sealed_sha256},
+           {"signer_subject", signer.subject},
+           {"signer_sha256_fingerprint", signer.sha256_fingerprint},
+           {"timestamped", result.timestamped},
+           {"timestamp_time", result.timestamp_time},
+           {"custody_event", result.event_sequence}};
+  if (!result.timestamp_problem.empty()) {
+    out["timestamp_problem"] = result.timestamp_problem;
+  }
+  return out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Result<std::string> add_seal_timestamp(const std::string& path,
+                                       unsigned number,
+                                       const std::string& tsr_path) {
+  auto zip = internal::ZipReader::open(path);
+  CUSTODY_TRY(zip);
+  const internal::ZipMember* tsq = zip->find(seal_name(number, "tsq"));
+  const internal::ZipMember* p7s = zip->find(seal_name(number, "p7s"));
+  if (tsq == nullptr || p7s == nullptr) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{} has no seal {} with a kept timestamp request (seal it with "
+                                  "--tsq-out first)",
+                                  path, number));
+  }
+  if (zip->find(seal_name(number, "tsr")) != nullptr) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("seal {} of {} is already timestamped", number, path));
+  }
+  auto request_der = zip->read_member(*tsq, k_small_limit);
+  CUSTODY_TRY(request_der);
+  auto signature = zip->read_member(*p7s, k_small_limit);
+  CUSTODY_TRY(signature);
+  auto reply = internal::read_small_file(tsr_path, k_small_limit);
+  CUSTODY_TRY(reply);
+  auto token = token_from_reply(*reply, TimestampRequest{*request_der, {}});
+  CUSTODY_TRY(token);
+  auto check = verify_timestamp(*token, *signature, {});
+  CUSTODY_TRY(check);
+  if (!check->imprint_matches) {
+    return make_error(Errc::crypto, "the timestamp is not over this seal's signature");
+  }
+  std::string volume = zip->comment();
+  while (!volume.empty() && volume.back() == '\0') {
+    volume.pop_back();
+  }
+  auto writer = internal::ZipWriter::open_for_append(path, {}, k_lock_wait_seconds);
+  CUSTODY_TRY(writer);
+  CUSTODY_TRY(writer->add_member(seal_name(number, "tsr"),
+                                 std::as_bytes(std::span(token->data(), token->size()))));
+  CUSTODY_TRY(writer->finish(volume));
+  return check->time;
+}
+
+namespace {
+Result<std::vector<SealReport>> check_seals_of(const std::vector<std::string>& paths,
+                                               const std::vector<std::string>& trust_files,
+                                               const std::vector<std::string>& tsa_trust_files,
+                                               ProgressSink* progress,
+                                               const CancelToken* cancel);
+}  // namespace
+
+Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& paths,
+                                            const std::vector<std::string>& trust_files,
+                                            const std::vector<std::string>& tsa_trust_files,
+                                            ProgressSink* progress,
+                                            const CancelToken* cancel) {
+  return internal::json_errors_are_corrupt("a seal manifest is not valid", [&] {
+    return check_seals_of(paths, trust_files, tsa_trust_files, progress, cancel);
+  });
+}
+
+namespace {
+Result<std::vector<SealReport>> check_seals_of(const std::vector<std::string>& paths,
+                                               const std::vector<std::string>& trust_files,
+                                               const std::vector<std::string>& tsa_trust_files,
+                                               ProgressSink* progress,
+                                               const CancelToken* cancel) {
+  auto zip = internal::ZipReader::open(paths.front());
+  CUSTODY_TRY(zip);
+  std::vector<SealReport> reports;
+  std::vector<json> manifests;
+  for (unsigned number = 1; zip->find(seal_name(number, "json")) != nullptr; ++number) {
+    SealReport report;
+    report.number = number;
+    auto bytes = zip->read_member(*zip->find(seal_name(number, "json")), k_small_limit);
+    CUSTODY_TRY(bytes);
+    json manifest = internal::parse_untrusted_json(*bytes);
+    report.manifest_readable = !manifest.is_discarded() && manifest.is_object() &&
+                               manifest.value("format", "") == k_seal_manifest_format &&
+                               manifest.contains("sealed_length") &&
+                               manifest["sealed_length"].is_number_unsigned() &&
+                               manifest.contains("members") && manifest["members"].is_array();
+    if (!report.manifest_readable) {
+      report.detail = "the seal manifest is damaged or not a custody seal";
+    }
+    const internal::ZipMember* signature = zip->find(seal_name(number, "p7s"));
+    if (signature == nullptr) {
+      report.detail = "the signature member is missing";
+    } else if (auto der = zip->read_member(*signature, k_small_limit)) {
+      auto check = verify_detached(*der, *bytes, trust_files);
+      if (check) {
+        report.signature = *check;
+      } else {
+        report.detail = "the signature cannot be read: " + check.error().message;
+      }
+      if (const internal::ZipMember* tsr = zip->find(seal_name(number, "tsr"))) {
+        report.has_timestamp = true;
+        auto token = zip->read_member(*tsr, k_small_limit);
+        Result<TimestampCheck> stamp =
+            token ? verify_timestamp(*token, *der, tsa_trust_files) : tl::unexpected(token.error());
+        if (stamp) {
+          report.timestamp = *stamp;
+        } else {
+          report.timestamp_problem = stamp.error().message;
+        }
+      }
+    }
+    if (report.manifest_readable) {
+      report.sealed_length = manifest["sealed_length"].get<std::uint64_t>();
+      report.sealed_at = report.signature.signing_time.empty() ? manifest.value("sealed_at", "")
+                                                               : report.signature.signing_time;
+      const std::string finished =
+          manifest.value(json::json_pointer("/image/acquisition_finished"), std::string());
+      report.after_acquisition = finished.empty() || report.sealed_at >= finished;
+    }
+    manifests.push_back(report.manifest_readable ? manifest : json());
+    reports.push_back(std::move(report));
+  }
+  if (reports.empty()) {
+    return reports;
+  }
+  std::vector<std::uint64_t> lengths;
+  for (const SealReport& report : reports) {
+    lengths.push_back(report.sealed_length);
+  }
+  auto digests = digest_file(*zip, lengths, progress, cancel);
+  CUSTODY_TRY(digests);
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    SealReport& report = reports[i];
+    if (!report.manifest_readable) {
+      continue;
+    }
+    const json& manifest = manifests[i];
+    auto prefix = digests->prefixes.find(report.sealed_length);
+    report.file_prefix_matches =
+        prefix != digests->prefixes.end() && prefix->second == manifest.value("sealed_sha256", "");
+    std::set<std::string> sealed;
+    for (const json& member : manifest["members"]) {
+      const std::string name = member.value("name", "");
+      sealed.insert(name);
+      auto now = digests->members.find(name);
+      if (now == digests->members.end() || now->second != member.value("sha256", "")) {
+        report.changed_members.push_back(name);
+      }
+    }
+    for (const auto& [name, digest] : digests->members) {
+      bool later_seal = false;
+      for (unsigned later = report.number; later <= reports.size(); ++later) {
+        later_seal = later_seal || name == seal_name(later, "json") ||
+                     name == seal_name(later, "p7s") || name == seal_name(later, "tsq");
+      }
+      // A timestamp of any seal may come later (offline TSA): it changes nothing that was signed.
+      for (unsigned any = 1; any <= reports.size(); ++any) {
+        later_seal = later_seal || name == seal_name(any, "tsr");
+      }
+      // The custody log grows after seals by design; its members protect themselves.
+      if (sealed.count(name) == 0 && !later_seal && !internal::is_custody_log_member(name)) {
+        report.added_members.push_back(name);
+      }
+    }
+  }
+  return reports;
+}
+}  // namespace
+
+}  // namespace custody

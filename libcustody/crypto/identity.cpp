@@ -1,0 +1,1095 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/posix_file.hpp"
+#include "crypto/identity_access.hpp"
+#include "crypto/openssl_ptr.hpp"
+
+#include <custody/hash.hpp>
+#include <custody/identity.hpp>
+
+#include <fmt/format.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/cms.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <optional>
+#include <utility>
+
+namespace custody {
+
+namespace {
+
+// Owning pointers for the OpenSSL objects of this file.
+template <auto free_function>
+using Free = internal::OpenSslFree<free_function>;
+using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
+using BioPtr = std::unique_ptr<BIO, Free<BIO_free_all>>;
+using CmsPtr = std::unique_ptr<CMS_ContentInfo, Free<CMS_ContentInfo_free>>;
+using Pkcs12Ptr = std::unique_ptr<PKCS12, Free<PKCS12_free>>;
+using X509StorePtr = std::unique_ptr<X509_STORE, Free<X509_STORE_free>>;
+using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Free<X509_STORE_CTX_free>>;
+using BignumPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
+using BioMethodPtr = std::unique_ptr<BIO_METHOD, Free<BIO_meth_free>>;
+
+// A stack that owns its certificates.
+struct X509StackDeleter {
+  void operator()(STACK_OF(X509) * stack) const { sk_X509_pop_free(stack, X509_free); }
+};
+using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackDeleter>;
+// A stack that only borrows them (for OpenSSL calls that up-ref what they keep).
+struct X509ViewDeleter {
+  void operator()(STACK_OF(X509) * stack) const { sk_X509_free(stack); }
+};
+using X509ViewPtr = std::unique_ptr<STACK_OF(X509), X509ViewDeleter>;
+
+struct OpensslStringDeleter {
+  void operator()(char* text) const { OPENSSL_free(text); }
+};
+
+constexpr std::size_t k_max_key_file = 1024 * 1024;
+constexpr std::size_t k_max_certificate_file = 64 * 1024 * 1024;  // system CA bundles are large
+constexpr std::size_t k_max_passphrase_file = 64 * 1024;
+constexpr std::size_t k_max_passphrase = 1023;  // what fits OpenSSL's PEM_BUFSIZE buffer
+
+// A passphrase that is wiped from memory when no longer needed.
+class Secret {
+ public:
+  Secret() { m_text.reserve(k_max_passphrase + 1); }
+  Secret(const Secret&) = delete;
+  Secret& operator=(const Secret&) = delete;
+  ~Secret() { OPENSSL_cleanse(m_text.data(), m_text.capacity()); }
+
+  // Appends without reallocating, so that no unwiped copy is left behind.
+  bool push_back(char c) {
+    if (m_text.size() >= k_max_passphrase) {
+      return false;
+    }
+    m_text.push_back(c);
+    return true;
+  }
+  const std::string& text() const { return m_text; }
+
+ private:
+  std::string m_text;
+};
+
+// The error queue as text, and whether a given reason was among the errors (to tell a changed
+// content from an altered signature, for instance).
+struct DrainedErrors {
+  std::string text;
+  std::vector<std::pair<int, int>> codes;  // (library, reason)
+
+  bool has(int library, int reason) const {
+    return std::find(codes.begin(), codes.end(), std::pair(library, reason)) != codes.end();
+  }
+};
+
+DrainedErrors drain_errors() {
+  DrainedErrors errors;
+  while (unsigned long code = ERR_get_error()) {
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof buffer);
+    if (!errors.text.empty()) {
+      errors.text += "; ";
+    }
+    errors.text += buffer;
+    errors.codes.emplace_back(ERR_GET_LIB(code), ERR_GET_REASON(code));
+  }
+  if (errors.text.empty()) {
+    errors.text = "no details from OpenSSL";
+  }
+  return errors;
+}
+
+tl::unexpected<Error> crypto_error(std::string_view what) {
+  return make_error(Errc::crypto, fmt::format("{}: {}", what, internal::openssl_errors()));
+}
+
+// A read-only BIO over memory that we do not copy. BIO_new_mem_buf takes an int length, which
+// would cap the content at 2 GiB.
+struct ViewState {
+  const char* data = nullptr;
+  std::size_t left = 0;
+};
+
+int view_read(BIO* bio, char* out, std::size_t size, std::size_t* read) {
+  auto* state = static_cast<ViewState*>(BIO_get_data(bio));
+  const std::size_t count = std::min(size, state->left);
+  if (count > 0) {
+    std::memcpy(out, state->data, count);
+  }
+  state->data += count;
+  state->left -= count;
+  *read = count;
+  return count > 0 ? 1 : 0;
+}
+
+long view_ctrl(BIO* bio, int command, long /*number*/, void* /*pointer*/) {
+  const auto* state = static_cast<const ViewState*>(BIO_get_data(bio));
+  switch (command) {
+    case BIO_CTRL_EOF:
+      return state->left == 0 ? 1 : 0;
+    case BIO_CTRL_PENDING:
+      return static_cast<long>(std::min<std::size_t>(state->left, LONG_MAX));
+    case BIO_CTRL_FLUSH:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+const BIO_METHOD* view_method() {
+  static const BioMethodPtr method = [] {
+    BioMethodPtr made(BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "custody view"));
+    if (made) {
+      BIO_meth_set_read_ex(made.get(), view_read);
+      BIO_meth_set_ctrl(made.get(), view_ctrl);
+    }
+    return made;
+  }();
+  return method.get();
+}
+
+// A BIO reading `content`; `state` must outlive it.
+Result<BioPtr> view_bio(std::string_view content, ViewState& state) {
+  state = ViewState{content.data(), content.size()};
+  const BIO_METHOD* method = view_method();
+  BioPtr bio(method != nullptr ? BIO_new(method) : nullptr);
+  if (!bio) {
+    return crypto_error("cannot make a BIO for the content");
+  }
+  BIO_set_data(bio.get(), &state);
+  BIO_set_init(bio.get(), 1);
+  return bio;
+}
+
+BioPtr memory_bio(const std::string& bytes) {
+  // Small files only (keys, certificates): the int length is no limit here.
+  return BioPtr(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+}
+
+// Everything written to a memory BIO, as a string.
+std::string bio_text(BIO* bio) {
+  std::string text(BIO_ctrl_pending(bio), '\0');
+  std::size_t read = 0;
+  if (!text.empty() && BIO_read_ex(bio, text.data(), text.size(), &read) != 1) {
+    read = 0;
+  }
+  text.resize(read);
+  return text;
+}
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::string rfc3339(const std::tm& time) {
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", time.tm_year + 1900, time.tm_mon + 1,
+                     time.tm_mday, time.tm_hour, time.tm_min, time.tm_sec);
+}
+
+std::string rfc3339(const ASN1_TIME* time) {
+  std::tm broken_down{};
+  if (time == nullptr || ASN1_TIME_to_tm(time, &broken_down) != 1) {
+    ERR_clear_error();
+    return {};
+  }
+  return rfc3339(broken_down);
+}
+
+}  // namespace
+
+std::string internal::name_text(const X509_NAME* name) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  // RFC 2253, but with UTF-8 left as it is: reports show "Müller", not "M\C3\BCller".
+  constexpr unsigned long k_flags =
+      XN_FLAG_RFC2253 & ~static_cast<unsigned long>(ASN1_STRFLGS_ESC_MSB);
+  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, k_flags) < 0) {
+    ERR_clear_error();
+    return {};
+  }
+  return bio_text(bio.get());
+}
+
+namespace {
+
+using internal::name_text;
+
+std::string serial_text(const X509* cert) {
+  BignumPtr number(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+  std::unique_ptr<char, OpensslStringDeleter> text(number ? BN_bn2hex(number.get()) : nullptr);
+  if (!text) {
+    ERR_clear_error();
+    return {};
+  }
+  return lower(text.get());
+}
+
+std::string ec_curve_name(const EVP_PKEY* key) {
+  char group[64] = {};
+  std::size_t length = 0;
+  if (EVP_PKEY_get_group_name(key, group, sizeof group, &length) != 1) {
+    ERR_clear_error();
+    return "unknown curve";
+  }
+  const std::string name(group, length);
+  if (name == "prime256v1" || name == "P-256") {
+    return "P-256";
+  }
+  if (name == "secp384r1" || name == "P-384") {
+    return "P-384";
+  }
+  if (name == "secp521r1" || name == "P-521") {
+    return "P-521";
+  }
+  return name;
+}
+
+// "EC P-256", "RSA 3072", "Ed25519".
+std::string key_type(const EVP_PKEY* key) {
+  if (key == nullptr) {
+    return {};
+  }
+  if (EVP_PKEY_is_a(key, "EC")) {
+    return "EC " + ec_curve_name(key);
+  }
+  if (EVP_PKEY_is_a(key, "RSA")) {
+    return fmt::format("RSA {}", EVP_PKEY_get_bits(key));
+  }
+  if (EVP_PKEY_is_a(key, "RSA-PSS")) {
+    return fmt::format("RSA-PSS {}", EVP_PKEY_get_bits(key));
+  }
+  if (EVP_PKEY_is_a(key, "ED25519")) {
+    return "Ed25519";
+  }
+  if (EVP_PKEY_is_a(key, "ED448")) {
+    return "Ed448";
+  }
+  if (EVP_PKEY_is_a(key, "X25519")) {
+    return "X25519";
+  }
+  if (EVP_PKEY_is_a(key, "X448")) {
+    return "X448";
+  }
+  const char* name = EVP_PKEY_get0_type_name(key);
+  return name != nullptr ? name : "unknown";
+}
+
+CertificateFacts facts_of(X509* cert) {
+  CertificateFacts facts;
+  facts.subject = name_text(X509_get_subject_name(cert));
+  facts.issuer = name_text(X509_get_issuer_name(cert));
+  facts.serial = serial_text(cert);
+  facts.not_before = rfc3339(X509_get0_notBefore(cert));
+  facts.not_after = rfc3339(X509_get0_notAfter(cert));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (X509_digest(cert, EVP_sha256(), digest, &length) == 1) {
+    facts.sha256_fingerprint = to_hex(std::span<const std::uint8_t>(digest, length));
+  }
+  facts.key_type = key_type(X509_get0_pubkey(cert));
+  ERR_clear_error();
+  return facts;
+}
+
+// Reads a secret file (a private key, a passphrase), refusing one that others may read or write:
+// a signature is only worth something if nobody else could have made it. `what` names it in
+// messages ("private key", "passphrase file").
+Result<std::string> read_secret_file(const std::string& path,
+                                     const char* what,
+                                     std::size_t limit,
+                                     bool allow_insecure) {
+  internal::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    const int error = errno;
+    return make_sys_error(error == ENOENT ? Errc::not_found : Errc::io_error,
+                          fmt::format("cannot open the {}", what), path, error);
+  }
+  // fstat of the descriptor we read, so that the checked file is the one used.
+  struct stat status {};
+  if (::fstat(fd.get(), &status) != 0) {
+    return make_sys_error(Errc::io_error, fmt::format("cannot stat the {}", what), path, errno);
+  }
+  if (S_ISDIR(status.st_mode)) {
+    return internal::directory_given(path);
+  }
+  if (!S_ISREG(status.st_mode) || static_cast<std::uint64_t>(status.st_size) > limit) {
+    return make_error(Errc::corrupt, fmt::format("{} is not a {} (not a regular file of at most "
+                                                 "{} bytes)",
+                                                 path, what, limit));
+  }
+  const auto mode = static_cast<unsigned>(status.st_mode & 07777U);
+  if ((mode & 0077U) != 0 && !allow_insecure) {
+    const char* access = (mode & 0044U) != 0 ? "readable" : "writable";
+    Error error{
+        Errc::invalid_argument,
+        fmt::format("the {} {} is {} by other users (mode {:04o})", what, path, access, mode),
+        {},
+        {},
+        0,
+        fmt::format("chmod 600 {}, or use --allow-insecure-key-permissions", path)};
+    return tl::unexpected(std::move(error));
+  }
+  std::string content(static_cast<std::size_t>(status.st_size) + 1, '\0');
+  auto got = internal::read_full(
+      fd.get(), std::as_writable_bytes(std::span(content.data(), content.size())), path, 0);
+  CUSTODY_TRY(got);
+  if (*got > limit) {
+    return make_error(Errc::corrupt,
+                      fmt::format("{} is not a {} (larger than {} bytes)", path, what, limit));
+  }
+  content.resize(*got);
+  return content;
+}
+
+// Reads the passphrase from the controlling terminal with echo off: never from the command line,
+// where `ps` and the shell history would show it.
+Result<void> prompt_passphrase(const std::string& key_path, Secret& secret) {
+  internal::UniqueFd tty(::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!tty) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("no terminal to ask for the passphrase of {}: give it in a file "
+                                  "or an environment variable",
+                                  key_path));
+  }
+  termios saved{};
+  if (::tcgetattr(tty.get(), &saved) != 0) {
+    return make_sys_error(Errc::io_error, "cannot read the terminal settings", "/dev/tty", errno);
+  }
+  termios quiet = saved;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  quiet.c_lflag |= static_cast<tcflag_t>(ECHONL);  // the Enter key still moves to a new line
+  // Echo comes back however this function is left.
+  struct Restore {
+    int fd;
+    const termios& settings;
+    ~Restore() { ::tcsetattr(fd, TCSAFLUSH, &settings); }
+  };
+  const std::string prompt = fmt::format("Passphrase for {}: ", key_path);
+  if (::tcsetattr(tty.get(), TCSAFLUSH, &quiet) != 0) {
+    return make_sys_error(Errc::io_error, "cannot switch off the terminal echo", "/dev/tty", errno);
+  }
+  const Restore restore{tty.get(), saved};
+  CUSTODY_TRY(internal::write_full(tty.get(), std::as_bytes(std::span(prompt)), "/dev/tty", 0));
+  for (;;) {
+    char c = 0;
+    const ssize_t got = ::read(tty.get(), &c, 1);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got < 0) {
+      return make_sys_error(Errc::io_error, "cannot read the passphrase", "/dev/tty", errno);
+    }
+    if (got == 0 || c == '\n' || c == '\r') {
+      return {};
+    }
+    if (!secret.push_back(c)) {
+      return make_error(
+          Errc::invalid_argument,
+          fmt::format("the passphrase is longer than {} characters", k_max_passphrase));
+    }
+  }
+}
+
+Result<void> obtain_passphrase(const PassphraseSource& source,
+                               const std::string& key_path,
+                               bool allow_insecure,
+                               Secret& secret) {
+  const auto take_line = [&](std::string_view text) -> Result<void> {
+    // The first line is the passphrase, without its line end (as in openssl's "file:" source).
+    text = text.substr(0, text.find('\n'));
+    if (!text.empty() && text.back() == '\r') {
+      text.remove_suffix(1);
+    }
+    for (char c : text) {
+      if (!secret.push_back(c)) {
+        return make_error(Errc::invalid_argument, fmt::format("the passphrase for {} is longer "
+                                                              "than {} characters",
+                                                              key_path, k_max_passphrase));
+      }
+    }
+    return {};
+  };
+  switch (source.kind) {
+    case PassphraseSource::Kind::none:
+      break;
+    case PassphraseSource::Kind::file: {
+      auto content =
+          read_secret_file(source.value, "passphrase file", k_max_passphrase_file, allow_insecure);
+      CUSTODY_TRY(content);
+      auto taken = take_line(*content);
+      OPENSSL_cleanse(content->data(), content->size());
+      return taken;
+    }
+    case PassphraseSource::Kind::environment: {
+      const char* value = std::getenv(source.value.c_str());
+      if (value == nullptr) {
+        return make_error(Errc::invalid_argument,
+                          fmt::format("the environment variable {} (the passphrase for {}) is not "
+                                      "set",
+                                      source.value, key_path));
+      }
+      return take_line(value);
+    }
+    case PassphraseSource::Kind::prompt:
+      return prompt_passphrase(key_path, secret);
+  }
+  return make_error(Errc::invalid_argument,
+                    fmt::format("{} is protected by a passphrase, and none was given (from a file, "
+                                "an environment variable or the terminal)",
+                                key_path));
+}
+
+// A passphrase that does not open the key, with the next step.
+tl::unexpected<Error> wrong_passphrase(const std::string& path) {
+  Error error{Errc::invalid_argument,
+              fmt::format("the passphrase does not open {}", path),
+              {},
+              {},
+              0,
+              "check the passphrase (its file's first line, the environment variable, or what "
+              "was typed) and that this is the right key file; nothing was done with it"};
+  return tl::unexpected(std::move(error));
+}
+
+// The state of OpenSSL's passphrase callback: the passphrase is fetched only when a key turns
+// out to be encrypted, and at most once.
+struct PassphraseRequest {
+  const PassphraseSource* source = nullptr;
+  const std::string* key_path = nullptr;
+  bool allow_insecure = false;
+  bool asked = false;
+  std::optional<Error> error;
+  Secret secret;
+};
+
+int passphrase_callback(char* buffer, int size, int /*rwflag*/, void* user) {
+  auto* request = static_cast<PassphraseRequest*>(user);
+  if (!request->asked) {
+    request->asked = true;
+    auto obtained = obtain_passphrase(*request->source, *request->key_path, request->allow_insecure,
+                                      request->secret);
+    if (!obtained) {
+      request->error = std::move(obtained.error());
+    }
+  }
+  const std::string& text = request->secret.text();
+  if (request->error || text.empty() || text.size() > static_cast<std::size_t>(size)) {
+    return -1;
+  }
+  std::memcpy(buffer, text.data(), text.size());
+  return static_cast<int>(text.size());
+}
+
+// Certificates from a PEM bundle (or one DER certificate).
+Result<std::vector<X509Ptr>> read_certificates(const std::string& path, std::string_view what) {
+  auto content = internal::read_small_file(path, k_max_certificate_file);
+  CUSTODY_TRY(content);
+  std::vector<X509Ptr> certificates;
+  BioPtr bio = memory_bio(*content);
+  while (bio) {
+    X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!cert) {
+      break;
+    }
+    certificates.push_back(std::move(cert));
+  }
+  if (certificates.empty()) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(content->data());
+    X509Ptr cert(d2i_X509(nullptr, &bytes, static_cast<long>(content->size())));
+    if (cert) {
+      certificates.push_back(std::move(cert));
+    }
+  }
+  if (certificates.empty()) {
+    // OpenSSL's error queue says only "no start line" or "wrong tag": not for people.
+    ERR_clear_error();
+    return make_error(Errc::corrupt,
+                      fmt::format("{} ({}) holds no certificate in PEM or DER", path, what));
+  }
+  // The end of the PEM data leaves a "no start line" error behind.
+  ERR_clear_error();
+  return certificates;
+}
+
+bool is_pkcs12_name(const std::string& path) {
+  const std::string name = lower(path);
+  return name.ends_with(".p12") || name.ends_with(".pfx");
+}
+
+struct LoadedKey {
+  EvpPkeyPtr key;
+  X509Ptr cert;                 // from a PKCS#12 file
+  std::vector<X509Ptr> extras;  // further certificates of a PKCS#12 file
+};
+
+Result<LoadedKey> load_pkcs12(const std::string& bytes, const IdentityOptions& options) {
+  const std::string& path = options.key_path;
+  const auto* der = reinterpret_cast<const unsigned char*>(bytes.data());
+  Pkcs12Ptr p12(d2i_PKCS12(nullptr, &der, static_cast<long>(bytes.size())));
+  if (!p12) {
+    return make_error(Errc::corrupt, fmt::format("{} is neither a PEM private key nor a PKCS#12 "
+                                                 "file: {}",
+                                                 path, internal::openssl_errors()));
+  }
+  // A PKCS#12 file may have no password at all ("" or none): try that before asking.
+  const bool has_mac = PKCS12_mac_present(p12.get()) == 1;
+  const bool opens_without = has_mac && (PKCS12_verify_mac(p12.get(), nullptr, 0) == 1 ||
+                                         PKCS12_verify_mac(p12.get(), "", 0) == 1);
+  ERR_clear_error();
+  Secret secret;
+  const char* password = nullptr;
+  if (!opens_without && (has_mac || options.passphrase.kind != PassphraseSource::Kind::none)) {
+    CUSTODY_TRY(obtain_passphrase(options.passphrase, path, options.allow_insecure_key_permissions,
+                                  secret));
+    password = secret.text().c_str();
+    if (has_mac &&
+        PKCS12_verify_mac(p12.get(), password, static_cast<int>(secret.text().size())) != 1) {
+      ERR_clear_error();
+      return wrong_passphrase(path);
+    }
+  }
+  EVP_PKEY* key = nullptr;
+  X509* cert = nullptr;
+  STACK_OF(X509)* extras = nullptr;
+  if (PKCS12_parse(p12.get(), password, &key, &cert, &extras) != 1) {
+    auto error = make_error(Errc::corrupt, fmt::format("cannot read the PKCS#12 file {}: {}", path,
+                                                       internal::openssl_errors()));
+    error.value().hint =
+        "PKCS#12 files from old tools may use RC2 or 3DES, which OpenSSL 3.0 reads only with "
+        "its legacy provider: re-export the identity with current algorithms";
+    return error;
+  }
+  LoadedKey loaded{EvpPkeyPtr(key), X509Ptr(cert), {}};
+  const X509StackPtr owned_extras(extras);
+  while (sk_X509_num(owned_extras.get()) > 0) {
+    loaded.extras.emplace_back(sk_X509_shift(owned_extras.get()));
+  }
+  if (!loaded.key) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("the PKCS#12 file {} holds no private key", path));
+  }
+  return loaded;
+}
+
+Result<LoadedKey> load_pem_key(const std::string& bytes, const IdentityOptions& options) {
+  const std::string& path = options.key_path;
+  PassphraseRequest request;
+  request.source = &options.passphrase;
+  request.key_path = &path;
+  request.allow_insecure = options.allow_insecure_key_permissions;
+  BioPtr bio = memory_bio(bytes);
+  EvpPkeyPtr key(bio ? PEM_read_bio_PrivateKey_ex(bio.get(), nullptr, passphrase_callback, &request,
+                                                  nullptr, nullptr)
+                     : nullptr);
+  if (key) {
+    ERR_clear_error();
+    return LoadedKey{std::move(key), nullptr, {}};
+  }
+  if (request.error) {
+    ERR_clear_error();
+    return tl::unexpected(std::move(*request.error));
+  }
+  if (request.asked) {
+    ERR_clear_error();
+    return wrong_passphrase(path);
+  }
+  return make_error(Errc::corrupt, fmt::format("{} holds no PEM private key: {}", path,
+                                               internal::openssl_errors()));
+}
+
+// Keys that cannot make a CMS signature in OpenSSL 3.0 are refused at load, not at the first
+// signature.
+Result<void> check_key_type(const EVP_PKEY* key, const std::string& path) {
+  if (EVP_PKEY_is_a(key, "EC") || EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_is_a(key, "RSA-PSS")) {
+    return {};
+  }
+  const std::string type = key_type(key);
+  if (type == "Ed25519" || type == "Ed448") {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{} cannot sign CMS in OpenSSL 3.0: use ECDSA P-256/P-384 or RSA "
+                                  "({})",
+                                  type, path));
+  }
+  if (type == "X25519" || type == "X448") {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{} is a key-agreement key and cannot sign: use ECDSA "
+                                  "P-256/P-384 or RSA ({})",
+                                  type, path));
+  }
+  return make_error(Errc::invalid_argument,
+                    fmt::format("{} keys are not supported for signing: use ECDSA P-256/P-384 or "
+                                "RSA ({})",
+                                type, path));
+}
+
+// SHA-256, or a digest as strong as the curve (the pairing NIST SP 800-57 recommends).
+const EVP_MD* digest_for(const EVP_PKEY* key) {
+  if (EVP_PKEY_is_a(key, "EC")) {
+    const std::string curve = ec_curve_name(key);
+    if (curve == "P-384") {
+      return EVP_sha384();
+    }
+    if (curve == "P-521") {
+      return EVP_sha512();
+    }
+  }
+  return EVP_sha256();
+}
+
+// A borrowing OpenSSL stack of `certificates`.
+Result<X509ViewPtr> stack_view(const std::vector<X509Ptr>& certificates) {
+  X509ViewPtr stack(sk_X509_new_null());
+  if (!stack) {
+    return crypto_error("out of memory");
+  }
+  for (const X509Ptr& cert : certificates) {
+    if (sk_X509_push(stack.get(), cert.get()) <= 0) {
+      return crypto_error("out of memory");
+    }
+  }
+  return stack;
+}
+
+// The signingTime attribute of `signer_info`, if any.
+std::optional<std::time_t> signing_time_of(CMS_SignerInfo* signer_info) {
+  const int index = CMS_signed_get_attr_by_NID(signer_info, NID_pkcs9_signingTime, -1);
+  if (index < 0) {
+    return std::nullopt;
+  }
+  X509_ATTRIBUTE* attribute = CMS_signed_get_attr(signer_info, index);
+  ASN1_TYPE* value = attribute != nullptr ? X509_ATTRIBUTE_get0_type(attribute, 0) : nullptr;
+  if (value == nullptr ||
+      (value->type != V_ASN1_UTCTIME && value->type != V_ASN1_GENERALIZEDTIME)) {
+    return std::nullopt;
+  }
+  std::tm broken_down{};
+  if (ASN1_TIME_to_tm(value->value.utctime, &broken_down) != 1) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  return ::timegm(&broken_down);
+}
+
+std::string rfc3339(std::time_t time) {
+  std::tm broken_down{};
+  ::gmtime_r(&time, &broken_down);
+  return rfc3339(broken_down);
+}
+
+// Chains `signer` to `anchors` at `when`, with the certificates the signature carries as
+// untrusted intermediates. Returns the problem, or an empty string when trusted.
+std::string chain_problem(X509* signer,
+                          const std::vector<X509Ptr>& anchors,
+                          STACK_OF(X509) * untrusted,
+                          std::optional<std::time_t> when) {
+  X509StorePtr store(X509_STORE_new());
+  X509StoreCtxPtr context(X509_STORE_CTX_new());
+  if (!store || !context) {
+    return "cannot check the chain: " + internal::openssl_errors();
+  }
+  for (const X509Ptr& anchor : anchors) {
+    // Adds a reference; a certificate listed twice in the bundles is no error.
+    X509_STORE_add_cert(store.get(), anchor.get());
+  }
+  ERR_clear_error();
+  if (X509_STORE_CTX_init(context.get(), store.get(), signer, untrusted) != 1 ||
+      X509_STORE_CTX_set_default(context.get(), "smime_sign") != 1) {
+    return "cannot check the chain: " + internal::openssl_errors();
+  }
+  // The purpose CMS_verify uses: emailProtection or no extended key usage passes, codeSigning
+  // alone does not (crypto-notes.md).
+  if (when) {
+    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(context.get()), *when);
+  }
+  if (X509_verify_cert(context.get()) == 1) {
+    return {};
+  }
+  const int error = X509_STORE_CTX_get_error(context.get());
+  if (error == X509_V_OK) {
+    return "cannot check the chain: " + internal::openssl_errors();
+  }
+  ERR_clear_error();
+  return X509_verify_cert_error_string(error);
+}
+
+// Plain words for why CMS_verify said no.
+std::string signature_failure(const DrainedErrors& errors) {
+  if (errors.has(ERR_LIB_CMS, CMS_R_CONTENT_VERIFY_ERROR)) {
+    return "the content does not match the signature: it was changed after signing, or it is not "
+           "the content that was signed";
+  }
+  if (errors.has(ERR_LIB_CMS, CMS_R_VERIFICATION_FAILURE)) {
+    return "the signature value does not verify with the signer's public key: the signature was "
+           "altered";
+  }
+  if (errors.has(ERR_LIB_CMS, CMS_R_SIGNER_CERTIFICATE_NOT_FOUND)) {
+    return "the signer's certificate is neither in the signature nor among the trust anchors";
+  }
+  return "the signature does not verify: " + errors.text;
+}
+
+}  // namespace
+
+CertificateFacts internal::certificate_facts(X509* cert) {
+  return facts_of(cert);
+}
+
+Result<std::vector<internal::X509Ptr>> internal::read_certificate_file(const std::string& path,
+                                                                       std::string_view what) {
+  return read_certificates(path, what);
+}
+
+struct Identity::Impl {
+  EvpPkeyPtr key;
+  X509Ptr cert;
+  std::vector<X509Ptr> chain;
+  std::vector<X509Ptr> signer_anchors;  // IdentityOptions::signer_trust_files
+  CertificateFacts facts;
+  const EVP_MD* digest = nullptr;
+};
+
+Identity::Identity(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Identity::Identity(Identity&&) noexcept = default;
+Identity& Identity::operator=(Identity&&) noexcept = default;
+Identity::~Identity() = default;
+
+const CertificateFacts& Identity::certificate() const {
+  return m_impl->facts;
+}
+
+EVP_PKEY* internal::IdentityAccess::key(const Identity& identity) {
+  return identity.m_impl->key.get();
+}
+
+X509* internal::IdentityAccess::certificate(const Identity& identity) {
+  return identity.m_impl->cert.get();
+}
+
+Result<Identity> Identity::load(const IdentityOptions& options) {
+  ERR_clear_error();
+  const std::string& key_path = options.key_path;
+  if (key_path.empty()) {
+    return make_error(Errc::invalid_argument, "no private key given");
+  }
+  auto bytes = read_secret_file(key_path, "private key", k_max_key_file,
+                                options.allow_insecure_key_permissions);
+  CUSTODY_TRY(bytes);
+  // PEM is text; anything else is taken for PKCS#12 (DER), whatever its name.
+  const bool pkcs12 = is_pkcs12_name(key_path) || bytes->find("-----BEGIN") == std::string::npos;
+  auto loaded = pkcs12 ? load_pkcs12(*bytes, options) : load_pem_key(*bytes, options);
+  OPENSSL_cleanse(bytes->data(), bytes->size());
+  CUSTODY_TRY(loaded);
+  CUSTODY_TRY(check_key_type(loaded->key.get(), key_path));
+
+  auto impl = std::make_unique<Impl>();
+  impl->key = std::move(loaded->key);
+  std::vector<X509Ptr> chain = std::move(loaded->extras);
+  std::string cert_origin = key_path;
+  if (!options.cert_path.empty()) {
+    // A certificate file may carry its chain after it (a "fullchain" file).
+    auto certificates = read_certificates(options.cert_path, "signer certificate");
+    CUSTODY_TRY(certificates);
+    impl->cert = std::move(certificates->front());
+    std::move(certificates->begin() + 1, certificates->end(), std::back_inserter(chain));
+    cert_origin = options.cert_path;
+  } else if (loaded->cert) {
+    impl->cert = std::move(loaded->cert);
+  } else {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("no certificate for the private key {}: give the certificate "
+                                  "file",
+                                  key_path));
+  }
+  if (!options.chain_path.empty()) {
+    auto certificates = read_certificates(options.chain_path, "certificate chain");
+    CUSTODY_TRY(certificates);
+    std::move(certificates->begin(), certificates->end(), std::back_inserter(chain));
+  }
+  if (X509_check_private_key(impl->cert.get(), impl->key.get()) != 1) {
+    ERR_clear_error();
+    return make_error(
+        Errc::invalid_argument,
+        fmt::format("the private key {} does not match the certificate in {} ({})", key_path,
+                    cert_origin, name_text(X509_get_subject_name(impl->cert.get()))));
+  }
+  // CMS refuses a certificate added twice: keep each once, and the signer's only as signer.
+  for (X509Ptr& cert : chain) {
+    const auto same = [&](const X509Ptr& other) { return X509_cmp(other.get(), cert.get()) == 0; };
+    if (X509_cmp(cert.get(), impl->cert.get()) != 0 &&
+        std::none_of(impl->chain.begin(), impl->chain.end(), same)) {
+      impl->chain.push_back(std::move(cert));
+    }
+  }
+  for (const std::string& path : options.signer_trust_files) {
+    auto anchors = read_certificates(path, "trust anchors");
+    CUSTODY_TRY(anchors);
+    std::move(anchors->begin(), anchors->end(), std::back_inserter(impl->signer_anchors));
+  }
+  impl->facts = facts_of(impl->cert.get());
+  impl->digest = digest_for(impl->key.get());
+  ERR_clear_error();
+  return Identity(std::move(impl));
+}
+
+Result<void> Identity::check_can_sign() const {
+  X509* cert = m_impl->cert.get();
+  const CertificateFacts& facts = m_impl->facts;
+  const auto refuse = [&](const std::string& why, const char* hint) {
+    Error error{Errc::invalid_argument,
+                fmt::format("cannot sign as {}: {}; a signature made with it would never verify",
+                            common_name(facts.subject), why),
+                {},
+                {},
+                0,
+                hint};
+    return tl::unexpected(std::move(error));
+  };
+  constexpr const char* k_renew =
+      "nothing was signed or changed; sign with a certificate that is valid now (ask the CA to "
+      "renew it)";
+  // X509_cmp_current_time: negative if the time lies in the past, positive if in the future.
+  if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) {
+    return refuse(fmt::format("its certificate is not valid before {}", facts.not_before), k_renew);
+  }
+  if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
+    return refuse(fmt::format("its certificate expired on {}", facts.not_after), k_renew);
+  }
+  // The purpose the verifier checks (chain_problem): a key usage that allows signing, and
+  // emailProtection or no extended key usage.
+  if (X509_check_purpose(cert, X509_PURPOSE_SMIME_SIGN, 0) != 1) {
+    ERR_clear_error();
+    return refuse(
+        "its certificate does not allow signing documents (key usage must include "
+        "digitalSignature or nonRepudiation, extended key usage emailProtection or "
+        "none)",
+        "nothing was signed or changed; use the signing certificate your CA issued "
+        "for this key");
+  }
+  if (!m_impl->signer_anchors.empty()) {
+    auto untrusted = stack_view(m_impl->chain);
+    CUSTODY_TRY(untrusted);
+    const std::string problem =
+        chain_problem(cert, m_impl->signer_anchors, untrusted->get(), std::nullopt);
+    if (!problem.empty()) {
+      return refuse(
+          fmt::format("its certificate does not chain to the given --trust CAs ({})", problem),
+          "nothing was signed or changed; give the CA that issued the signer's "
+          "certificate, and its intermediates with --chain");
+    }
+  }
+  ERR_clear_error();
+  return {};
+}
+
+Result<std::string> Identity::sign_detached(std::string_view content) const {
+  ERR_clear_error();
+  auto chain = stack_view(m_impl->chain);
+  CUSTODY_TRY(chain);
+  // Partial: the signer is added with our choice of digest, which CMS_sign would not take.
+  constexpr unsigned int k_flags = CMS_DETACHED | CMS_BINARY | CMS_PARTIAL;
+  CmsPtr cms(CMS_sign(nullptr, nullptr, chain->get(), nullptr, k_flags));
+  if (!cms) {
+    return crypto_error("cannot start a CMS signature");
+  }
+  // signingTime is added by default; S/MIME capabilities mean nothing for evidence.
+  if (CMS_add1_signer(cms.get(), m_impl->cert.get(), m_impl->key.get(), m_impl->digest,
+                      CMS_BINARY | CMS_NOSMIMECAP) == nullptr) {
+    return crypto_error("cannot add the signer to the CMS signature");
+  }
+  ViewState state;
+  auto data = view_bio(content, state);
+  CUSTODY_TRY(data);
+  // CMS_BINARY: the bytes as they are, no line-end canonicalisation.
+  if (CMS_final(cms.get(), data->get(), nullptr, CMS_DETACHED | CMS_BINARY) != 1) {
+    return crypto_error("cannot sign");
+  }
+  const int length = i2d_CMS_ContentInfo(cms.get(), nullptr);
+  if (length <= 0) {
+    return crypto_error("cannot encode the CMS signature");
+  }
+  std::string der(static_cast<std::size_t>(length), '\0');
+  auto* out = reinterpret_cast<unsigned char*>(der.data());
+  if (i2d_CMS_ContentInfo(cms.get(), &out) != length) {
+    return crypto_error("cannot encode the CMS signature");
+  }
+  return der;
+}
+
+Result<SignatureCheck> verify_detached(std::string_view cms_der,
+                                       std::string_view content,
+                                       const std::vector<std::string>& trust_files) {
+  ERR_clear_error();
+  const auto* der = reinterpret_cast<const unsigned char*>(cms_der.data());
+  const unsigned char* const der_end = der + cms_der.size();
+  CmsPtr cms(cms_der.size() <= LONG_MAX
+                 ? d2i_CMS_ContentInfo(nullptr, &der, static_cast<long>(cms_der.size()))
+                 : nullptr);
+  if (!cms) {
+    return make_error(Errc::corrupt,
+                      fmt::format("not a CMS signature (DER): {}", internal::openssl_errors()));
+  }
+  if (der != der_end) {
+    return make_error(Errc::corrupt,
+                      fmt::format("{} bytes follow the CMS signature", der_end - der));
+  }
+  if (OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_signed) {
+    return make_error(Errc::corrupt, "a CMS message, but not a signature (SignedData)");
+  }
+  if (CMS_is_detached(cms.get()) != 1) {
+    return make_error(Errc::unsupported,
+                      "the CMS signature embeds its content: a detached signature was expected");
+  }
+
+  std::vector<X509Ptr> anchors;
+  for (const std::string& path : trust_files) {
+    auto certificates = read_certificates(path, "trust anchors");
+    CUSTODY_TRY(certificates);
+    std::move(certificates->begin(), certificates->end(), std::back_inserter(anchors));
+  }
+  // The anchors also serve to find a signer certificate that the signature does not carry.
+  auto anchor_stack = stack_view(anchors);
+  CUSTODY_TRY(anchor_stack);
+
+  SignatureCheck check;
+  STACK_OF(CMS_SignerInfo)* signer_infos = CMS_get0_SignerInfos(cms.get());
+  const int signer_count = sk_CMS_SignerInfo_num(signer_infos);
+  if (signer_count <= 0) {
+    check.trust_problem = "the signature has no signer";
+    check.detail = "the signature has no signer";
+    return check;
+  }
+  CMS_set1_signers_certs(cms.get(), anchor_stack->get(), 0);
+  ERR_clear_error();
+
+  ViewState state;
+  auto data = view_bio(content, state);
+  CUSTODY_TRY(data);
+  // CMS_NO_SIGNER_CERT_VERIFY: only the cryptography here; trust is judged below, separately,
+  // so that "untrusted signer" and "invalid signature" stay apart.
+  check.signature_valid = CMS_verify(cms.get(), anchor_stack->get(), nullptr, data->get(), nullptr,
+                                     CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) == 1;
+  const DrainedErrors errors = drain_errors();
+
+  const X509StackPtr carried(CMS_get1_certs(cms.get()));
+  ERR_clear_error();
+  // Every signer must pass; the report describes the first.
+  check.chain_trusted = true;
+  check.valid_at_signing_time = true;
+  for (int i = 0; i < signer_count; ++i) {
+    CMS_SignerInfo* signer_info = sk_CMS_SignerInfo_value(signer_infos, i);
+    X509* signer = nullptr;
+    CMS_SignerInfo_get0_algs(signer_info, nullptr, &signer, nullptr, nullptr);
+    const std::optional<std::time_t> signed_at = signing_time_of(signer_info);
+    if (i == 0) {
+      if (signer != nullptr) {
+        check.signer = facts_of(signer);
+      }
+      if (signed_at) {
+        check.signing_time = rfc3339(*signed_at);
+      }
+    }
+    std::string problem;
+    if (signer == nullptr) {
+      problem = "the signer's certificate is neither in the signature nor among the trust anchors";
+    } else if (anchors.empty()) {
+      problem = "no trust anchors given";
+    } else {
+      // At the signing time: a certificate that expired since still verifies. Without a
+      // signing time, only the present time is left.
+      problem = chain_problem(signer, anchors, carried.get(), signed_at);
+    }
+    if (!problem.empty() && check.chain_trusted) {
+      check.chain_trusted = false;
+      check.trust_problem = problem;
+    }
+    // X509_cmp_time: -1 if the certificate's time is at or before `at`, 1 if after.
+    std::time_t at = signed_at.value_or(0);
+    const bool in_validity = signer != nullptr && signed_at &&
+                             X509_cmp_time(X509_get0_notBefore(signer), &at) == -1 &&
+                             X509_cmp_time(X509_get0_notAfter(signer), &at) == 1;
+    check.valid_at_signing_time = check.valid_at_signing_time && in_validity;
+  }
+  ERR_clear_error();
+
+  if (!check.signature_valid) {
+    check.detail = signature_failure(errors);
+  } else if (!check.chain_trusted) {
+    check.detail = fmt::format(
+        "the content matches the signature, but the signer is not trusted: "
+        "{}",
+        check.trust_problem);
+  } else if (check.signing_time.empty()) {
+    check.detail =
+        "the signature carries no signing time: the certificate chain was checked at the present "
+        "time";
+  } else if (!check.valid_at_signing_time) {
+    check.detail = "the signing time lies outside the signer certificate's validity";
+  }
+  return check;
+}
+
+Result<void> check_trust_files(const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) {
+    auto certificates = read_certificates(path, "trust anchors");
+    if (!certificates) {
+      Error error = std::move(certificates).error();
+      if (error.code == Errc::corrupt) {
+        error.code = Errc::invalid_argument;
+        error.message = fmt::format(
+            "{} is not a certificate file: it holds no certificate in "
+            "PEM or DER",
+            path);
+        error.hint =
+            "give the CA's certificate (for example ca.pem), not a key, a request or a "
+            "signature";
+      } else if (error.code == Errc::not_found) {
+        error.message = "trust file not found";
+        error.hint = "give the PEM file of the CA that issued the signers' certificates";
+      }
+      return tl::unexpected(std::move(error));
+    }
+  }
+  return {};
+}
+
+std::string common_name(const std::string& subject) {
+  // RFC 2253 one-line subject: "CN=Erika Mustermann,O=BKA,C=DE".
+  const std::size_t at = subject.find("CN=");
+  if (at == std::string::npos) {
+    return subject;
+  }
+  std::string name;
+  for (std::size_t i = at + 3; i < subject.size(); ++i) {
+    if (subject[i] == '\\' && i + 1 < subject.size()) {
+      name += subject[++i];
+    } else if (subject[i] == ',') {
+      break;
+    } else {
+      name += subject[i];
+    }
+  }
+  return name;
+}
+
+}  // namespace custody

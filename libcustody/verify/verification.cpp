@@ -1,0 +1,1020 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/pipeline.hpp"
+#include "zip/zip.hpp"
+
+#include <custody/container.hpp>
+#include <custody/custody_log.hpp>
+#include <custody/import.hpp>
+#include <custody/logical.hpp>
+#include <custody/seal.hpp>
+#include <custody/text.hpp>
+#include <custody/verification.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+
+namespace custody {
+
+namespace {
+
+Check failed_check(std::string name, std::string subject, std::string detail) {
+  Check check;
+  check.name = std::move(name);
+  check.subject = std::move(subject);
+  check.result = CheckResult::fail;
+  check.detail = std::move(detail);
+  return check;
+}
+
+void check_record_integrity(const LoadedRecord& loaded, VerificationReport& report) {
+  Check check;
+  check.name = "record";
+  check.subject = std::filesystem::path(report.record_path).filename().string();
+  check.algorithm = "sha256";
+  check.expected = loaded.recorded_digest;
+  check.actual = loaded.computed_digest;
+  if (!loaded.digest_matches) {
+    check.result = CheckResult::fail;
+    check.detail =
+        "the record was edited after acquisition (record_sha256 does not match its content)";
+  }
+  report.checks.push_back(std::move(check));
+  if (loaded.record.status != AcquisitionStatus::complete) {
+    report.checks.push_back(
+        failed_check("acquisition", "image",
+                     loaded.record.status == AcquisitionStatus::interrupted
+                         ? "the acquisition was interrupted: the image is incomplete"
+                         : fmt::format("the acquisition failed ({}): the image is incomplete",
+                                       loaded.record.error)));
+  }
+}
+
+// Sizes of the segment files as they are now; a size that differs from the record is a failed
+// check (truncated or extended), a missing file is an error (nothing to check).
+Result<std::vector<std::uint64_t>> check_segment_sizes(const std::vector<std::string>& paths,
+                                                       VerificationReport& report) {
+  std::vector<std::uint64_t> sizes;
+  for (std::size_t index = 0; index < paths.size(); ++index) {
+    struct stat status {};
+    if (::stat(paths[index].c_str(), &status) != 0) {
+      const int error = errno;
+      auto failure = make_sys_error(error == ENOENT ? Errc::not_found : Errc::io_error,
+                                    "image segment missing", paths[index], error);
+      failure.value().hint = "put every image file named in the record next to the record";
+      return failure;
+    }
+    const auto actual = static_cast<std::uint64_t>(status.st_size);
+    const SegmentRecord& segment = report.record.segments[index];
+    if (actual != segment.size) {
+      Check check =
+          failed_check("segment", segment.file,
+                       fmt::format("size is {} bytes, the record says {} ({})", actual,
+                                   segment.size, actual < segment.size ? "truncated" : "extended"));
+      check.algorithm = "size";
+      check.expected = std::to_string(segment.size);
+      check.actual = std::to_string(actual);
+      report.checks.push_back(std::move(check));
+    }
+    sizes.push_back(actual);
+  }
+  return sizes;
+}
+
+void compare(Check check, const std::string& actual, VerificationReport& report) {
+  check.actual = actual;
+  if (check.actual != check.expected) {
+    check.result = CheckResult::fail;
+    check.detail = fmt::format("{} mismatch (recorded {}, computed {})", check.algorithm,
+                               check.expected, check.actual);
+  }
+  report.checks.push_back(std::move(check));
+}
+
+void compare_digests(const std::vector<std::unique_ptr<internal::DigestSink>>& sinks,
+                     VerificationReport& report) {
+  const auto& segments = report.record.segments;
+  for (const auto& sink : sinks) {
+    const std::string name(hash_name(sink->algorithm()));
+    if (segments.size() > 1) {
+      for (std::size_t index = 0; index < segments.size(); ++index) {
+        auto expected = segments[index].hashes.find(sink->algorithm());
+        if (expected != segments[index].hashes.end()) {
+          compare(Check{"segment", segments[index].file, name, expected->second, {}, {}, {}},
+                  sink->segment_digests().at(index), report);
+        }
+      }
+    }
+    compare(Check{"image", "image", name, report.record.hashes.at(sink->algorithm()), {}, {}, {}},
+            sink->total_digest(), report);
+  }
+}
+
+// A verified image that had unreadable sectors must say so.
+void add_record_defect_check(VerificationReport& report) {
+  const AcquisitionRecord& record = report.record;
+  if (record.defects.empty()) {
+    return;
+  }
+  std::uint64_t sectors = 0;
+  std::string ranges;
+  for (const Defect& defect : record.defects) {
+    const std::uint64_t first = defect.offset / defect.sector_size;
+    const std::uint64_t count = (defect.length + defect.sector_size - 1) / defect.sector_size;
+    sectors += count;
+    if (ranges.size() < 400) {
+      ranges += fmt::format("{}{}-{}", ranges.empty() ? "" : ", ", first, first + count - 1);
+    }
+  }
+  Check check;
+  check.name = "defects";
+  check.subject = "image";
+  check.result = CheckResult::warn;
+  check.detail = fmt::format(
+      "{} sectors could not be read at acquisition and are filled with {} "
+      "in the image (sectors {})",
+      sectors, record.defect_fill, ranges);
+  report.checks.push_back(std::move(check));
+}
+
+}  // namespace
+
+Result<VerificationReport> verify_record(const std::string& record_path,
+                                         ProgressSink* progress,
+                                         const CancelToken* cancel) {
+  auto loaded = load_record(record_path);
+  CUSTODY_TRY(loaded);
+  if (loaded->record.image_format != "raw") {
+    const std::string container =
+        loaded->record.container ? loaded->record.container->file : std::string("its container");
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{} describes an image inside an AFF4 container; verify the "
+                                  "container instead (custody-verify {})",
+                                  record_path, container));
+  }
+  VerificationReport report;
+  report.record_path = record_path;
+  report.record = loaded->record;
+  check_record_integrity(*loaded, report);
+
+  const std::filesystem::path directory = std::filesystem::path(record_path).parent_path();
+  std::vector<std::string> paths;
+  for (const SegmentRecord& segment : report.record.segments) {
+    const std::filesystem::path name(segment.file);
+    if (name.has_parent_path() || name.empty() || name == "." || name == "..") {
+      return make_error(Errc::corrupt, fmt::format("segment name \"{}\" in {} is not a plain "
+                                                   "file name; refusing to read outside the "
+                                                   "record's directory",
+                                                   segment.file, record_path));
+    }
+    paths.push_back((directory / name).string());
+  }
+  auto sizes = check_segment_sizes(paths, report);
+  CUSTODY_TRY(sizes);
+
+  std::vector<HashAlgorithm> algorithms;
+  for (const auto& entry : report.record.hashes) {
+    algorithms.push_back(entry.first);
+  }
+  if (algorithms.empty()) {
+    return make_error(Errc::corrupt, fmt::format("{} records no image hash", record_path));
+  }
+  auto sinks = internal::make_digest_sinks(algorithms, internal::SegmentLayout::sizes(*sizes));
+  CUSTODY_TRY(sinks);
+  auto source = open_concatenated_files(paths);
+  CUSTODY_TRY(source);
+  const auto hash_workers = internal::group_digest_sinks(*sinks);
+  auto outcome = internal::run_pipeline(**source, internal::sink_pointers(hash_workers),
+                                        (*source)->info().size.value_or(0), progress, cancel);
+  CUSTODY_TRY(outcome);
+  if (outcome->cancelled) {
+    return make_error(Errc::cancelled, "verification was interrupted");
+  }
+  compare_digests(*sinks, report);
+  add_record_defect_check(report);
+  report.verified = std::all_of(report.checks.begin(), report.checks.end(), [](const Check& check) {
+    return check.result != CheckResult::fail;
+  });
+  return report;
+}
+
+const char* check_result_name(CheckResult result) {
+  switch (result) {
+    case CheckResult::pass:
+      return "pass";
+    case CheckResult::fail:
+      return "fail";
+    case CheckResult::warn:
+      return "warn";
+  }
+  return "fail";
+}
+
+namespace {
+
+Check make_check(std::string name, std::string subject, CheckResult result, std::string detail) {
+  Check check;
+  check.name = std::move(name);
+  check.subject = std::move(subject);
+  check.result = result;
+  check.detail = std::move(detail);
+  return check;
+}
+
+// The hashes the image must have: the custody record's, and information.turtle's (which must
+// agree).
+DigestSet expected_hashes(const VerificationReport& report,
+                          const ContainerInfo& info,
+                          std::vector<Check>& checks) {
+  DigestSet expected = report.has_record ? report.record.hashes : DigestSet{};
+  for (const auto& [algorithm, hex] : info.linear_hashes) {
+    auto known = expected.find(algorithm);
+    if (known == expected.end()) {
+      expected[algorithm] = hex;
+    } else if (known->second != hex) {
+      checks.push_back(make_check("metadata", "information.turtle", CheckResult::fail,
+                                  fmt::format("{} in information.turtle ({}) differs from the "
+                                              "custody record ({})",
+                                              hash_name(algorithm), hex, known->second)));
+    }
+  }
+  return expected;
+}
+
+void add_defect_checks(const ContainerInfo& info, VerificationReport& report) {
+  const ContainerMapSummary& map = info.map;
+  if (map.unreadable_bytes > 0) {
+    std::string ranges;
+    for (const auto& [offset, length] : map.unreadable_ranges) {
+      if (ranges.size() > 400) {
+        ranges += ", ...";
+        break;
+      }
+      ranges += fmt::format("{}{}..{}", ranges.empty() ? "" : ", ", offset, offset + length);
+    }
+    report.checks.push_back(
+        make_check("defects", "image", CheckResult::warn,
+                   fmt::format("{} bytes could not be read at acquisition and are filled with the "
+                               "UNREADABLEDATA pattern (bytes {})",
+                               map.unreadable_bytes, ranges)));
+  }
+  if (map.unknown_bytes > 0) {
+    report.checks.push_back(make_check(
+        "defects", "image", CheckResult::warn,
+        fmt::format("{} bytes were not acquired (UnknownData: e.g. unallocated space left out)",
+                    map.unknown_bytes)));
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// When the AFF4 structure cannot be read, the ZIP layer may still say which member was damaged.
+// Returns the report if some member's CRC-32 fails, the original error otherwise.
+Result<VerificationReport> verify_unreadable_container(const std::vector<std::string>& paths,
+                                                       Error open_error) {
+  VerificationReport report;
+  report.record_path = paths.front();
+  report.kind = "aff4";
+  report.has_record = false;
+  for (const std::string& path : paths) {
+    auto zip = internal::ZipReader::open(path);
+    if (!zip) {
+      return tl::unexpected(std::move(open_error));
+    }
+    for (const internal::ZipMember& member : zip->members()) {
+      auto crc = zip->compute_crc32(member);
+      if (!crc || *crc != member.crc32) {
+        report.checks.push_back(make_check(
+            "member", member.name, CheckResult::fail,
+            crc ? fmt::format("bytes {}..{} of {} changed (CRC-32 recorded {:08x}, computed "
+                              "{:08x})",
+                              member.data_offset, member.data_offset + member.compressed_size, path,
+                              member.crc32, *crc)
+                : crc.error().message));
+      }
+    }
+  }
+  if (report.checks.empty()) {
+    return tl::unexpected(std::move(open_error));
+  }
+  report.checks.insert(report.checks.begin(),
+                       make_check("container", paths.front(), CheckResult::fail,
+                                  "cannot be read as an AFF4 image: " + open_error.to_string()));
+  return report;
+}
+
+}  // namespace
+
+namespace {
+
+// Trusted time of a seal: an RFC 3161 token over its signature.
+void add_timestamp_check(const SealReport& seal,
+                         bool tsa_anchors_given,
+                         VerificationReport& report) {
+  const std::string name = fmt::format("timestamp of seal {}", seal.number);
+  if (!seal.has_timestamp) {
+    report.checks.push_back(make_check("timestamp", name, CheckResult::warn,
+                                       fmt::format("seal {} is not timestamped: its time is the "
+                                                   "signer's own claim",
+                                                   seal.number)));
+    return;
+  }
+  const TimestampCheck& stamp = seal.timestamp;
+  if (!seal.timestamp_problem.empty()) {
+    report.checks.push_back(
+        make_check("timestamp", name, CheckResult::fail, "unreadable: " + seal.timestamp_problem));
+  } else if (!stamp.imprint_matches) {
+    report.checks.push_back(make_check("timestamp", name, CheckResult::fail,
+                                       "the timestamp is not over this seal's signature"));
+  } else if (!stamp.signature_valid && tsa_anchors_given) {
+    report.checks.push_back(
+        make_check("timestamp", name, CheckResult::fail,
+                   fmt::format("the timestamp is not signed by a TSA the given CAs vouch for ({})",
+                               stamp.detail)));
+  } else if (!stamp.signature_valid) {
+    report.checks.push_back(make_check(
+        "timestamp", name, CheckResult::warn,
+        fmt::format("timestamped {} by {}, but that TSA is not trusted here; give its CA with "
+                    "--tsa-trust",
+                    stamp.time, stamp.tsa_subject)));
+  } else if (!report.record.finished.empty() && stamp.time < report.record.finished) {
+    report.checks.push_back(
+        make_check("timestamp", name, CheckResult::fail,
+                   fmt::format("the trusted time {} is before the acquisition ended ({})",
+                               stamp.time, report.record.finished)));
+  } else {
+    report.checks.push_back(make_check(
+        "timestamp", name, CheckResult::pass,
+        fmt::format("existed at {} (trusted time by {})", stamp.time, stamp.tsa_subject)));
+  }
+}
+
+// Failures and warnings of the custody log one by one; its passes as one line.
+void add_custody_log_checks(const LogVerification& log, VerificationReport& report) {
+  for (const LogCheck& check : log.checks) {
+    if (check.result == LogCheckResult::pass && check.subject != "log") {
+      continue;
+    }
+    const CheckResult result = check.result == LogCheckResult::pass   ? CheckResult::pass
+                               : check.result == LogCheckResult::fail ? CheckResult::fail
+                                                                      : CheckResult::warn;
+    report.checks.push_back(make_check("custody log",
+                                       check.subject == "log" ? "custody log" : check.subject,
+                                       result, check.detail));
+  }
+}
+
+// Whether a trusted RFC 3161 timestamp proves that `seal` existed while its signer's certificate
+// was valid: only then does a certificate that has expired since not matter.
+bool time_proven_before_expiry(const SealReport& seal) {
+  const TimestampCheck& stamp = seal.timestamp;
+  return seal.has_timestamp && seal.timestamp_problem.empty() && stamp.imprint_matches &&
+         stamp.signature_valid && !seal.signature.signer.not_after.empty() &&
+         stamp.time <= seal.signature.signer.not_after;
+}
+
+// `anchors_given`: the user named the CAs to trust, so a signer outside them is a failure, not
+// a warning. `accept_expired`: the user accepts seals whose signer's certificate has expired since
+// on the signer's own word for the seal's date (custody-verify --accept-expired-signers).
+void add_seal_checks(const std::vector<SealReport>& seals,
+                     bool anchors_given,
+                     bool accept_expired,
+                     VerificationReport& report) {
+  if (seals.empty()) {
+    // Seals are appended, so cutting a file back removes them: their absence is worth saying,
+    // and a failure when the user asked to check signers.
+    report.checks.push_back(make_check(
+        "seal", "container", anchors_given ? CheckResult::fail : CheckResult::warn,
+        anchors_given ? "--trust was given, but the container carries no seal: nobody vouches "
+                        "for it (a seal can be removed by cutting the file back)"
+                      : "the container is not sealed: nobody has signed for it (custody-seal)"));
+    return;
+  }
+  const std::string now = utc_now();
+  for (const SealReport& seal : seals) {
+    const std::string subject =
+        seal.signature.signer.subject.empty()
+            ? fmt::format("seal {}", seal.number)
+            : fmt::format("seal {} ({})", seal.number, seal.signature.signer.subject);
+    const std::string signer = common_name(seal.signature.signer.subject);
+    const auto fail = [&](std::string detail) {
+      report.checks.push_back(make_check("seal", subject, CheckResult::fail, std::move(detail)));
+    };
+    if (!seal.detail.empty()) {
+      fail(fmt::format("seal {} cannot be read: {}", seal.number, seal.detail));
+      continue;
+    }
+    if (!seal.signature.signature_valid) {
+      fail(fmt::format("the signature of seal {} does not match its manifest: forged or damaged",
+                       seal.number));
+      continue;
+    }
+    bool ok = true;
+    if (!seal.file_prefix_matches) {
+      fail(
+          fmt::format("the first {} bytes of the file, which seal {} covers, changed after "
+                      "sealing (this includes bytes no reader looks at, such as old directory "
+                      "records)",
+                      seal.sealed_length, seal.number));
+      ok = false;
+    }
+    for (const std::string& name : seal.changed_members) {
+      fail(fmt::format("member {} changed or disappeared after seal {} was made", name,
+                       seal.number));
+      ok = false;
+    }
+    for (const std::string& name : seal.added_members) {
+      fail(fmt::format("member {} was added after seal {} was made", name, seal.number));
+      ok = false;
+    }
+    if (!seal.after_acquisition) {
+      fail(fmt::format("seal {} is dated {}, before the acquisition ended", seal.number,
+                       seal.sealed_at));
+      ok = false;
+    }
+    if (!seal.signature.valid_at_signing_time) {
+      fail(
+          fmt::format("seal {} was made with a certificate that was not valid at the time "
+                      "(signed {}; the certificate of {} is valid from {} to {})",
+                      seal.number, seal.sealed_at, signer, seal.signature.signer.not_before,
+                      seal.signature.signer.not_after));
+      ok = false;
+    } else if (!seal.signature.chain_trusted && anchors_given) {
+      fail(fmt::format("seal {} was made by a signer that is not trusted here ({}: {})",
+                       seal.number, signer, seal.signature.trust_problem));
+      continue;
+    } else if (!seal.signature.chain_trusted) {
+      report.checks.push_back(
+          make_check("seal", subject, CheckResult::warn,
+                     fmt::format("seal {} is correctly signed by {}, but the signer is not "
+                                 "checked ({}); give the signer's CA with --trust",
+                                 seal.number, signer, seal.signature.trust_problem)));
+      continue;
+    } else if (seal.signature.signer.not_after < now && !time_proven_before_expiry(seal)) {
+      // Trusted at the date the seal claims, but that date is the signer's own word: a key that
+      // outlived its certificate could have made the seal later and backdated it.
+      const std::string why = fmt::format(
+          "seal {} was made by {}, whose certificate has expired (on {}), and no trusted time "
+          "proves that the seal was made before; its date, {}, is the signer's own claim",
+          seal.number, signer, seal.signature.signer.not_after, seal.sealed_at);
+      if (accept_expired) {
+        report.checks.push_back(make_check("seal", subject, CheckResult::warn,
+                                           why + " (accepted with --accept-expired-signers)"));
+      } else {
+        fail(why + "; if you accept that claim, verify with --accept-expired-signers");
+      }
+      continue;
+    }
+    if (ok) {
+      report.checks.push_back(make_check(
+          "seal", subject, CheckResult::pass,
+          fmt::format("signed {}, signer trusted, nothing changed since", seal.sealed_at)));
+    }
+  }
+}
+
+// A logical (AFF4-L) container: the file list against the record, every file's content against
+// its recorded hashes (the changed file is named), and every member's CRC-32.
+Result<void> check_logical_files(const std::string& path, VerificationReport& report) {
+  auto container = LogicalContainer::open(path);
+  CUSTODY_TRY(container);
+  const LogicalContainer& logical = **container;
+  if (report.has_record && report.record.logical) {
+    const std::string& bytes = logical.manifest_bytes();
+    auto digest = hash_bytes(std::as_bytes(std::span(bytes.data(), bytes.size())),
+                             std::array{HashAlgorithm::sha256});
+    CUSTODY_TRY(digest);
+    compare(Check{"file list",
+                  k_logical_manifest_member,
+                  "sha256",
+                  report.record.logical->manifest_sha256,
+                  {},
+                  {},
+                  {}},
+            digest->at(HashAlgorithm::sha256), report);
+  }
+  std::uint64_t checked = 0;
+  for (const LogicalEntry& entry : logical.manifest().entries) {
+    if (entry.type != LogicalEntryType::file) {
+      continue;
+    }
+    const std::string shown = encode_logical_path(entry.path);
+    if (entry.member.empty()) {
+      report.checks.push_back(
+          make_check("file", shown, CheckResult::warn, "not taken at acquisition: " + entry.error));
+      continue;
+    }
+    std::vector<HashAlgorithm> algorithms;
+    for (const auto& [algorithm, hex] : entry.hashes) {
+      algorithms.push_back(algorithm);
+    }
+    auto hashes = logical.hash_file(entry, algorithms);
+    if (!hashes) {
+      report.checks.push_back(make_check("file", shown, CheckResult::fail,
+                                         "cannot be read: " + hashes.error().message));
+      continue;
+    }
+    for (const auto& [algorithm, expected] : entry.hashes) {
+      const std::string& actual = hashes->at(algorithm);
+      Check check{"file",   shown,  std::string(hash_name(algorithm)),
+                  expected, actual, expected == actual ? CheckResult::pass : CheckResult::fail,
+                  {}};
+      if (check.result == CheckResult::fail) {
+        check.detail = fmt::format(
+            "the file's content CHANGED since acquisition ({} recorded "
+            "{}, computed {})",
+            check.algorithm, expected, actual);
+      }
+      report.checks.push_back(std::move(check));
+    }
+    ++checked;
+    if (!entry.error.empty()) {
+      report.checks.push_back(make_check("file", shown, CheckResult::warn,
+                                         "incomplete at acquisition: " + entry.error));
+    }
+  }
+  report.checks.push_back(make_check("files", fmt::format("{} files", checked), CheckResult::pass,
+                                     "every file checked against its recorded hashes"));
+  auto zip = internal::ZipReader::open(path);
+  CUSTODY_TRY(zip);
+  bool members_ok = true;
+  for (const internal::ZipMember& member : zip->members()) {
+    auto crc = zip->compute_crc32(member);
+    if (!crc || *crc != member.crc32) {
+      members_ok = false;
+      report.checks.push_back(make_check(
+          "member", member.name, CheckResult::fail,
+          crc ? fmt::format("bytes {}..{} changed (CRC-32 recorded {:08x}, computed {:08x})",
+                            member.data_offset, member.data_offset + member.compressed_size,
+                            member.crc32, *crc)
+              : crc.error().message));
+    }
+  }
+  if (members_ok) {
+    report.checks.push_back(make_check("members", fmt::format("{} members", zip->members().size()),
+                                       CheckResult::pass, "CRC-32 of every member matches"));
+  }
+  if (!logical.manifest().defects.empty()) {
+    report.checks.push_back(make_check(
+        "acquisition", "defects", CheckResult::warn,
+        fmt::format("{} entr{} could not be taken completely at acquisition (see custody-info)",
+                    logical.manifest().defects.size(),
+                    logical.manifest().defects.size() == 1 ? "y" : "ies")));
+  }
+  return {};
+}
+
+// Seals (with their timestamps) and the custody log of a container, physical or logical.
+Result<void> add_custody_checks(const std::vector<std::string>& paths,
+                                const VerifyOptions& options,
+                                VerificationReport& report,
+                                ProgressSink* progress,
+                                const CancelToken* cancel) {
+  auto seals = check_seals(paths, options.trust_files, options.tsa_trust_files, progress, cancel);
+  CUSTODY_TRY(seals);
+  report.seals = *seals;
+  report.trust_given = !options.trust_files.empty();
+  report.tsa_trust_given = !options.tsa_trust_files.empty();
+  add_seal_checks(*seals, report.trust_given, options.accept_expired_signers, report);
+  for (const SealReport& seal : *seals) {
+    add_timestamp_check(seal, report.tsa_trust_given, report);
+  }
+  auto log = verify_custody_log(paths.front(), options.trust_files, options.tsa_trust_files);
+  CUSTODY_TRY(log);
+  add_custody_log_checks(*log, report);
+  report.custody_log = std::move(*log);
+  return {};
+}
+
+Result<VerificationReport> verify_logical_container(const std::vector<std::string>& paths,
+                                                    const VerifyOptions& options,
+                                                    ProgressSink* progress,
+                                                    const CancelToken* cancel) {
+  auto zip = internal::ZipReader::open(paths.front());
+  CUSTODY_TRY(zip);
+  VerificationReport report;
+  report.record_path = paths.front();
+  report.kind = "aff4";
+  report.has_record = false;
+  if (const internal::ZipMember* member = zip->find("custody/acquisition.json")) {
+    auto text = zip->read_member(*member, std::size_t{16} << 20U);
+    CUSTODY_TRY(text);
+    auto loaded = parse_record(*text);
+    if (loaded) {
+      report.has_record = true;
+      report.record = loaded->record;
+      check_record_integrity(*loaded, report);
+      report.checks.front().subject = "custody/acquisition.json";
+    } else {
+      report.checks.push_back(
+          make_check("record", "custody/acquisition.json", CheckResult::fail,
+                     "the custody record is damaged: " + loaded.error().message));
+    }
+  }
+  if (auto files = check_logical_files(paths.front(), report); !files) {
+    if (files.error().code != Errc::corrupt) {
+      return tl::unexpected(files.error());
+    }
+    report.checks.push_back(make_check("container", paths.front(), CheckResult::fail,
+                                       "cannot be read: " + files.error().message));
+  }
+  CUSTODY_TRY(add_custody_checks(paths, options, report, progress, cancel));
+  report.verified = std::none_of(report.checks.begin(), report.checks.end(),
+                                 [](const Check& c) { return c.result == CheckResult::fail; });
+  return report;
+}
+
+}  // namespace
+
+Result<VerificationReport> verify_container(const std::vector<std::string>& paths,
+                                            const std::vector<std::string>& trust_files,
+                                            const std::vector<std::string>& tsa_trust_files,
+                                            ProgressSink* progress,
+                                            const CancelToken* cancel) {
+  return verify_container(paths, VerifyOptions{trust_files, tsa_trust_files, false}, progress,
+                          cancel);
+}
+
+Result<VerificationReport> verify_container(const std::vector<std::string>& paths,
+                                            const VerifyOptions& options,
+                                            ProgressSink* progress,
+                                            const CancelToken* cancel) {
+  if (paths.size() == 1 && looks_like_logical_container(paths.front())) {
+    return verify_logical_container(paths, options, progress, cancel);
+  }
+  auto container = Container::open(paths);
+  if (!container && container.error().code == Errc::corrupt) {
+    return verify_unreadable_container(paths, std::move(container).error());
+  }
+  CUSTODY_TRY(container);
+  const ContainerInfo& info = (*container)->info();
+  VerificationReport report;
+  report.record_path = paths.front();
+  report.kind = "aff4";
+  report.has_record = info.custody_record.has_value();
+  if (report.has_record) {
+    auto loaded = parse_record(*info.custody_record);
+    if (loaded) {
+      report.record = loaded->record;
+      check_record_integrity(*loaded, report);
+      report.checks.front().subject = "custody/acquisition.json";
+    } else {
+      // Verify the rest all the same: the member checks below say which bytes changed.
+      report.has_record = false;
+      report.checks.push_back(
+          make_check("record", "custody/acquisition.json", CheckResult::fail,
+                     "the custody record is damaged: " + loaded.error().message));
+    }
+  }
+  if (!report.has_record) {
+    report.record.image_format = "aff4";
+    report.record.image_size = info.size;
+    report.record.source.path = info.image_properties.count("diskDeviceName") != 0
+                                    ? info.image_properties.at("diskDeviceName")
+                                    : std::string("unknown");
+  }
+  report.record.image_size = info.size;
+
+  // 1. The image's linear hashes, all algorithms in one pass.
+  DigestSet expected = expected_hashes(report, info, report.checks);
+  std::vector<HashAlgorithm> algorithms;
+  for (const auto& entry : expected) {
+    algorithms.push_back(entry.first);
+  }
+  if (!algorithms.empty()) {
+    auto sinks = internal::make_digest_sinks(algorithms, internal::SegmentLayout::single());
+    CUSTODY_TRY(sinks);
+    const auto workers = internal::group_digest_sinks(*sinks);
+    auto source = (*container)->image_source(0, info.size);
+    auto outcome = internal::run_pipeline(*source, internal::sink_pointers(workers), info.size,
+                                          progress, cancel);
+    if (!outcome && outcome.error().code == Errc::corrupt) {
+      // Damage that stops reading is a failed check; the member checks below locate it.
+      report.checks.push_back(make_check("image", "image", CheckResult::fail,
+                                         "the image cannot be read: " + outcome.error().message));
+    } else {
+      CUSTODY_TRY(outcome);
+      if (outcome->cancelled) {
+        return make_error(Errc::cancelled, "verification was interrupted");
+      }
+      for (const auto& sink : *sinks) {
+        const std::string name(hash_name(sink->algorithm()));
+        compare(Check{"image", "image", name, expected.at(sink->algorithm()), {}, {}, {}},
+                sink->total_digest(), report);
+      }
+    }
+  } else {
+    report.checks.push_back(make_check("image", "image", CheckResult::warn,
+                                       "the container records no linear hash of the image; its "
+                                       "block hashes and checksums are checked instead"));
+  }
+
+  // 2. Every member's bytes against its CRC-32, naming damaged chunks.
+  auto problems = (*container)->check_members(progress, cancel);
+  CUSTODY_TRY(problems);
+  for (const IntegrityProblem& problem : *problems) {
+    report.checks.push_back(
+        make_check(problem.what, problem.subject, CheckResult::fail, problem.detail));
+  }
+  if (problems->empty()) {
+    report.checks.push_back(make_check("members", fmt::format("{} members", info.members.size()),
+                                       CheckResult::pass, "CRC-32 of every member matches"));
+  }
+
+  // 3. AFF4 block hashes, where the producer wrote them.
+  std::vector<std::string> checked;
+  auto block_problems = (*container)->check_block_hashes(checked);
+  CUSTODY_TRY(block_problems);
+  for (const IntegrityProblem& problem : *block_problems) {
+    report.checks.push_back(
+        make_check(problem.what, problem.subject, CheckResult::fail, problem.detail));
+  }
+  for (const std::string& what : checked) {
+    report.checks.push_back(make_check("block hashes", what, CheckResult::pass, ""));
+  }
+
+  // 4. Seals and 5. the custody log.
+  CUSTODY_TRY(add_custody_checks(paths, options, report, progress, cancel));
+
+  if (info.trailing_bytes > 0) {
+    report.checks.push_back(make_check(
+        "container", paths.front(), CheckResult::warn,
+        fmt::format("{} bytes follow the end of the container (an interrupted append, or added "
+                    "later); they are not part of what was verified",
+                    info.trailing_bytes)));
+  }
+  add_defect_checks(info, report);
+  report.verified = std::none_of(report.checks.begin(), report.checks.end(),
+                                 [](const Check& c) { return c.result == CheckResult::fail; });
+  return report;
+}
+
+std::string report_to_json(const VerificationReport& report) {
+  using nlohmann::json;
+  json checks = json::array();
+  for (const Check& check : report.checks) {
+    json item{{"check", check.name},
+              {"subject", check.subject},
+              {"result", check_result_name(check.result)}};
+    if (!check.algorithm.empty()) {
+      item["algorithm"] = check.algorithm;
+      item["expected"] = check.expected;
+      item["actual"] = check.actual;
+    }
+    if (!check.detail.empty()) {
+      item["detail"] = check.detail;
+    }
+    checks.push_back(std::move(item));
+  }
+  json seals = json::array();
+  for (const SealReport& seal : report.seals) {
+    const CertificateFacts& signer = seal.signature.signer;
+    json item{{"number", seal.number},
+              {"signature_valid", seal.signature.signature_valid},
+              {"signer_trusted", seal.signature.chain_trusted},
+              {"sealed_at", seal.sealed_at},
+              {"signer", json{{"subject", signer.subject},
+                              {"issuer", signer.issuer},
+                              {"serial", signer.serial},
+                              {"not_before", signer.not_before},
+                              {"not_after", signer.not_after},
+                              {"sha256_fingerprint", signer.sha256_fingerprint}}},
+              {"timestamped", seal.has_timestamp}};
+    if (seal.has_timestamp) {
+      item["timestamp"] = json{{"time", seal.timestamp.time},
+                               {"tsa", seal.timestamp.tsa_subject},
+                               {"tsa_trusted", seal.timestamp.signature_valid}};
+    }
+    seals.push_back(std::move(item));
+  }
+  json out{{"format", "custody-verification"},
+           {"version", 1},
+           {"kind", report.kind},
+           {"record", report.record_path},
+           {"verdict", report.verified ? "verified" : "failed"},
+           {"summary", verification_summary(report)},
+           {"seals", seals},
+           {"custody_events",
+            report.custody_log ? json(report.custody_log->log.events.size()) : json(nullptr)},
+           {"status", status_name(report.record.status)},
+           {"image_size", report.record.image_size},
+           {"segments", report.record.segments.size()},
+           {"checks", checks}};
+  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace custody
+
+namespace custody {
+
+namespace {
+
+std::string seal_phrase(const VerificationReport& report) {
+  const SealReport* last = nullptr;
+  for (const SealReport& seal : report.seals) {
+    if (seal.signature.signature_valid) {
+      last = &seal;
+    }
+  }
+  if (last == nullptr) {
+    if (report.kind == "e01") {
+      return "the image matches the hashes stored in the E01 by the tool that made it";
+    }
+    return report.kind == "aff4" ? "the image matches the hashes recorded at acquisition; nobody "
+                                   "has sealed the container"
+                                 : "the image matches the hashes recorded at acquisition";
+  }
+  return fmt::format(
+      "the image is unchanged since it was sealed by {} at {}{}",
+      common_name(last->signature.signer.subject), last->sealed_at,
+      last->signature.chain_trusted ? " (signer trusted)" : " (signer not checked against a CA)");
+}
+
+std::string time_phrase(const VerificationReport& report) {
+  for (const SealReport& seal : report.seals) {
+    if (seal.has_timestamp && seal.timestamp.imprint_matches && seal.timestamp.signature_valid) {
+      return fmt::format("time confirmed by {} at {}", common_name(seal.timestamp.tsa_subject),
+                         seal.timestamp.time);
+    }
+  }
+  for (const SealReport& seal : report.seals) {
+    if (seal.has_timestamp && seal.timestamp.imprint_matches) {
+      return fmt::format("timestamped {} by {}, a TSA not checked against a CA",
+                         seal.timestamp.time, common_name(seal.timestamp.tsa_subject));
+    }
+  }
+  return report.seals.empty() ? std::string() : "no trusted time (the seal is not timestamped)";
+}
+
+std::string events_phrase(const VerificationReport& report) {
+  if (!report.custody_log) {
+    return {};
+  }
+  const auto& events = report.custody_log->log.events;
+  const auto unsigned_events = static_cast<std::size_t>(std::count_if(
+      events.begin(), events.end(), [](const LoggedEvent& e) { return !e.signature; }));
+  if (events.empty()) {
+    return "no custody events";
+  }
+  return fmt::format("{} custody event{}{}", events.size(), events.size() == 1 ? "" : "s",
+                     unsigned_events == 0 ? "" : fmt::format(" ({} unsigned)", unsigned_events));
+}
+
+std::string defects_phrase(const VerificationReport& report) {
+  std::uint64_t bytes = 0;
+  for (const Defect& defect : report.record.defects) {
+    bytes += defect.length;
+  }
+  if (report.record.defects.empty()) {
+    return report.has_record ? "no unreadable sectors recorded" : std::string();
+  }
+  return fmt::format("{} unreadable range{} ({} bytes) recorded at acquisition",
+                     report.record.defects.size(), report.record.defects.size() == 1 ? "" : "s",
+                     bytes);
+}
+
+}  // namespace
+
+bool is_custody_check(const Check& check) {
+  return check.name == "seal" || check.name == "timestamp" || check.name == "custody log";
+}
+
+std::string describe_check(const Check& check) {
+  // These details are whole clauses that name their subject already.
+  const bool whole_clause = (check.name == "seal" && check.result != CheckResult::pass) ||
+                            check.name == "acquisition" || check.name == "defects";
+  if (whole_clause && !check.detail.empty()) {
+    return check.detail;
+  }
+  std::string what;
+  if (check.name == "image" && check.subject == "image") {
+    what = "the whole image";
+  } else if (check.name == "custody log") {
+    what = check.subject == "custody log" ? "the custody log" : "custody log " + check.subject;
+  } else if (check.subject.empty() || check.subject == check.name) {
+    what = check.name;
+  } else if (check.subject.starts_with(check.name) || check.name == "members" ||
+             check.name == "files") {
+    what = check.subject;  // "timestamp of seal 1", "15 members"
+  } else {
+    what = check.name + " " + check.subject;  // "segment disk.002", "file data/report.pdf"
+  }
+  return check.detail.empty() ? what : what + ": " + check.detail;
+}
+
+std::string verification_summary(const VerificationReport& report) {
+  if (!report.verified) {
+    std::vector<const Check*> failures;
+    for (const Check& check : report.checks) {
+      if (check.result == CheckResult::fail) {
+        failures.push_back(&check);
+      }
+    }
+    if (failures.empty()) {
+      return fmt::format("NOT INTACT: the acquisition did not complete ({})",
+                         status_name(report.record.status));
+    }
+    // The image and its record first: when only who-signed-what failed, say that the image
+    // itself is unchanged, so that nobody reads "NOT INTACT" as "the evidence was altered".
+    const bool image_unchanged = std::all_of(failures.begin(), failures.end(),
+                                             [](const Check* c) { return is_custody_check(*c); });
+    std::string text =
+        fmt::format("NOT INTACT: {}{}", image_unchanged ? "the image is unchanged, but " : "",
+                    describe_check(*failures.front()));
+    if (failures.size() > 1) {
+      text += fmt::format("; and {} more problem{}", failures.size() - 1,
+                          failures.size() == 2 ? "" : "s");
+    }
+    return text;
+  }
+  std::string text = "INTACT: " + seal_phrase(report);
+  for (const std::string& phrase :
+       {time_phrase(report), events_phrase(report), defects_phrase(report)}) {
+    if (!phrase.empty()) {
+      text += "; " + phrase;
+    }
+  }
+  return text;
+}
+
+}  // namespace custody
+
+namespace custody {
+
+bool looks_like_e01(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return false;
+  }
+  std::array<unsigned char, 8> magic{};
+  const bool read = std::fread(magic.data(), 1, magic.size(), file) == magic.size();
+  std::fclose(file);
+  constexpr std::array<unsigned char, 8> k_evf{'E', 'V', 'F', 0x09, 0x0d, 0x0a, 0xff, 0x00};
+  return read && magic == k_evf;
+}
+
+Result<VerificationReport> verify_e01(const std::string& path,
+                                      ProgressSink* progress,
+                                      const CancelToken* cancel) {
+  auto source = open_image_file(path);
+  CUSTODY_TRY(source);
+  const ImportRecord before = (*source)->import_record();
+  std::vector<HashAlgorithm> algorithms{HashAlgorithm::md5, HashAlgorithm::sha1,
+                                        HashAlgorithm::sha256};
+  auto digests = hash_source(**source, algorithms, progress, cancel);
+  CUSTODY_TRY(digests);
+  const ImportRecord after = (*source)->import_record();
+  VerificationReport report;
+  report.record_path = path;
+  report.kind = "e01";
+  report.has_record = false;
+  report.record.hashes = *digests;
+  report.record.image_format = "e01";
+  report.record.image_size = (*source)->info().size.value_or(0);
+  for (const ByteRange& range : after.acquiry_errors) {
+    report.record.defects.push_back(
+        Defect{range.offset, range.length, 512, 0, "listed as unreadable by the E01's maker"});
+  }
+  if (after.claimed_hashes.empty()) {
+    report.checks.push_back(
+        make_check("image", "image", CheckResult::warn, "the E01 stores no hash to compare with"));
+  }
+  for (const auto& [algorithm, claimed] : after.claimed_hashes) {
+    Check check = make_check("image", "image", CheckResult::pass, "");
+    check.algorithm = std::string(hash_name(algorithm));
+    check.expected = claimed;
+    auto now = digests->find(algorithm);
+    check.actual = now == digests->end() ? std::string() : now->second;
+    if (check.actual != claimed) {
+      check.result = CheckResult::fail;
+      check.detail = fmt::format("the E01 stores {} {}, the image read now gives {}",
+                                 check.algorithm, claimed, check.actual);
+    }
+    report.checks.push_back(std::move(check));
+  }
+  for (const ByteRange& bad : after.checksum_errors) {
+    report.checks.push_back(make_check(
+        "chunk", fmt::format("bytes {}..{}", bad.offset, bad.offset + bad.length),
+        CheckResult::fail, "the chunk's checksum fails: the E01 was damaged or altered there"));
+  }
+  if (!after.acquiry_errors.empty()) {
+    report.checks.push_back(
+        make_check("defects", "image", CheckResult::warn,
+                   fmt::format("{} range(s) were listed as unreadable by the E01's maker",
+                               after.acquiry_errors.size())));
+  }
+  (void)before;
+  report.verified = std::none_of(report.checks.begin(), report.checks.end(),
+                                 [](const Check& c) { return c.result == CheckResult::fail; });
+  return report;
+}
+
+}  // namespace custody
