@@ -54,42 +54,6 @@ void add_case_option(CLI::App& app,
       ->type_name("TEXT");
 }
 
-// The first event of the container's custody log: who acquired it, where, and on what basis.
-// Signed when a sealing key was given; otherwise recorded unsigned (custody-log verify says so).
-Result<void> record_acquired_event(const Options& options,
-                                   const AcquisitionResult& result,
-                                   const Identity* signer) {
-  EventDraft draft = options.acquired_event;
-  draft.action = "acquired";
-  draft.tool_name = k_tool;
-  if (draft.actor.name.empty() && options.case_info.examiner) {
-    draft.actor.name = *options.case_info.examiner;
-  }
-  draft.details["source"] = result.record.source.path;
-  draft.details["image_size"] = std::to_string(result.record.image_size);
-  draft.details["unreadable_ranges"] = std::to_string(result.record.defects.size());
-  if (const auto& imported = result.record.imported_from) {
-    // Legacy evidence brought under custody: where it came from and what it claimed of itself.
-    draft.action = "imported";
-    draft.details["imported_format"] = imported->format;
-    std::string files;
-    for (const ImportedFile& file : imported->files) {
-      files += (files.empty() ? "" : ", ") + file.name;
-    }
-    draft.details["imported_files"] = files;
-    for (const auto& [algorithm, hex] : imported->claimed_hashes) {
-      draft.details["claimed_" + std::string(hash_name(algorithm))] = hex;
-    }
-    draft.details["claimed_hashes_match"] =
-        !imported->hashes_match ? "none claimed" : (*imported->hashes_match ? "yes" : "NO");
-  }
-  auto added = append_custody_event(result.record_path, draft, signer);
-  if (!added) {
-    return tl::unexpected(added.error());
-  }
-  return {};
-}
-
 void add_custody_event_options(CLI::App& app, EventDraft& draft) {
   app.add_option("--role", draft.actor.role, "Custody log: the examiner's role")->type_name("TEXT");
   app.add_option("--organisation", draft.actor.organisation, "Custody log: the organisation")
@@ -308,6 +272,14 @@ void print_summary(const AcquisitionResult& result, double seconds) {
   }
 }
 
+void print_seal(const std::optional<SealResult>& seal,
+                const std::optional<Identity>& sealer,
+                const CommonOptions& common) {
+  if (seal && sealer && !common.quiet && !common.json) {
+    fmt::print("sealed  seal {} by {}\n", seal->number, sealer->certificate().subject);
+  }
+}
+
 // With --json, the record as stored is the result document (custody-acquisition(5)).
 template <typename AnyResult>
 void print_record_json(const AnyResult& result, const CommonOptions& common) {
@@ -317,34 +289,6 @@ void print_record_json(const AnyResult& result, const CommonOptions& common) {
 }
 
 // --- Logical acquisition (--logical) -------------------------------------------------------
-
-// The "acquired" event of a logical acquisition: what was taken, how many files, what was left
-// out.
-Result<void> record_logical_event(const Options& options,
-                                  const LogicalAcquisitionResult& result,
-                                  const Identity* signer) {
-  EventDraft draft = options.acquired_event;
-  draft.action = "acquired";
-  draft.tool_name = k_tool;
-  if (draft.actor.name.empty() && options.case_info.examiner) {
-    draft.actor.name = *options.case_info.examiner;
-  }
-  const LogicalSummary& summary = *result.record.logical;
-  draft.details["acquisition"] = "logical";
-  draft.details["source"] = result.record.source.path;
-  draft.details["files"] = std::to_string(summary.files);
-  draft.details["bytes"] = std::to_string(summary.bytes);
-  draft.details["unreadable"] = std::to_string(summary.unreadable);
-  const LogicalExclusions& excluded = summary.excluded;
-  draft.details["excluded_by_filters"] =
-      std::to_string(excluded.not_included + excluded.excluded + excluded.older);
-  draft.details["file_list_sha256"] = summary.manifest_sha256;
-  auto added = append_custody_event(result.container_path, draft, signer);
-  if (!added) {
-    return tl::unexpected(added.error());
-  }
-  return {};
-}
 
 void print_logical_summary(const LogicalAcquisitionResult& result, double seconds) {
   const LogicalSummary& summary = *result.record.logical;
@@ -413,20 +357,11 @@ ExitCode run_logical(Options& options, const CommonOptions& common) {
     return report_error(k_tool, algorithms.error());
   }
   acquire_options.algorithms = *algorithms;
-  std::optional<Identity> sealer;
-  if (!options.seal.key.empty()) {
-    auto identity = Identity::load(to_identity_options(options.seal));
-    if (!identity) {
-      return report_error(k_tool, identity.error());
-    }
-    if (auto can_sign = identity->check_can_sign(); !can_sign) {
-      return report_error(k_tool, can_sign.error());
-    }
-    sealer = std::move(*identity);
+  auto sealer = load_identity_if_given(options.seal);  // the library checks it can sign
+  if (!sealer) {
+    return report_error(k_tool, sealer.error());
   }
-  if (auto checked = check_event_draft(options.acquired_event); !checked) {
-    return report_error(k_tool, checked.error());
-  }
+  acquire_options.custody = {options.acquired_event, sealer->has_value() ? &**sealer : nullptr};
   const CancelToken& cancel = install_interrupt_handler(k_tool);
   ConsoleProgress progress(!common.quiet);
   const auto start = std::chrono::steady_clock::now();
@@ -451,22 +386,7 @@ ExitCode run_logical(Options& options, const CommonOptions& common) {
     print_record_json(*result, common);
     return ExitCode::interrupted;
   }
-  if (auto recorded = record_logical_event(options, *result, sealer ? &*sealer : nullptr);
-      !recorded) {
-    return report_error(k_tool, recorded.error());
-  }
-  if (sealer) {
-    SealOptions seal_options;
-    seal_options.tool_name = k_tool;
-    auto sealed = seal_container(result->container_path, *sealer, seal_options, &progress, &cancel);
-    progress.finish();
-    if (!sealed) {
-      return report_error(k_tool, sealed.error());
-    }
-    if (!common.quiet && !common.json) {
-      fmt::print("sealed  seal {} by {}\n", sealed->number, sealer->certificate().subject);
-    }
-  }
+  print_seal(result->seal, *sealer, common);
   print_record_json(*result, common);
   return result->manifest.defects.empty() ? ExitCode::ok : ExitCode::completed_with_defects;
 }
@@ -545,7 +465,6 @@ ExitCode run(Options& options, const CommonOptions& common) {
     acquire_options.segment_size = *size;
   }
 
-  std::optional<Identity> sealer;
   if (options.seal.key.empty() && (!options.seal.cert.empty() || !options.seal.chain.empty())) {
     return report_error(k_tool, Error{Errc::invalid_argument,
                                       "--seal-cert and --seal-chain need --seal-key",
@@ -554,28 +473,12 @@ ExitCode run(Options& options, const CommonOptions& common) {
                                       0,
                                       "give the examiner's private key with --seal-key"});
   }
-  if (!options.seal.key.empty()) {
-    if (acquire_options.format != ImageFormat::aff4) {
-      return report_error(k_tool, Error{Errc::invalid_argument,
-                                        "sealing applies to AFF4 containers (--format aff4)",
-                                        {},
-                                        {},
-                                        0,
-                                        {}});
-    }
-    // Before imaging: a wrong passphrase should not cost an hour of acquisition.
-    auto identity = Identity::load(to_identity_options(options.seal));
-    if (!identity) {
-      return report_error(k_tool, identity.error());
-    }
-    if (auto can_sign = identity->check_can_sign(); !can_sign) {
-      return report_error(k_tool, can_sign.error());
-    }
-    sealer = std::move(*identity);
+  // Before imaging: a wrong passphrase should not cost an hour of acquisition.
+  auto sealer = load_identity_if_given(options.seal);  // the library checks it can sign
+  if (!sealer) {
+    return report_error(k_tool, sealer.error());
   }
-  if (auto checked = check_event_draft(options.acquired_event); !checked) {
-    return report_error(k_tool, checked.error());
-  }
+  acquire_options.custody = {options.acquired_event, sealer->has_value() ? &**sealer : nullptr};
   const CancelToken& cancel = install_interrupt_handler(k_tool);
   ConsoleProgress progress(!common.quiet);
   const auto start = std::chrono::steady_clock::now();
@@ -599,26 +502,7 @@ ExitCode run(Options& options, const CommonOptions& common) {
   if (!result->record.defects.empty()) {
     print_defects(result->record);
   }
-  if (acquire_options.format == ImageFormat::aff4 &&
-      result->record.status == AcquisitionStatus::complete) {
-    // Before the seal, so that the seal covers it.
-    if (auto recorded = record_acquired_event(options, *result, sealer ? &*sealer : nullptr);
-        !recorded) {
-      return report_error(k_tool, recorded.error());
-    }
-  }
-  if (sealer && result->record.status == AcquisitionStatus::complete) {
-    SealOptions seal_options;
-    seal_options.tool_name = k_tool;
-    auto sealed = seal_container(result->record_path, *sealer, seal_options, &progress, &cancel);
-    progress.finish();
-    if (!sealed) {
-      return report_error(k_tool, sealed.error());
-    }
-    if (!common.quiet && !common.json) {
-      fmt::print("sealed  seal {} by {}\n", sealed->number, sealer->certificate().subject);
-    }
-  }
+  print_seal(result->seal, *sealer, common);
   // With --json, the record is the one document of this run: printed when nothing can fail.
   print_record_json(*result, common);
   bool verified = true;

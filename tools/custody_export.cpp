@@ -151,51 +151,27 @@ void print_result(const ExportResult& result, bool to_stderr) {
   }
 }
 
-// Whether the container may be appended to: someone must have write permission (root passes
-// access(2) even for a file of mode 0444, and a file made read-only on purpose, such as reference
-// evidence, must stay untouched), and we must be able to write it.
-bool is_writable_container(const std::string& path) {
-  struct stat status {};
-  return ::stat(path.c_str(), &status) == 0 && S_ISREG(status.st_mode) &&
-         (status.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) != 0 && ::access(path.c_str(), W_OK) == 0;
+// The "exported" event's context: who exports and why; nullopt with --no-record.
+std::optional<EventContext> custody_context(const Options& options, const Identity* identity) {
+  if (options.no_record) {
+    return std::nullopt;
+  }
+  EventContext context{{}, identity};
+  context.draft.purpose = options.purpose;
+  return context;
 }
 
-// The "exported" event in the container's custody log: what left the container, as what, where
-// to. Only when the container is writable: evidence on read-only media is not written to, and the
-// user is told the export is not recorded. Returns the event's number (0: not recorded).
-Result<std::uint64_t> record_export_event(const Options& options,
-                                          const ExportResult& result,
-                                          const Identity* identity,
-                                          const CommonOptions& common) {
-  const std::string& container = options.containers.front();
-  if (!is_writable_container(container)) {
-    print_warning(k_tool, fmt::format("{} is read-only: this export is NOT recorded in its custody "
-                                      "log (record it with custody-log add --action exported)",
-                                      container));
-    return 0;
+// The library leaves read-only evidence untouched; the user must know the export is unrecorded.
+void report_recording(std::uint64_t event,
+                      const std::string& not_recorded,
+                      const CommonOptions& common) {
+  if (!not_recorded.empty()) {
+    print_warning(k_tool, fmt::format("{}: this export is NOT recorded in its custody log "
+                                      "(record it with custody-log add --action exported)",
+                                      not_recorded));
+  } else if (event != 0 && common.verbose > 0) {
+    fmt::print(stderr, "{}: recorded as custody event {}\n", k_tool, event);
   }
-  EventDraft draft;
-  draft.action = "exported";
-  draft.tool_name = k_tool;
-  draft.purpose = options.purpose;
-  std::string files;
-  for (const std::string& file : result.files) {
-    files += (files.empty() ? "" : ", ") + file;
-  }
-  draft.details = {{"format", options.format},
-                   {"output", files.empty() ? "standard output" : files},
-                   {"bytes", std::to_string(result.bytes)},
-                   {"whole_image", result.whole_image ? "yes" : "no"},
-                   {"matches_record", result.matches_record ? "yes" : "NO"}};
-  for (const auto& [algorithm, hex] : result.hashes) {
-    draft.details["export_" + std::string(hash_name(algorithm))] = hex;
-  }
-  auto added = append_custody_event(container, draft, identity);
-  CUSTODY_TRY(added);
-  if (common.verbose > 0) {
-    fmt::print(stderr, "{}: recorded as custody event {}\n", k_tool, added->sequence);
-  }
-  return added->sequence;
 }
 
 // --case-uco: no image bytes leave the container, only its custody chain as CASE/UCO JSON-LD.
@@ -228,11 +204,17 @@ ExitCode run_files(const Options& options, const CommonOptions& common) {
                                       0,
                                       "give one CONTAINER and -o DIRECTORY"});
   }
+  auto identity = load_identity_if_given(options.identity);  // the library checks it can sign
+  if (!identity) {
+    return report_error(k_tool, identity.error());
+  }
   const CancelToken& cancel = install_interrupt_handler(k_tool);
   ConsoleProgress progress(!common.quiet);
   auto result = extract_logical(
-      LogicalExtractOptions{options.containers.front(), options.output, options.force}, &progress,
-      &cancel);
+      LogicalExtractOptions{
+          options.containers.front(), options.output, options.force,
+          custody_context(options, identity->has_value() ? &**identity : nullptr)},
+      &progress, &cancel);
   progress.finish();
   if (!result) {
     return report_error(k_tool, result.error());
@@ -244,29 +226,8 @@ ExitCode run_files(const Options& options, const CommonOptions& common) {
     fmt::print("exported {} files ({} bytes) to {}\n", result->files, result->bytes,
                options.output);
   }
-  std::uint64_t event = 0;
-  if (!options.no_record && is_writable_container(options.containers.front())) {
-    EventDraft draft;
-    draft.action = "exported";
-    draft.tool_name = k_tool;
-    draft.purpose = options.purpose;
-    draft.details = {{"format", "files"},
-                     {"output", options.output},
-                     {"files", std::to_string(result->files)},
-                     {"bytes", std::to_string(result->bytes)},
-                     {"matches_record", result->mismatches.empty() ? "yes" : "NO"}};
-    auto loaded_identity = load_signer_if_given(options.identity);
-    if (!loaded_identity) {
-      return report_error(k_tool, loaded_identity.error());
-    }
-    std::optional<Identity> identity = std::move(*loaded_identity);
-    auto added =
-        append_custody_event(options.containers.front(), draft, identity ? &*identity : nullptr);
-    if (!added) {
-      return report_error(k_tool, added.error());
-    }
-    event = added->sequence;
-  }
+  report_recording(result->custody_event, result->not_recorded, common);
+  const std::uint64_t event = result->custody_event;
   if (common.json) {
     nlohmann::ordered_json mismatches = nlohmann::ordered_json::array();
     for (const std::string& path : result->mismatches) {
@@ -319,11 +280,11 @@ ExitCode run(const Options& options, const CommonOptions& common) {
   if (!export_options) {
     return report_error(k_tool, export_options.error());
   }
-  auto loaded_identity = load_signer_if_given(options.identity);
-  if (!loaded_identity) {
-    return report_error(k_tool, loaded_identity.error());
+  auto identity = load_identity_if_given(options.identity);  // the library checks it can sign
+  if (!identity) {
+    return report_error(k_tool, identity.error());
   }
-  std::optional<Identity> identity = std::move(*loaded_identity);
+  export_options->custody = custody_context(options, identity->has_value() ? &**identity : nullptr);
   const CancelToken& cancel = install_interrupt_handler(k_tool);
   ConsoleProgress progress(!common.quiet);
   auto result = export_image(*export_options, &progress, &cancel);
@@ -335,16 +296,9 @@ ExitCode run(const Options& options, const CommonOptions& common) {
   if (!common.quiet && !common.json) {
     print_result(*result, to_stdout);
   }
-  std::uint64_t event = 0;
-  if (!options.no_record) {
-    auto recorded = record_export_event(options, *result, identity ? &*identity : nullptr, common);
-    if (!recorded) {
-      return report_error(k_tool, recorded.error());
-    }
-    event = *recorded;
-  }
+  report_recording(result->custody_event, result->not_recorded, common);
   if (common.json) {
-    fmt::print("{}", export_result_to_json(*result, *export_options, event));
+    fmt::print("{}", export_result_to_json(*result, *export_options));
   }
   if (!result->matches_record) {
     fmt::print(stderr,

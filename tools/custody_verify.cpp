@@ -147,36 +147,6 @@ struct RecordArguments {
   std::vector<std::string> allowed_signers;  // --allow-signer: packages signed again
 };
 
-// `--record`: the verification becomes a "verified" event in the container's custody log, signed
-// by the verifier when a key is given.
-ExitCode record_verification(const std::string& container,
-                             const VerificationReport& report,
-                             const std::optional<Identity>& identity,
-                             const CommonOptions& common) {
-  EventDraft draft;
-  draft.action = "verified";
-  draft.tool_name = k_tool;
-  std::size_t failed = 0;
-  std::size_t warned = 0;
-  for (const Check& check : report.checks) {
-    failed += check.result == CheckResult::fail ? 1 : 0;
-    warned += check.result == CheckResult::warn ? 1 : 0;
-  }
-  draft.details = {{"result", report.verified ? "verified" : "failed"},
-                   {"checks", std::to_string(report.checks.size())},
-                   {"failed", std::to_string(failed)},
-                   {"warnings", std::to_string(warned)}};
-  auto added = append_custody_event(container, draft, identity ? &*identity : nullptr);
-  if (!added) {
-    return report_error(k_tool, added.error());
-  }
-  if (!common.quiet && !common.json) {
-    fmt::print("recorded as custody event {}{}\n", added->sequence,
-               identity ? "" : " (unsigned: no --by-key given)");
-  }
-  return ExitCode::ok;
-}
-
 // A transfer package (custody-pack), or a bag custody-receive released: everything
 // custody-receive checks, nothing recorded or released.
 bool looks_like_package(const std::string& path) {
@@ -302,17 +272,20 @@ ExitCode run(const std::vector<std::string>& paths,
                                       0,
                                       {}});
   }
-  // The verifier's key before the verification, which may take hours: a signer who cannot sign
-  // is told at once.
+  // The verifier's key before the verification, which may take hours; the library checks that
+  // it can sign and that the container may be written to before the first check.
   std::optional<Identity> verifier;
   if (record.record) {
-    auto loaded = load_signer_if_given(record.identity);
+    auto loaded = load_identity_if_given(record.identity);
     if (!loaded) {
       return report_error(k_tool, loaded.error());
     }
     verifier = std::move(*loaded);
   }
-  const VerifyOptions options{trust, tsa_trust, record.accept_expired};
+  VerifyOptions options{trust, tsa_trust, record.accept_expired, std::nullopt};
+  if (record.record) {
+    options.record = EventContext{{}, verifier ? &*verifier : nullptr};
+  }
   auto report = container ? verify_container(paths, options, &progress, &cancel)
                 : e01     ? verify_e01(paths.front(), &progress, &cancel)
                           : verify_record(paths.front(), &progress, &cancel);
@@ -332,11 +305,9 @@ ExitCode run(const std::vector<std::string>& paths,
       fmt::print("court report written to {}\n", record.report);
     }
   }
-  if (record.record) {
-    if (ExitCode recorded = record_verification(paths.front(), *report, verifier, common);
-        recorded != ExitCode::ok) {
-      return recorded;
-    }
+  if (report->custody_event != 0 && !common.quiet && !common.json) {
+    fmt::print("recorded as custody event {}{}\n", report->custody_event,
+               verifier ? "" : " (unsigned: no --by-key given)");
   }
   // With --json, the report is the one document of this run: printed when nothing can fail.
   if (common.json) {

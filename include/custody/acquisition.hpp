@@ -4,10 +4,12 @@
 // as a pipeline over a fixed pool of blocks, so memory is bounded whatever the source size.
 #pragma once
 
+#include <custody/custody_log.hpp>
 #include <custody/error.hpp>
 #include <custody/hash.hpp>
 #include <custody/progress.hpp>
 #include <custody/record.hpp>
+#include <custody/seal.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -46,6 +48,11 @@ struct AcquireOptions {
   bool verify_image = false;
   bool verify_source = false;
   std::string tool_name = "custody-acquire";
+  // AFF4 only: a complete acquisition records an "acquired" event (or "imported" with
+  // from_image) in the container's custody log, examiner from case_info when the context names
+  // nobody; with a signer, the event is signed and the container is then sealed by it. The
+  // signer and the context are checked before anything is read or written.
+  EventContext custody;
 };
 
 // The outcome of an acquisition that got as far as writing its record.
@@ -54,6 +61,8 @@ struct AcquisitionResult {
   std::string record_path;               // for aff4, the container (the record is inside)
   std::vector<std::string> image_paths;  // the image files (the container for aff4)
   std::string record_json;               // the record exactly as stored
+  std::optional<AppendResult> event;     // the "acquired" or "imported" event, when recorded
+  std::optional<SealResult> seal;        // the seal made with AcquireOptions::custody.signer
 };
 
 // The container file name for `output_base`.
@@ -68,7 +77,8 @@ std::string segment_path_for(const std::string& output_base, std::size_t index, 
 // Errc::already_exists (an output file exists and !overwrite), Errc::io_error (read or write
 // failure, disk full; the image files written so far are left in place and a record with status
 // "failed" is written when possible). A cancelled job returns a result whose record has status
-// "interrupted" (the image so far is complete and hashed).
+// "interrupted" (the image so far is complete and hashed). Errors of the custody event or the
+// seal after a complete acquisition are returned as errors (the container stays, unsealed).
 Result<AcquisitionResult> acquire(const AcquireOptions& options,
                                   ProgressSink* progress = nullptr,
                                   const CancelToken* cancel = nullptr);

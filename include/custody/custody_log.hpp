@@ -63,6 +63,21 @@ struct EventDraft {
   std::string tool_name = "custody-log";  // the program that recorded the event
 };
 
+// The custody context of a library operation (acquire, acquire_logical, export_image,
+// verify_evidence with recording): who acts, where, under which legal basis and why. The
+// operation adds its own facts (action, details, hashes) and records the event itself, in the
+// right order (an acquisition's event before its seal, so that the seal covers it).
+struct EventContext {
+  EventDraft draft;                  // the examiner's facts; action and details are the operation's
+  const Identity* signer = nullptr;  // signs the event; nullptr: recorded unsigned (and said so)
+};
+
+// Why an operation that records its own event (an export, a verification with recording) must
+// leave the evidence at `path` untouched: a file that nobody may write (no write bit: root could
+// still write it, but it was made read-only on purpose), one this process cannot write, or one
+// on read-only media. Empty when it may be appended to.
+std::string why_evidence_is_read_only(const std::string& path);
+
 // Checks a draft before anything is written (an unknown action, a jurisdiction that is not an ISO
 // 3166 code, text that is not UTF-8: Errc::invalid_argument), so a tool can refuse early.
 Result<void> check_event_draft(const EventDraft& draft);

@@ -4,6 +4,7 @@
 // is also a verification against the recorded hashes.
 #pragma once
 
+#include <custody/custody_log.hpp>
 #include <custody/error.hpp>
 #include <custody/ewf.hpp>
 #include <custody/hash.hpp>
@@ -32,6 +33,11 @@ struct ExportOptions {
   // e01 only (a whole image, to files): segment size, compression, header values. MD5 and SHA-1
   // are always computed and stored in the E01; unreadable ranges become its acquiry error list.
   EwfWriteOptions ewf;
+  // Records an "exported" event in the (first) container's custody log, signed by the context's
+  // signer, unless the evidence must not be written to (a file nobody may write, or one on
+  // read-only media: ExportResult::not_recorded says so). nullopt (the default, as an export
+  // must not write to its input unless asked): nothing is recorded.
+  std::optional<EventContext> custody;
 };
 
 struct ExportResult {
@@ -44,7 +50,9 @@ struct ExportResult {
   bool matches_record = true;
   // e01: the acquiry error ranges written into the E01 (in sectors of 512 bytes: first, count).
   std::vector<std::pair<std::uint64_t, std::uint64_t>> acquiry_errors;
-  CaseInfo case_info;  // e01: the header values written
+  CaseInfo case_info;               // e01: the header values written
+  std::uint64_t custody_event = 0;  // the "exported" event's number (0: none recorded)
+  std::string not_recorded;         // why no event was recorded although one was asked for
 };
 
 // Errc::invalid_argument (range outside the image, bad split size), Errc::already_exists
@@ -56,9 +64,7 @@ Result<ExportResult> export_image(const ExportOptions& options,
                                   const CancelToken* cancel = nullptr);
 
 // The result as versioned JSON ("format": "custody-export-result", "version": 1), as
-// custody-export(1) documents it; `custody_event` is the "exported" event's number (0: none).
-std::string export_result_to_json(const ExportResult& result,
-                                  const ExportOptions& options,
-                                  std::uint64_t custody_event);
+// custody-export(1) documents it.
+std::string export_result_to_json(const ExportResult& result, const ExportOptions& options);
 
 }  // namespace custody

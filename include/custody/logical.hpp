@@ -5,10 +5,12 @@
 // source has in custody/files.json. The format is specified in custody-container(5).
 #pragma once
 
+#include <custody/custody_log.hpp>
 #include <custody/error.hpp>
 #include <custody/hash.hpp>
 #include <custody/progress.hpp>
 #include <custody/record.hpp>
+#include <custody/seal.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -110,6 +112,9 @@ struct LogicalAcquireOptions {
   // false keeps it as one file.
   bool expand_archives = true;
   std::string tool_name = "custody-acquire";
+  // A complete acquisition records an "acquired" event; with a signer it is signed and the
+  // container sealed (as AcquireOptions::custody).
+  EventContext custody;
 };
 
 struct LogicalAcquisitionResult {
@@ -117,6 +122,8 @@ struct LogicalAcquisitionResult {
   LogicalManifest manifest;
   std::string container_path;
   std::string record_json;
+  std::optional<AppendResult> event;  // the "acquired" event, when recorded
+  std::optional<SealResult> seal;     // the seal made with the context's signer
 };
 
 // Errc::invalid_argument (options, a source given twice), Errc::not_found (a source),
@@ -163,6 +170,8 @@ struct LogicalExtractOptions {
   std::string container;
   std::string output;      // a directory (must not exist, or be empty), or NAME.tar
   bool overwrite = false;  // a tar file only
+  // Records an "exported" event in the container's custody log, as ExportOptions::custody.
+  std::optional<EventContext> custody;
 };
 
 struct LogicalExtractResult {
@@ -171,6 +180,8 @@ struct LogicalExtractResult {
   std::vector<std::string> warnings;  // skipped entries, metadata not restored
   // Files whose content does not give the recorded hashes (raw paths).
   std::vector<std::string> mismatches;
+  std::uint64_t custody_event = 0;  // the "exported" event's number (0: none recorded)
+  std::string not_recorded;         // why no event was recorded although one was asked for
 };
 
 // Writes every entry back out with its metadata (mode, times; user.* xattrs where the file

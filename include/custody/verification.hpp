@@ -43,8 +43,9 @@ struct VerificationReport {
   // Containers: the seals and the custody log as checked (for summaries and the court report).
   std::vector<SealReport> seals;
   std::optional<LogVerification> custody_log;
-  bool trust_given = false;      // --trust: signers were checked against CAs
-  bool tsa_trust_given = false;  // --tsa-trust: timestamps were checked against CAs
+  bool trust_given = false;         // --trust: signers were checked against CAs
+  bool tsa_trust_given = false;     // --tsa-trust: timestamps were checked against CAs
+  std::uint64_t custody_event = 0;  // the "verified" event recorded (0: none)
 };
 
 // Whether `check` is about who signed and handled the evidence (seals, their timestamps, the
@@ -74,6 +75,10 @@ struct VerifyOptions {
   // Accept a seal whose signer's certificate has expired since, although no trusted time proves
   // that it was made before (its date is then only the signer's claim): a warning, not a failure.
   bool accept_expired_signers = false;
+  // Containers: record the outcome as a "verified" event in the container's custody log, signed
+  // by the context's signer. Refused before any check when the container is kept read-only
+  // (why_evidence_is_read_only) or the signer cannot sign.
+  std::optional<EventContext> record;
 };
 
 // Verifies an AFF4 container (all volumes of a striped image): the CRC-32 of every member (a

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "acquire/imaging.hpp"
 #include "aff4/aff4_writer.hpp"
 #include "core/input_guard.hpp"
 #include "core/pipeline.hpp"
@@ -581,9 +582,9 @@ Result<AcquisitionResult> acquire_image_file(const AcquireOptions& options,
 
 }  // namespace
 
-Result<AcquisitionResult> acquire(const AcquireOptions& options,
-                                  ProgressSink* progress,
-                                  const CancelToken* cancel) {
+Result<AcquisitionResult> internal::image_source(const AcquireOptions& options,
+                                                 ProgressSink* progress,
+                                                 const CancelToken* cancel) {
   if (options.resume) {
     if (options.format != ImageFormat::aff4) {
       return make_error(Errc::invalid_argument, "--resume applies to AFF4 containers");

@@ -3,6 +3,7 @@
 // archives through libarchive, and writes each regular file as one STORED ZIP member of an AFF4-L
 // volume, hashing it with every requested algorithm in the same pass. Sparse files keep their
 // holes out of the container: their data goes to "<member>/data" and an aff4:Map puts it in place.
+#include "acquire/imaging.hpp"
 #include "aff4/aff4_format.hpp"
 #include "aff4/logical_json.hpp"
 #include "aff4/turtle.hpp"
@@ -1165,9 +1166,9 @@ Result<void> check_options(const LogicalAcquireOptions& options) {
 
 }  // namespace
 
-Result<LogicalAcquisitionResult> acquire_logical(const LogicalAcquireOptions& options,
-                                                 ProgressSink* progress,
-                                                 const CancelToken* cancel) {
+Result<LogicalAcquisitionResult> internal::take_files(const LogicalAcquireOptions& options,
+                                                      ProgressSink* progress,
+                                                      const CancelToken* cancel) {
   CUSTODY_TRY(check_options(options));
   auto filters = Filters::create(options.filters);
   CUSTODY_TRY(filters);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Reading AFF4-L containers (ours and pyaff4's) and extracting their files safely.
 #include "aff4/aff4_format.hpp"
+#include "aff4/logical_extract.hpp"
 #include "aff4/logical_json.hpp"
 #include "aff4/turtle.hpp"
 #include "core/posix_file.hpp"
@@ -621,9 +622,9 @@ bool looks_like_logical_container(const std::string& path) {
   return text && text->find("minor=1") != std::string::npos;
 }
 
-Result<LogicalExtractResult> extract_logical(const LogicalExtractOptions& options,
-                                             ProgressSink* progress,
-                                             const CancelToken* cancel) {
+Result<LogicalExtractResult> internal::extract_files(const LogicalExtractOptions& options,
+                                                     ProgressSink* progress,
+                                                     const CancelToken* cancel) {
   auto container = LogicalContainer::open(options.container);
   CUSTODY_TRY(container);
   namespace fs = std::filesystem;

@@ -4,6 +4,7 @@
 #include "core/posix_file.hpp"
 #include "core/segment_writer.hpp"
 #include "image/ewf_writer.hpp"
+#include "image/exporting.hpp"
 
 #include <custody/container.hpp>
 #include <custody/export.hpp>
@@ -187,9 +188,7 @@ Result<void> refuse_outputs_that_are_inputs(const ExportOptions& options) {
 
 }  // namespace
 
-std::string export_result_to_json(const ExportResult& result,
-                                  const ExportOptions& options,
-                                  std::uint64_t custody_event) {
+std::string export_result_to_json(const ExportResult& result, const ExportOptions& options) {
   using nlohmann::ordered_json;
   const auto digests = [](const DigestSet& set) {
     ordered_json out = ordered_json::object();
@@ -217,13 +216,14 @@ std::string export_result_to_json(const ExportResult& result,
   out["matches_record"] =
       result.recorded.empty() ? ordered_json(nullptr) : ordered_json(result.matches_record);
   out["acquiry_errors"] = std::move(errors);
-  out["custody_event"] = custody_event == 0 ? ordered_json(nullptr) : ordered_json(custody_event);
+  out["custody_event"] =
+      result.custody_event == 0 ? ordered_json(nullptr) : ordered_json(result.custody_event);
   return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-Result<ExportResult> export_image(const ExportOptions& options,
-                                  ProgressSink* progress,
-                                  const CancelToken* cancel) {
+Result<ExportResult> internal::write_export(const ExportOptions& options,
+                                            ProgressSink* progress,
+                                            const CancelToken* cancel) {
   if (options.split_size && (*options.split_size < k_min_split || *options.split_size % 512 != 0)) {
     return make_error(Errc::invalid_argument,
                       fmt::format("split size {} is invalid: it must be at least 1M and a "

@@ -639,14 +639,17 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
                                             const std::vector<std::string>& tsa_trust_files,
                                             ProgressSink* progress,
                                             const CancelToken* cancel) {
-  return verify_container(paths, VerifyOptions{trust_files, tsa_trust_files, false}, progress,
-                          cancel);
+  return verify_container(paths, VerifyOptions{trust_files, tsa_trust_files, false, std::nullopt},
+                          progress, cancel);
 }
 
-Result<VerificationReport> verify_container(const std::vector<std::string>& paths,
-                                            const VerifyOptions& options,
-                                            ProgressSink* progress,
-                                            const CancelToken* cancel) {
+namespace {
+
+// Every check of a physical or logical container; records nothing.
+Result<VerificationReport> check_container(const std::vector<std::string>& paths,
+                                           const VerifyOptions& options,
+                                           ProgressSink* progress,
+                                           const CancelToken* cancel) {
   if (paths.size() == 1 && looks_like_logical_container(paths.front())) {
     return verify_logical_container(paths, options, progress, cancel);
   }
@@ -754,6 +757,63 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
   add_defect_checks(info, report);
   report.verified = std::none_of(report.checks.begin(), report.checks.end(),
                                  [](const Check& c) { return c.result == CheckResult::fail; });
+  return report;
+}
+
+// --record, before hours of hashing: the container may be written to, the verifier can sign.
+Result<void> check_recording(const std::string& container, const EventContext& context) {
+  if (std::string why = why_evidence_is_read_only(container); !why.empty()) {
+    return tl::unexpected(Error{Errc::invalid_argument,
+                                "cannot record the verification in the container: " + why,
+                                container,
+                                {},
+                                0,
+                                "verify without --record, and record the result in a standalone "
+                                "log with custody-log add --action verified"});
+  }
+  if (context.signer != nullptr) {
+    CUSTODY_TRY(context.signer->check_can_sign());
+  }
+  return check_event_draft(context.draft);
+}
+
+// The "verified" event: the outcome and how many checks failed or warned.
+Result<void> record_verification(const std::string& container,
+                                 const EventContext& context,
+                                 VerificationReport& report) {
+  EventDraft draft = context.draft;
+  draft.action = "verified";
+  draft.tool_name = "custody-verify";
+  std::size_t failed = 0;
+  std::size_t warned = 0;
+  for (const Check& check : report.checks) {
+    failed += check.result == CheckResult::fail ? 1 : 0;
+    warned += check.result == CheckResult::warn ? 1 : 0;
+  }
+  draft.details = {{"result", report.verified ? "verified" : "failed"},
+                   {"checks", std::to_string(report.checks.size())},
+                   {"failed", std::to_string(failed)},
+                   {"warnings", std::to_string(warned)}};
+  auto added = append_custody_event(container, draft, context.signer);
+  CUSTODY_TRY(added);
+  report.custody_event = added->sequence;
+  return {};
+}
+
+}  // namespace
+
+Result<VerificationReport> verify_container(const std::vector<std::string>& paths,
+                                            const VerifyOptions& options,
+                                            ProgressSink* progress,
+                                            const CancelToken* cancel) {
+  if (options.record && !paths.empty()) {
+    CUSTODY_TRY(check_recording(paths.front(), *options.record));
+  }
+  auto report = check_container(paths, options, progress, cancel);
+  CUSTODY_TRY(report);
+  if (options.record && !paths.empty()) {
+    CUSTODY_TRY(record_verification(paths.front(), *options.record, *report));
+  }
   return report;
 }
 

@@ -76,7 +76,7 @@ BOOST_AUTO_TEST_CASE(reads_pyaff4_dream_sample) {
   BOOST_TEST(looks_like_logical_container(k_dream));
 
   test::TempDir dir;
-  auto extracted = extract_logical({k_dream, dir.file("out"), false});
+  auto extracted = extract_logical({k_dream, dir.file("out"), false, std::nullopt});
   BOOST_REQUIRE_MESSAGE(extracted.has_value(),
                         (extracted ? std::string() : extracted.error().to_string()));
   BOOST_TEST(extracted->files == 1U);

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+// Acquisition as one custody transaction: check the signer and the examiner's facts, image,
+// record the "acquired" (or "imported") event, then seal, so the seal covers the event.
+#include "acquire/imaging.hpp"
+
+#include <custody/acquisition.hpp>
+#include <custody/custody_log.hpp>
+#include <custody/logical.hpp>
+#include <custody/seal.hpp>
+
+#include <string>
+
+namespace custody {
+namespace {
+
+// Before imaging: a wrong signer or a misspelt jurisdiction must not cost an hour of acquisition,
+// and must leave nothing behind.
+Result<void> check_context(const EventContext& context) {
+  if (context.signer != nullptr) {
+    CUSTODY_TRY(context.signer->check_can_sign());
+  }
+  return check_event_draft(context.draft);
+}
+
+EventDraft draft_for(const EventContext& context,
+                     const CaseInfo& case_info,
+                     const std::string& tool_name) {
+  EventDraft draft = context.draft;
+  draft.action = "acquired";
+  draft.tool_name = tool_name;
+  if (draft.actor.name.empty() && case_info.examiner) {
+    draft.actor.name = *case_info.examiner;
+  }
+  return draft;
+}
+
+// Legacy evidence brought under custody: where it came from and what it claimed of itself.
+void describe_import(const ImportRecord& imported, EventDraft& draft) {
+  draft.action = "imported";
+  draft.details["imported_format"] = imported.format;
+  std::string files;
+  for (const ImportedFile& file : imported.files) {
+    files += (files.empty() ? "" : ", ") + file.name;
+  }
+  draft.details["imported_files"] = files;
+  for (const auto& [algorithm, hex] : imported.claimed_hashes) {
+    draft.details["claimed_" + std::string(hash_name(algorithm))] = hex;
+  }
+  draft.details["claimed_hashes_match"] =
+      !imported.hashes_match ? "none claimed" : (*imported.hashes_match ? "yes" : "NO");
+}
+
+EventDraft physical_event(const AcquireOptions& options, const AcquisitionRecord& record) {
+  EventDraft draft = draft_for(options.custody, options.case_info, options.tool_name);
+  draft.details["source"] = record.source.path;
+  draft.details["image_size"] = std::to_string(record.image_size);
+  draft.details["unreadable_ranges"] = std::to_string(record.defects.size());
+  if (record.imported_from) {
+    describe_import(*record.imported_from, draft);
+  }
+  return draft;
+}
+
+// What was taken, how many files, what the filters left out.
+EventDraft logical_event(const LogicalAcquireOptions& options, const AcquisitionRecord& record) {
+  EventDraft draft = draft_for(options.custody, options.case_info, options.tool_name);
+  const LogicalSummary& summary = *record.logical;
+  draft.details["acquisition"] = "logical";
+  draft.details["source"] = record.source.path;
+  draft.details["files"] = std::to_string(summary.files);
+  draft.details["bytes"] = std::to_string(summary.bytes);
+  draft.details["unreadable"] = std::to_string(summary.unreadable);
+  const LogicalExclusions& excluded = summary.excluded;
+  draft.details["excluded_by_filters"] =
+      std::to_string(excluded.not_included + excluded.excluded + excluded.older);
+  draft.details["file_list_sha256"] = summary.manifest_sha256;
+  return draft;
+}
+
+// The event first, then the seal: the seal covers every byte before it, the event included.
+template <typename AnyResult>
+Result<void> record_and_seal(const std::string& container,
+                             const EventDraft& draft,
+                             const EventContext& context,
+                             const std::string& tool_name,
+                             AnyResult& result,
+                             ProgressSink* progress,
+                             const CancelToken* cancel) {
+  auto event = append_custody_event(container, draft, context.signer);
+  CUSTODY_TRY(event);
+  result.event = std::move(*event);
+  if (context.signer != nullptr) {
+    SealOptions seal_options;
+    seal_options.tool_name = tool_name;
+    auto sealed = seal_container(container, *context.signer, seal_options, progress, cancel);
+    CUSTODY_TRY(sealed);
+    result.seal = std::move(*sealed);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<AcquisitionResult> acquire(const AcquireOptions& options,
+                                  ProgressSink* progress,
+                                  const CancelToken* cancel) {
+  if (options.custody.signer != nullptr && options.format != ImageFormat::aff4) {
+    return make_error(Errc::invalid_argument, "sealing applies to AFF4 containers (--format aff4)");
+  }
+  CUSTODY_TRY(check_context(options.custody));
+  auto result = internal::image_source(options, progress, cancel);
+  CUSTODY_TRY(result);
+  if (options.format == ImageFormat::aff4 && result->record.status == AcquisitionStatus::complete) {
+    CUSTODY_TRY(record_and_seal(result->record_path, physical_event(options, result->record),
+                                options.custody, options.tool_name, *result, progress, cancel));
+  }
+  return result;
+}
+
+Result<LogicalAcquisitionResult> acquire_logical(const LogicalAcquireOptions& options,
+                                                 ProgressSink* progress,
+                                                 const CancelToken* cancel) {
+  CUSTODY_TRY(check_context(options.custody));
+  auto result = internal::take_files(options, progress, cancel);
+  CUSTODY_TRY(result);
+  if (result->record.status == AcquisitionStatus::complete) {
+    CUSTODY_TRY(record_and_seal(result->container_path, logical_event(options, result->record),
+                                options.custody, options.tool_name, *result, progress, cancel));
+  }
+  return result;
+}
+
+}  // namespace custody
