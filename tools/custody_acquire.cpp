@@ -72,180 +72,61 @@ void add_custody_event_options(CLI::App& app, EventDraft& draft) {
       ->type_name("TEXT");
 }
 
-std::string describe_source(const SourceInfo& source) {
-  std::string text = source_kind_name(source.kind);
-  if (source.size) {
-    text += fmt::format(", {} bytes", *source.size);
-  }
-  if (source.logical_sector_size) {
-    text += fmt::format(", sectors {}/{}", *source.logical_sector_size,
-                        source.physical_sector_size.value_or(0));
-  }
-  if (source.kernel_read_only) {
-    text += *source.kernel_read_only ? ", kernel read-only: yes" : ", kernel read-only: no";
-  }
-  if (source.model) {
-    text += fmt::format(", model {}", *source.model);
-  }
-  if (source.serial) {
-    text += fmt::format(", serial {}", *source.serial);
-  }
-  if (source.transport) {
-    text += fmt::format(", bus {}", *source.transport);
-  }
-  if (source.set_read_only) {
-    text += " (set read-only by custody)";
-  }
-  return text;
-}
-
-// custody never writes to the source, but other software on the machine can (automounters, a
-// journal replay): say so when the kernel does not block writes to the device.
-void warn_if_writable(const SourceInfo& source) {
-  if (source.kind == SourceKind::block_device && source.kernel_read_only == false) {
-    print_warning(k_tool, fmt::format("the kernel does not mark {} read-only; custody opened it "
-                                      "read-only, but use a hardware write blocker or "
-                                      "'blockdev --setro {}' so nothing else can write to it",
-                                      source.path, source.path));
-  }
-}
-
-Result<std::pair<ReadPolicy::Fill, std::byte>> parse_fill(const std::string& text,
-                                                          ImageFormat format) {
-  if (format == ImageFormat::aff4) {
-    return make_error(Errc::invalid_argument,
-                      "--fill applies to raw images; an AFF4 container records unreadable sectors "
-                      "as aff4:UnreadableData, which readers show as the UNREADABLEDATA pattern");
-  }
-  if (text == "zero") {
-    return std::make_pair(ReadPolicy::Fill::zero, std::byte{0});
-  }
-  unsigned value = 0;
-  if (text.size() == 4 && text.starts_with("0x") &&
-      std::sscanf(text.c_str() + 2, "%2x", &value) == 1) {
-    return std::make_pair(ReadPolicy::Fill::byte, static_cast<std::byte>(value));
-  }
-  return make_error(
-      Errc::invalid_argument,
-      fmt::format("invalid fill '{}' (use zero, or one byte in hex such as 0xff)", text));
-}
-
-// "sectors 80000-80015 (16 sectors, bytes 40960000..40968192): Input/output error"
-std::string describe_defect(const Defect& defect) {
-  const std::uint64_t first = defect.offset / defect.sector_size;
-  const std::uint64_t count = (defect.length + defect.sector_size - 1) / defect.sector_size;
-  return fmt::format("sectors {}-{} ({} sector{} of {} bytes, bytes {}..{}): {}", first,
-                     first + count - 1, count, count == 1 ? "" : "s", defect.sector_size,
-                     defect.offset, defect.offset + defect.length, defect_cause(defect));
-}
-
 void print_defects(const AcquisitionRecord& record) {
-  std::uint64_t sectors = 0;
-  for (const Defect& defect : record.defects) {
-    sectors += (defect.length + defect.sector_size - 1) / defect.sector_size;
-  }
-  fmt::print(stderr,
-             "{}: warning: completed with defects: {} unreadable sector{} in {} range{}, filled "
-             "with {} in the image and its hashes:\n",
-             k_tool, sectors, sectors == 1 ? "" : "s", record.defects.size(),
-             record.defects.size() == 1 ? "" : "s", describe_fill(record.defect_fill));
+  fmt::print(stderr, "{}: warning: {}:\n", k_tool, describe_defects(record));
   for (const Defect& defect : record.defects) {
     fmt::print(stderr, "  {}\n", describe_defect(defect));
   }
 }
 
-// "sectors 0-7 (8 sectors)" for each range, comma-separated.
-std::string describe_ranges(const std::vector<ByteRange>& ranges, std::uint32_t sector_size) {
-  std::string text;
-  for (const ByteRange& range : ranges) {
-    const std::uint64_t first = range.offset / sector_size;
-    const std::uint64_t count = (range.length + sector_size - 1) / sector_size;
-    text += fmt::format("{}sectors {}-{}", text.empty() ? "" : ", ", first, first + count - 1);
+void print_import(const ImportRecord& imported) {
+  fmt::print("imported {} image, {} file{}: {}{}\n", imported.format, imported.files.size(),
+             imported.files.size() == 1 ? "" : "s", imported.files.front().name,
+             imported.files.size() > 1 ? fmt::format(" ... {}", imported.files.back().name)
+                                       : std::string());
+  for (const auto& [name, value] : imported.headers) {
+    fmt::print("  {:<25} {}\n", name, value);
   }
-  return text;
-}
-
-void print_import(const ImportRecord& imported, bool quiet) {
-  if (!quiet) {
-    fmt::print("imported {} image, {} file{}: {}{}\n", imported.format, imported.files.size(),
-               imported.files.size() == 1 ? "" : "s", imported.files.front().name,
-               imported.files.size() > 1 ? fmt::format(" ... {}", imported.files.back().name)
-                                         : std::string());
-    for (const auto& [name, value] : imported.headers) {
-      fmt::print("  {:<25} {}\n", name, value);
-    }
-    for (const auto& [algorithm, hex] : imported.claimed_hashes) {
-      fmt::print("  stored {:<7} {}{}\n", hash_name(algorithm), hex,
-                 imported.hashes_match == true ? "  matches" : "");
-    }
-  }
-  if (!imported.acquiry_errors.empty()) {
-    print_warning(k_tool,
-                  fmt::format("the image's maker could not read {}; they are recorded as "
-                              "defects and hold what the image holds",
-                              describe_ranges(imported.acquiry_errors, imported.bytes_per_sector)));
+  for (const auto& [algorithm, hex] : imported.claimed_hashes) {
+    fmt::print("  stored {:<7} {}{}\n", hash_name(algorithm), hex,
+               imported.hashes_match == true ? "  matches" : "");
   }
 }
 
-// A damaged or altered image: the container is written and says so; the tool must not exit 0.
-bool report_import_mismatch(const AcquisitionRecord& record) {
-  const ImportRecord& imported = *record.imported_from;
-  bool ok = true;
-  if (!imported.checksum_errors.empty()) {
-    ok = false;
-    fmt::print(stderr,
-               "{}: error: the source image is damaged: chunk checksums fail in {}; the bytes "
-               "were imported as they are\n",
-               k_tool, describe_ranges(imported.checksum_errors, imported.bytes_per_sector));
+// The library's verdict on the result, rendered; the exit code follows from it.
+ExitCode render_assessment(const AcquisitionResult& result, const CommonOptions& common) {
+  const AcquisitionRecord& record = result.record;
+  const AcquisitionAssessment assessment = assess_acquisition(record);
+  const bool talk = !common.quiet && !common.json;
+  if (record.imported_from && talk) {
+    print_import(*record.imported_from);
   }
-  if (imported.hashes_match == false) {
-    ok = false;
-    for (const auto& [algorithm, claimed] : imported.claimed_hashes) {
-      auto found = record.hashes.find(algorithm);
-      fmt::print(stderr, "{}: error: {} stored in the source image {}, computed {}\n", k_tool,
-                 hash_name(algorithm), claimed,
-                 found == record.hashes.end() ? "(not computed)" : found->second);
+  for (const std::string& warning : assessment.warnings) {
+    print_warning(k_tool, warning);
+  }
+  for (const std::string& error : assessment.errors) {
+    fmt::print(stderr, "{}: error: {}\n", k_tool, error);
+  }
+  for (const std::string& passed : assessment.passed) {
+    if (talk) {
+      fmt::print("{}\n", passed);
     }
-    fmt::print(stderr,
-               "{}: error: the source image does not hold what its maker hashed (damaged or "
-               "altered); the container was written and its record holds both hashes; get "
-               "another copy of the image from its maker\n",
-               k_tool);
   }
-  return ok;
-}
-
-// Prints the --verify-image/--verify-source results; false if one of them failed.
-bool print_post_verification(const AcquisitionRecord& record, bool quiet) {
-  bool ok = true;
-  if (record.image_verification) {
-    ok = ok && record.image_verification->matches;
-    if (record.image_verification->matches) {
-      if (!quiet) {
-        fmt::print("image verification: OK, the image holds exactly the data that was hashed\n");
-      }
-    } else {
+  switch (assessment.verdict) {
+    case AcquisitionVerdict::failed_check:
+      return ExitCode::verification_failed;
+    case AcquisitionVerdict::interrupted:
       fmt::print(stderr,
-                 "{}: error: image verification FAILED: reading the image back gives other "
-                 "hashes; the output medium may be failing, do not use this image\n",
-                 k_tool);
-    }
+                 "{}: error: interrupted after {} bytes; the partial image and a record marked "
+                 "\"interrupted\" are in place: {}\n",
+                 k_tool, record.image_size, result.record_path);
+      return ExitCode::interrupted;
+    case AcquisitionVerdict::completed_with_defects:
+      return ExitCode::completed_with_defects;
+    case AcquisitionVerdict::complete:
+      break;
   }
-  if (record.source_verification) {
-    ok = ok && record.source_verification->matches;
-    if (record.source_verification->matches) {
-      if (!quiet) {
-        fmt::print("source verification: OK, the source delivered the same data again\n");
-      }
-    } else {
-      fmt::print(stderr,
-                 "{}: error: source verification FAILED: the source gave different data on the "
-                 "second reading (a failing or changing device); the image holds the first "
-                 "reading\n",
-                 k_tool);
-    }
-  }
-  return ok;
+  return ExitCode::ok;
 }
 
 void print_summary(const AcquisitionResult& result, double seconds) {
@@ -444,12 +325,11 @@ ExitCode run(Options& options, const CommonOptions& common) {
   acquire_options.read_policy.retries = options.retries;
   acquire_options.read_policy.max_bad_sectors = options.max_errors;
   if (!options.fill.empty()) {
-    auto fill = parse_fill(options.fill, acquire_options.format);
-    if (!fill) {
-      return report_error(k_tool, fill.error());
+    auto policy = parse_fill(options.fill, acquire_options.format, acquire_options.read_policy);
+    if (!policy) {
+      return report_error(k_tool, policy.error());
     }
-    acquire_options.read_policy.fill = fill->first;
-    acquire_options.read_policy.fill_byte = fill->second;
+    acquire_options.read_policy = *policy;
   }
   auto chunk_size = parse_size(options.chunk_size);
   if (!chunk_size) {
@@ -489,7 +369,6 @@ ExitCode run(Options& options, const CommonOptions& common) {
   if (!result) {
     return report_error(k_tool, result.error());
   }
-  warn_if_writable(result->record.source);
   if (common.verbose > 0) {
     fmt::print(stderr, "{}: source {}: {}\n", k_tool, result->record.source.path,
                describe_source(result->record.source));
@@ -505,22 +384,7 @@ ExitCode run(Options& options, const CommonOptions& common) {
   print_seal(result->seal, *sealer, common);
   // With --json, the record is the one document of this run: printed when nothing can fail.
   print_record_json(*result, common);
-  bool verified = true;
-  if (result->record.imported_from) {
-    print_import(*result->record.imported_from, common.quiet || common.json);
-    verified = report_import_mismatch(result->record);
-  }
-  if (!print_post_verification(result->record, common.quiet || common.json) || !verified) {
-    return ExitCode::verification_failed;
-  }
-  if (result->record.status == AcquisitionStatus::interrupted) {
-    fmt::print(stderr,
-               "{}: error: interrupted after {} bytes; the partial image and a record marked "
-               "\"interrupted\" are in place: {}\n",
-               k_tool, result->record.image_size, result->record_path);
-    return ExitCode::interrupted;
-  }
-  return result->record.defects.empty() ? ExitCode::ok : ExitCode::completed_with_defects;
+  return render_assessment(*result, common);
 }
 
 }  // namespace

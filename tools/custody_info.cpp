@@ -2,6 +2,7 @@
 // custody-info: show what an acquisition record says was acquired.
 #include "common/tool_main.hpp"
 
+#include <custody/acquisition.hpp>
 #include <custody/container.hpp>
 #include <custody/logical.hpp>
 #include <custody/record.hpp>
@@ -93,11 +94,7 @@ void print_record(const AcquisitionRecord& record, bool digest_matches) {
   if (!record.defects.empty()) {
     fmt::print("defects      unreadable at acquisition, filled with {}\n", record.defect_fill);
     for (const Defect& defect : record.defects) {
-      const std::uint64_t first = defect.offset / defect.sector_size;
-      const std::uint64_t count = (defect.length + defect.sector_size - 1) / defect.sector_size;
-      fmt::print("  sectors {}-{} ({} x {} bytes, bytes {}..{}): {}\n", first, first + count - 1,
-                 count, defect.sector_size, defect.offset, defect.offset + defect.length,
-                 defect_cause(defect));
+      fmt::print("  {}\n", describe_defect(defect));
     }
   }
   if (!digest_matches) {

@@ -83,4 +83,37 @@ Result<AcquisitionResult> acquire(const AcquireOptions& options,
                                   ProgressSink* progress = nullptr,
                                   const CancelToken* cancel = nullptr);
 
+// --- What a result means, in plain words, for every renderer ----------------------------------
+
+// "file, 1048576 bytes, sectors 512/4096, kernel read-only: no, model X, serial Y, bus usb".
+std::string describe_source(const SourceInfo& source);
+// "sectors 80-95 (16 sectors of 512 bytes, bytes 40960..49152): Input/output error".
+std::string describe_defect(const Defect& defect);
+// "sectors 0-7, sectors 100-100" for byte ranges counted in sectors of `sector_size`.
+std::string describe_sector_ranges(const std::vector<ByteRange>& ranges, std::uint32_t sector_size);
+// "completed with defects: 18 unreadable sectors in 3 ranges, filled with zeros in the image and
+// its hashes".
+std::string describe_defects(const AcquisitionRecord& record);
+
+enum class AcquisitionVerdict : std::uint8_t {
+  complete,                // every byte read, every requested check passed
+  completed_with_defects,  // complete, with unreadable ranges recorded
+  interrupted,             // stopped on request; the partial image is hashed and recorded
+  failed_check,            // a check failed (read-back, source re-read, an imported image's own
+                           // hashes or checksums) or the acquisition failed
+};
+
+// The verdict on a finished acquisition, and what to tell the user: errors (each names what
+// failed and what to do next), warnings, and checks that passed.
+struct AcquisitionAssessment {
+  AcquisitionVerdict verdict = AcquisitionVerdict::complete;
+  std::vector<std::string> errors;
+  std::vector<std::string> warnings;
+  std::vector<std::string> passed;
+};
+AcquisitionAssessment assess_acquisition(const AcquisitionRecord& record);
+
+// --fill TEXT ("zero", or one byte such as "0xff") applied to `policy`; raw images only.
+Result<ReadPolicy> parse_fill(const std::string& text, ImageFormat format, ReadPolicy policy);
+
 }  // namespace custody
