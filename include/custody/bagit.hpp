@@ -41,6 +41,7 @@
 
 #include <custody/byte_sink.hpp>
 #include <custody/error.hpp>
+#include <custody/progress.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -121,6 +122,7 @@ struct BagSpec {
   // after them, which they therefore do not list, such as a signature over
   // tagmanifest-sha256.txt and its timestamp. Empty function: none.
   std::function<Result<std::vector<BagTagFile>>(const struct BagWriteResult&)> after_tag_manifests;
+  const CancelToken* cancel = nullptr;  // checked between blocks: Errc::cancelled
 };
 
 struct BagFileDigest {
@@ -171,6 +173,7 @@ struct BagExtractLimits {
   std::uint64_t max_total_bytes = std::numeric_limits<std::uint64_t>::max();  // all members
   std::uint64_t max_entries = 1'000'000;
   std::uint64_t max_tag_file_bytes = 64ULL << 20U;  // each member outside data/
+  const CancelToken* cancel = nullptr;  // checked between blocks: Errc::cancelled, nothing kept
 };
 
 struct BagExtractOutcome {

@@ -395,6 +395,9 @@ class Extractor {
       if (got == 0) {
         break;
       }
+      if (m_limits.cancel != nullptr && m_limits.cancel->cancelled()) {
+        return make_error(Errc::cancelled, "receiving was interrupted while unpacking");
+      }
       const auto size = static_cast<std::size_t>(got);
       CUSTODY_TRY(account(shown, payload, written, size));
       CUSTODY_TRY(internal::write_full(fd.get(), std::span(buffer).first(size), path, written));

@@ -512,6 +512,9 @@ class BagBuilder {
       if (done + *got > size) {
         break;  // grew: reported below
       }
+      if (m_spec.cancel != nullptr && m_spec.cancel->cancelled()) {
+        return make_error(Errc::cancelled, "packing was interrupted");
+      }
       const auto block = std::span<const std::byte>(buffer).first(*got);
       digest->update(block);
       CUSTODY_TRY(m_output.write(block));

@@ -454,7 +454,8 @@ namespace {
 
 Result<PackResult> pack(const PackOptions& options,
                         const Identity& sender,
-                        std::vector<Touched>& touched) {
+                        std::vector<Touched>& touched,
+                        const CancelToken* cancel) {
   CUSTODY_TRY(check_pack_options(options));
   CUSTODY_TRY(sender.check_can_sign());
   // Every container is readable, with a readable log, before any of them gets an event.
@@ -477,6 +478,9 @@ Result<PackResult> pack(const PackOptions& options,
   BagSpec spec;
   json items = json::array();
   for (std::size_t i = 0; i < options.containers.size(); ++i) {
+    if (cancel != nullptr && cancel->cancelled()) {
+      return make_error(Errc::cancelled, "packing was interrupted");
+    }
     const std::string& container = options.containers[i];
     std::error_code ignored;
     touched.push_back({container, fs::file_size(container, ignored), logs[i].events.size(), {}});
@@ -512,6 +516,7 @@ Result<PackResult> pack(const PackOptions& options,
                 {"items", items}};
   spec.tag_files.insert(spec.tag_files.begin(), BagTagFile{k_transfer_member, canonical(transfer)});
   spec.info = bag_info(options.facts, result.package_id, options.containers.size());
+  spec.cancel = cancel;
   spec.after_tag_manifests = [&](const BagWriteResult& written) {
     return sign_tag_manifest(written, sender, options, result);
   };
@@ -530,9 +535,9 @@ Result<PackResult> pack(const PackOptions& options,
 Result<PackResult> pack_transfer(const PackOptions& options,
                                  const Identity& sender,
                                  ProgressSink* /*progress*/,
-                                 const CancelToken* /*cancel*/) {
+                                 const CancelToken* cancel) {
   std::vector<Touched> touched;
-  auto packed = pack(options, sender, touched);
+  auto packed = pack(options, sender, touched, cancel);
   if (packed || touched.empty()) {
     return packed;
   }
@@ -751,6 +756,7 @@ std::map<std::string, Arrival> find_arrivals(const std::string& bag) {
 // checked, is checked where it is (`bag` then names it). The package's files and hashes go into
 // `package_files`.
 Result<bool> unpack(const ReceiveOptions& options,
+                    const CancelToken* cancel,
                     const Identity* receiver,
                     const PrivateDirectory& scratch,
                     std::string& bag,
@@ -852,8 +858,11 @@ Result<bool> unpack(const ReceiveOptions& options,
                                  {"size", fs::file_size(options.input, ignored)},
                                  {"sha256", *digest}});
   }
-  auto extracted = extract_bag_archive(archive, bag);
-  if (!extracted && extracted.error().code == Errc::io_error) {
+  BagExtractLimits limits;
+  limits.cancel = cancel;
+  auto extracted = extract_bag_archive(archive, bag, limits);
+  if (!extracted &&
+      (extracted.error().code == Errc::io_error || extracted.error().code == Errc::cancelled)) {
     return tl::unexpected(extracted.error());  // our disk (full, failing), not the package
   }
   if (!extracted) {
@@ -1207,6 +1216,7 @@ void check_declared_payload(const std::string& bag, const json& transfer, Receiv
 // One container: verified in full, its log extending the packed proof, its hashes as declared;
 // in a received bag, its "received" event as the manifest says it arrived.
 void check_item(const ReceiveOptions& options,
+                const CancelToken* cancel,
                 const std::string& bag,
                 const json& item,
                 const std::string& package_id,
@@ -1227,7 +1237,7 @@ void check_item(const ReceiveOptions& options,
   verify.trust_files = options.trust;
   verify.tsa_trust_files = options.tsa_trust;
   verify.accept_expired_signers = options.accept_expired_signers;
-  auto report = verify_container({path}, verify);
+  auto report = verify_container({path}, verify, nullptr, cancel);
   if (!report) {
     out.fail(payload, "cannot be read as a container: " + report.error().message);
     return;
@@ -1440,7 +1450,9 @@ tl::unexpected<Error> existing_output(const std::string& path, bool receipt) {
 }  // namespace
 
 namespace {
-Result<ReceiveResult> receive(const ReceiveOptions& given, const Identity* receiver);
+Result<ReceiveResult> receive(const ReceiveOptions& given,
+                              const Identity* receiver,
+                              const CancelToken* cancel);
 Result<ReceiptImport> import(const std::string& container,
                              const std::string& receipt_path,
                              const std::vector<std::string>& trust,
@@ -1451,9 +1463,9 @@ Result<ReceiptImport> import(const std::string& container,
 Result<ReceiveResult> receive_transfer(const ReceiveOptions& options,
                                        const Identity* receiver,
                                        ProgressSink* /*progress*/,
-                                       const CancelToken* /*cancel*/) {
+                                       const CancelToken* cancel) {
   return internal::json_errors_are_corrupt("the package's JSON is not valid",
-                                           [&] { return receive(options, receiver); });
+                                           [&] { return receive(options, receiver, cancel); });
 }
 
 Result<ReceiptImport> import_receipt(const std::string& container,
@@ -1524,7 +1536,9 @@ std::string receive_result_to_json(const ReceiveResult& result, const ReceiveOpt
 }
 
 namespace {
-Result<ReceiveResult> receive(const ReceiveOptions& given, const Identity* receiver) {
+Result<ReceiveResult> receive(const ReceiveOptions& given,
+                              const Identity* receiver,
+                              const CancelToken* cancel) {
   ReceiveOptions options = given;
   while (options.output.size() > 1 && options.output.back() == '/') {
     options.output.pop_back();  // "received/" names the same new directory
@@ -1653,7 +1667,7 @@ Result<ReceiveResult> receive(const ReceiveOptions& given, const Identity* recei
   std::string bag = scratch->file("bag");
   json package_files = json::array();
   std::map<std::string, Arrival> arrivals;
-  auto unpacked = unpack(options, receiver, *scratch, bag, out, package_files, arrivals);
+  auto unpacked = unpack(options, cancel, receiver, *scratch, bag, out, package_files, arrivals);
   CUSTODY_TRY(unpacked);
   if (!*unpacked) {
     return result;
@@ -1682,7 +1696,11 @@ Result<ReceiveResult> receive(const ReceiveOptions& given, const Identity* recei
   }
   check_facts(bag, transfer, listed, allowed_signers, out);
   for (const json& item : transfer["items"]) {
-    check_item(options, bag, item, result.package_id, out, listed, arrivals);
+    check_item(options, cancel, bag, item, result.package_id, out, listed, arrivals);
+    if (cancel != nullptr && cancel->cancelled()) {
+      // Nothing is released or recorded: the private directory goes with this return.
+      return make_error(Errc::cancelled, "receiving was interrupted; nothing was released");
+    }
   }
   if (out.failed() || options.check_only) {
     result.accepted = options.check_only && !out.failed();
