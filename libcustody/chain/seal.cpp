@@ -290,7 +290,14 @@ Result<SealResult> seal_container(const std::string& path,
     auto request = make_timestamp_request(*signature);
     CUSTODY_TRY(request);
     if (!options.tsq_out.empty()) {
-      CUSTODY_TRY(internal::write_file_atomically(options.tsq_out, request->der, false));
+      auto written = internal::write_file_atomically(options.tsq_out, request->der, false);
+      if (!written && written.error().code == Errc::already_exists) {
+        // custody-seal has no --force: an old request is the user's to move away.
+        Error error = written.error();
+        error.hint = "choose another file for --tsq-out, or move the old request away";
+        return tl::unexpected(std::move(error));
+      }
+      CUSTODY_TRY(written);
     }
     if (!options.tsa_url.empty()) {
       // A TSA that is down or slow must not cost the seal: it is written, "not timestamped".

@@ -792,6 +792,9 @@ Result<Identity> Identity::load(const IdentityOptions& options) {
   if (key_path.empty()) {
     return make_error(Errc::invalid_argument, "no private key given");
   }
+  // A --trust file that is missing or holds no certificate is the user's to fix (not found, or a
+  // usage error), as for the tools that check signatures.
+  CUSTODY_TRY(check_trust_files(options.signer_trust_files));
   auto bytes = read_secret_file(key_path, "private key", k_max_key_file,
                                 options.allow_insecure_key_permissions);
   CUSTODY_TRY(bytes);

@@ -182,21 +182,6 @@ bool is_envelope_suffix(std::string_view suffix) {
   return internal::InputGuard::is_segment_number(suffix);
 }
 
-// An output whose directory does not exist: exit 73 in every tool, as for acquisition.
-Result<void> check_output_directory(const std::string& output) {
-  const fs::path directory = fs::path(output).parent_path();
-  std::error_code ignored;
-  if (!directory.empty() && !fs::is_directory(directory, ignored)) {
-    return tl::unexpected(Error{Errc::already_exists,
-                                "output directory does not exist",
-                                directory.string(),
-                                {},
-                                0,
-                                "create it first (mkdir -p), or choose another output"});
-  }
-  return {};
-}
-
 // A directory where a file is expected is named as such (Errc::invalid_argument).
 Result<void> not_a_directory(const std::string& path, const char* what, const char* hint) {
   std::error_code ignored;
@@ -280,7 +265,7 @@ Result<void> check_pack_options(const PackOptions& options) {
   if (!options.encrypt_to.empty()) {
     CUSTODY_TRY(inputs.check_outputs_named(options.output + ".enc.", is_envelope_suffix));
   }
-  CUSTODY_TRY(check_output_directory(options.output));
+  CUSTODY_TRY(internal::check_output_directory(options.output));
   std::error_code ignored;
   if (options.encrypt_to.empty() && fs::exists(fs::symlink_status(options.output, ignored))) {
     return tl::unexpected(Error{Errc::already_exists,
@@ -1610,8 +1595,8 @@ Result<ReceiveResult> receive(const ReceiveOptions& given,
     for (const std::string& output : {options.output, receipt, receipt + ".p7s"}) {
       CUSTODY_TRY(inputs.check_output(output));
     }
-    CUSTODY_TRY(check_output_directory(options.output));
-    CUSTODY_TRY(check_output_directory(receipt));
+    CUSTODY_TRY(internal::check_output_directory(options.output));
+    CUSTODY_TRY(internal::check_output_directory(receipt));
     if (fs::exists(fs::symlink_status(options.output, ignored))) {
       return existing_output(options.output, false);
     }

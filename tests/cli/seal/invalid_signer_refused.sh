@@ -52,6 +52,21 @@ refused "does not chain to the given --trust CAs" \
 refused "does not chain to the given --trust CAs" "$LOG" add c.aff4 --action transferred \
   --by-key keys/other-examiner.key --by-cert keys/other-examiner.pem --trust keys/ca.pem
 
+# A --trust file that holds no certificate is a usage error (64) for the signing tools too, as for
+# those that check signatures (it was 65, "corrupt input"); a missing one is 66.
+echo "not a certificate" >junk.pem
+for cmd in "$SEAL c.aff4 --key keys/examiner.key --cert keys/examiner.pem" \
+  "$LOG add c.aff4 --action transferred --by-key keys/examiner.key --by-cert keys/examiner.pem"; do
+  # shellcheck disable=SC2086
+  run $cmd --trust junk.pem
+  expect_rc 64
+  expect_error_line
+  # shellcheck disable=SC2086
+  run $cmd --trust missing.pem
+  expect_rc 66
+  [ "$(digest sha256 c.aff4)" = "$want" ] || fail "the container was changed by: $cmd"
+done
+
 # Acquisition with a sealing key: refused before imaging, so no container is made.
 run "$ACQUIRE" src.bin -o never --seal-key keys/expired.key --seal-cert keys/expired.pem
 expect_rc 64
