@@ -214,15 +214,12 @@ ExitCode run_logical(Options& options, const CommonOptions& common) {
   if (!options.source.empty() || !options.from_image.empty() || options.format != "aff4" ||
       options.resume || !options.segment_size.empty() || options.verify_source ||
       options.verify_image || options.set_read_only) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--logical takes its sources itself and writes an AFF4-L "
-                                      "container",
-                                      {},
-                                      {},
-                                      0,
-                                      "give the files, folders and archives after --logical, "
-                                      "without SOURCE, --from-image, --format, --resume, "
-                                      "--segment-size, --verify-* or --set-readonly"});
+    return report_usage_error(k_tool,
+                              "--logical takes its sources itself and writes an AFF4-L "
+                              "container",
+                              "give the files, folders and archives after --logical, "
+                              "without SOURCE, --from-image, --format, --resume, "
+                              "--segment-size, --verify-* or --set-readonly");
   }
   LogicalAcquireOptions acquire_options;
   acquire_options.sources = options.logical;
@@ -278,23 +275,16 @@ ExitCode run(Options& options, const CommonOptions& common) {
   }
   if (!options.filters.include.empty() || !options.filters.exclude.empty() ||
       !options.newer_than.empty()) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--include, --exclude and --newer-than filter a logical "
-                                      "acquisition",
-                                      {},
-                                      {},
-                                      0,
-                                      "use them with --logical"});
+    return report_usage_error(k_tool,
+                              "--include, --exclude and --newer-than filter a logical "
+                              "acquisition",
+                              "use them with --logical");
   }
   AcquireOptions acquire_options;
   if (options.source.empty() == options.from_image.empty()) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "give either SOURCE or --from-image FILE",
-                                      {},
-                                      {},
-                                      0,
-                                      "SOURCE is a disk, a file or '-'; --from-image reads an E01 "
-                                      "set, a raw image or a split raw set NAME.001"});
+    return report_usage_error(k_tool, "give either SOURCE or --from-image FILE",
+                              "SOURCE is a disk, a file or '-'; --from-image reads an E01 "
+                              "set, a raw image or a split raw set NAME.001");
   }
   acquire_options.from_image = !options.from_image.empty();
   acquire_options.source_path = acquire_options.from_image ? options.from_image : options.source;
@@ -309,13 +299,8 @@ ExitCode run(Options& options, const CommonOptions& common) {
   if (options.format == "raw") {
     acquire_options.format = ImageFormat::raw;
   } else if (options.format != "aff4") {
-    return report_error(
-        k_tool, Error{Errc::invalid_argument,
-                      fmt::format("unknown format '{}' (choose aff4 or raw)", options.format),
-                      {},
-                      {},
-                      0,
-                      {}});
+    return report_usage_error(
+        k_tool, fmt::format("unknown format '{}' (choose aff4 or raw)", options.format));
   }
   acquire_options.compression = options.compression;
   acquire_options.verify_image = options.verify_image;
@@ -346,12 +331,8 @@ ExitCode run(Options& options, const CommonOptions& common) {
   }
 
   if (options.seal.key.empty() && (!options.seal.cert.empty() || !options.seal.chain.empty())) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--seal-cert and --seal-chain need --seal-key",
-                                      {},
-                                      {},
-                                      0,
-                                      "give the examiner's private key with --seal-key"});
+    return report_usage_error(k_tool, "--seal-cert and --seal-chain need --seal-key",
+                              "give the examiner's private key with --seal-key");
   }
   // Before imaging: a wrong passphrase should not cost an hour of acquisition.
   auto sealer = load_identity_if_given(options.seal);  // the library checks it can sign

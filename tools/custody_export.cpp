@@ -197,12 +197,8 @@ ExitCode export_case_uco(const Options& options, const CommonOptions& common) {
 // --files: extract the files of a logical container into a directory, checking every hash.
 ExitCode run_files(const Options& options, const CommonOptions& common) {
   if (options.containers.size() != 1 || options.output.empty() || options.output == "-") {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--files extracts one logical container into a directory",
-                                      {},
-                                      {},
-                                      0,
-                                      "give one CONTAINER and -o DIRECTORY"});
+    return report_usage_error(k_tool, "--files extracts one logical container into a directory",
+                              "give one CONTAINER and -o DIRECTORY");
   }
   auto identity = load_identity_if_given(options.identity);  // the library checks it can sign
   if (!identity) {
@@ -266,9 +262,7 @@ ExitCode run(const Options& options, const CommonOptions& common) {
     return export_case_uco(options, common);
   }
   if (options.output.empty()) {
-    return report_error(
-        k_tool,
-        Error{Errc::invalid_argument, "-o is required (or --case-uco FILE)", {}, {}, 0, {}});
+    return report_usage_error(k_tool, "-o is required (or --case-uco FILE)");
   }
   if (common.json && options.output == "-") {
     return report_usage_error(k_tool,

@@ -285,13 +285,9 @@ ExitCode run(const std::vector<std::string>& paths, const CommonOptions& common)
     return run_container(paths, common);
   }
   if (paths.size() > 1) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "several files are accepted only for the volumes of one "
-                                      "AFF4 container",
-                                      {},
-                                      {},
-                                      0,
-                                      {}});
+    return report_usage_error(k_tool,
+                              "several files are accepted only for the volumes of one "
+                              "AFF4 container");
   }
   return run_record(paths.front(), common);
 }

@@ -70,21 +70,12 @@ const char* result_word(LogCheckResult result) {
 
 ExitCode run_add(const std::string& target, AddArguments& args, const CommonOptions& common) {
   if (args.identity.key.empty()) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--by-key is required: every event is signed by its actor",
-                                      {},
-                                      {},
-                                      0,
-                                      "give your private key and certificate (--by-key, "
-                                      "--by-cert)"});
+    return report_usage_error(k_tool, "--by-key is required: every event is signed by its actor",
+                              "give your private key and certificate (--by-key, "
+                              "--by-cert)");
   }
   if (!args.title.empty() && !args.create) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--title names a new standalone log: it needs --create",
-                                      {},
-                                      {},
-                                      0,
-                                      {}});
+    return report_usage_error(k_tool, "--title names a new standalone log: it needs --create");
   }
   auto identity = Identity::load(to_identity_options(args.identity));
   if (!identity) {
@@ -282,12 +273,7 @@ ExitCode run_prove(const std::string& target,
                    const std::string& output,
                    const CommonOptions& common) {
   if ((event == 0) == from.empty()) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "give exactly one of --event N and --from HEAD",
-                                      {},
-                                      {},
-                                      0,
-                                      {}});
+    return report_usage_error(k_tool, "give exactly one of --event N and --from HEAD");
   }
   auto proof =
       event != 0 ? make_inclusion_proof(target, event) : make_consistency_proof(target, from);
@@ -348,12 +334,7 @@ ExitCode run_import_receipt(const std::string& target,
     return *missing;
   }
   if (identity_args.key.empty()) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--by-key is required: the confirmation is signed by you",
-                                      {},
-                                      {},
-                                      0,
-                                      {}});
+    return report_usage_error(k_tool, "--by-key is required: the confirmation is signed by you");
   }
   auto identity = Identity::load(to_identity_options(identity_args));
   if (!identity) {

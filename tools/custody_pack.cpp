@@ -22,13 +22,10 @@ struct Arguments {
 
 ExitCode run(Arguments& args, const CommonOptions& common) {
   if (args.identity.key.empty()) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--key is required: the package is signed by the sending "
-                                      "authority",
-                                      {},
-                                      {},
-                                      0,
-                                      "give the sender's private key and certificate"});
+    return report_usage_error(k_tool,
+                              "--key is required: the package is signed by the sending "
+                              "authority",
+                              "give the sender's private key and certificate");
   }
   if (!args.segment_size.empty()) {
     auto size = parse_size(args.segment_size);

@@ -43,13 +43,10 @@ ExitCode run(ReceiveOptions& options,
              const IdentityArguments& identity_args,
              const CommonOptions& common) {
   if (identity_args.key.empty()) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--key is required: the receipt is signed by the receiver "
-                                      "(and an encrypted package needs the receiver's key)",
-                                      {},
-                                      {},
-                                      0,
-                                      "give the receiving authority's key and certificate"});
+    return report_usage_error(k_tool,
+                              "--key is required: the receipt is signed by the receiver "
+                              "(and an encrypted package needs the receiver's key)",
+                              "give the receiving authority's key and certificate");
   }
   std::vector<std::string> all_trust = options.trust;
   all_trust.insert(all_trust.end(), options.tsa_trust.begin(), options.tsa_trust.end());

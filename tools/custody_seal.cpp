@@ -47,12 +47,8 @@ ExitCode run(const std::string& container,
     return add_timestamp(container, time, common);
   }
   if (args.key.empty()) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--key is required",
-                                      {},
-                                      {},
-                                      0,
-                                      "give the examiner's private key and certificate"});
+    return report_usage_error(k_tool, "--key is required",
+                              "give the examiner's private key and certificate");
   }
   auto identity = Identity::load(to_identity_options(args));
   if (!identity) {

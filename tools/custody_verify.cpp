@@ -162,22 +162,16 @@ ExitCode verify_package(const std::string& path,
                         const RecordArguments& record,
                         const CommonOptions& common) {
   if (!record.report.empty()) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--report is for containers, raw images and E01 sets, not "
-                                      "for a transfer package",
-                                      {},
-                                      {},
-                                      0,
-                                      "write a report for each container in the package"});
+    return report_usage_error(k_tool,
+                              "--report is for containers, raw images and E01 sets, not "
+                              "for a transfer package",
+                              "write a report for each container in the package");
   }
   if (record.record) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--record needs an AFF4 container: a package has no custody "
-                                      "log of its own",
-                                      {},
-                                      {},
-                                      0,
-                                      "verify (and record) each container in the package"});
+    return report_usage_error(k_tool,
+                              "--record needs an AFF4 container: a package has no custody "
+                              "log of its own",
+                              "verify (and record) each container in the package");
   }
   auto loaded_identity = load_identity_if_given(record.receiver);
   if (!loaded_identity) {
@@ -255,22 +249,15 @@ ExitCode run(const std::vector<std::string>& paths,
   }
   const bool container = !e01 && looks_like_container(paths.front());
   if (record.record && !container) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--record needs an AFF4 container: a raw image has no "
-                                      "custody log",
-                                      {},
-                                      {},
-                                      0,
-                                      "keep the event in a standalone log with custody-log add"});
+    return report_usage_error(k_tool,
+                              "--record needs an AFF4 container: a raw image has no "
+                              "custody log",
+                              "keep the event in a standalone log with custody-log add");
   }
   if (!container && paths.size() > 1) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "several files are accepted only for the volumes of one "
-                                      "AFF4 container",
-                                      {},
-                                      {},
-                                      0,
-                                      {}});
+    return report_usage_error(k_tool,
+                              "several files are accepted only for the volumes of one "
+                              "AFF4 container");
   }
   // The verifier's key before the verification, which may take hours; the library checks that
   // it can sign and that the container may be written to before the first check.

@@ -22,6 +22,10 @@ std::string format_bytes(std::uint64_t bytes);
 std::string format_utc(std::chrono::system_clock::time_point time);
 std::string utc_now();
 
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. The one check for text
+// that enters signed or stored forms (custody events, ZIP member names).
+bool is_valid_utf8(std::string_view text);
+
 // A new random (version 4) UUID as a URN: "urn:uuid:5f0c...". Errc::crypto if the random
 // generator fails.
 Result<std::string> random_uuid_urn();

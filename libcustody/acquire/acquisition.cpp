@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+// Physical acquisition and import (below the custody transaction): open the source, run the
+// read-hash-write pipeline into a raw image or an AFF4 container, write the record, resume.
 #include "acquire/imaging.hpp"
 #include "aff4/aff4_writer.hpp"
+#include "core/host.hpp"
 #include "core/input_guard.hpp"
 #include "core/pipeline.hpp"
 #include "core/posix_file.hpp"
@@ -122,14 +125,9 @@ tl::unexpected<Error> failed_keeping(Error error, std::uint64_t bytes, const std
 }
 
 void describe_host(AcquisitionRecord& record) {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) == 0) {
-    record.hostname = name;
-  }
-  struct utsname system {};
-  if (::uname(&system) == 0) {
-    record.system = fmt::format("{} {} {}", system.sysname, system.release, system.machine);
-  }
+  const internal::HostDescription host = internal::describe_this_host();
+  record.hostname = host.name;
+  record.system = host.system;
 }
 
 }  // namespace

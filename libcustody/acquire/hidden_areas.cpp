@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Hidden areas of ATA disks (HPA, DCO): detected, and reported in the record, never changed.
 #include "acquire/hidden_areas.hpp"
 
 #include <fmt/format.h>

@@ -7,6 +7,7 @@
 #include "aff4/aff4_format.hpp"
 #include "aff4/logical_json.hpp"
 #include "aff4/turtle.hpp"
+#include "core/host.hpp"
 #include "core/input_guard.hpp"
 #include "core/posix_file.hpp"
 #include "core/utf8_locale.hpp"
@@ -1128,14 +1129,9 @@ AcquisitionRecord start_record(const LogicalAcquireOptions& options) {
   AcquisitionRecord record;
   record.tool_name = options.tool_name;
   record.tool_version = k_version;
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) == 0) {
-    record.hostname = name;
-  }
-  struct utsname system {};
-  if (::uname(&system) == 0) {
-    record.system = fmt::format("{} {} {}", system.sysname, system.release, system.machine);
-  }
+  const internal::HostDescription host = internal::describe_this_host();
+  record.hostname = host.name;
+  record.system = host.system;
   record.case_info = options.case_info;
   std::string sources;
   for (const std::string& source : options.sources) {

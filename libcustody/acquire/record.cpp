@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+// The acquisition record (custody-acquisition(5)): written as canonical JSON with its
+// record_sha256, and parsed back from outside input.
 #include "aff4/logical_json.hpp"
+#include "core/canonical_json.hpp"
 #include "core/posix_file.hpp"
 #include "core/untrusted_json.hpp"
 
@@ -30,11 +33,9 @@ namespace {
 
 constexpr std::size_t k_record_size_limit = std::size_t{16} << 20U;
 
-// The canonical form the record digest covers: keys sorted (nlohmann's default object is a
-// std::map), no whitespace, UTF-8. Bytes that are not UTF-8 are replaced rather than thrown on,
-// identically when writing and when checking.
+// The canonical form the record digest covers (core/canonical_json.hpp).
 std::string canonical(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+  return internal::canonical_json(value);
 }
 
 std::string sha256_hex(std::string_view text) {

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Sources: files, block devices and pipes opened read-only, their facts (size, sectors, model,
+// write protection), and reading with retries that records unreadable sectors exactly.
 #include "acquire/hidden_areas.hpp"
 #include "core/posix_file.hpp"
 

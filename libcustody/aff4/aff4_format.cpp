@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// AFF4 names and URNs shared by the reader and the writer (aff4-subset.md in docs/).
 #include "aff4/aff4_format.hpp"
 
 #include <fmt/format.h>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The AFF4 writer: an ImageStream of compressed chunks in bevies, its Map and index, and
+// information.turtle, over the ZIP64 writer; unreadable ranges as aff4:UnreadableData.
 #include "aff4/aff4_writer.hpp"
 
 #include "aff4/aff4_format.hpp"

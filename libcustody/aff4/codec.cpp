@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// AFF4 chunk codecs: snappy, lz4, deflate, zlib and stored, with bounds on what a hostile chunk
+// may expand to.
 #include "aff4/codec.hpp"
 
 #include <fmt/format.h>

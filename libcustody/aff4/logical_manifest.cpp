@@ -2,6 +2,7 @@
 // The file list of a logical acquisition (custody/files.json) and the path encoding it shares with
 // member names and URNs.
 #include "aff4/logical_json.hpp"
+#include "core/untrusted_json.hpp"
 
 #include <custody/logical.hpp>
 
@@ -550,7 +551,12 @@ std::string logical_manifest_to_json(const LogicalManifest& manifest) {
 
 Result<LogicalManifest> parse_logical_manifest(std::string_view text) {
   try {
-    const json body = json::parse(text);
+    // Outside input: bounded nesting (a deep "[[[[" would overflow the stack when walked).
+    const json body = internal::parse_untrusted_json(text);
+    if (body.is_discarded()) {
+      return make_error(Errc::corrupt,
+                        "custody/files.json is not JSON (or nests deeper than 64 levels)");
+    }
     if (string_of(body, "format", "") != k_logical_manifest_format) {
       return make_error(Errc::unsupported, "custody/files.json is not a custody file list");
     }

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// information.turtle: written in the AFF4 Standard vocabulary, and read with serd from
+// containers made by any AFF4 tool.
 #include "aff4/turtle.hpp"
 
 #include <fmt/format.h>

@@ -3,6 +3,7 @@
 // as JSON and parsed back from their bytes, saved tree heads, and the member names.
 #include "chain/custody_log_format.hpp"
 
+#include "core/canonical_json.hpp"
 #include "core/untrusted_json.hpp"
 
 #include <custody/text.hpp>
@@ -115,7 +116,7 @@ json evidence_json(const std::string& evidence_id,
 // ASCII, so byte order is UTF-16 order), no whitespace, integers only, UTF-8 as is. Text that is
 // not UTF-8 is refused before it gets here.
 std::string canonical(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::strict);
+  return internal::canonical_json(value);
 }
 
 std::string base64(std::string_view bytes) {
@@ -148,12 +149,7 @@ std::optional<std::string> unbase64(std::string_view text) {
 }
 
 bool is_utf8(std::string_view text) {
-  try {
-    (void)json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::strict);
-    return true;
-  } catch (const json::exception&) {
-    return false;
-  }
+  return is_valid_utf8(text);
 }
 
 std::span<const std::byte> as_bytes(const std::string& text) {

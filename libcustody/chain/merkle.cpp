@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// RFC 9162 Merkle tree hashes: roots, inclusion and consistency proofs over custody events.
 #include "crypto/openssl_ptr.hpp"
 
 #include <custody/hash.hpp>

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+// Seals (custody-seal): a signed manifest of the container's bytes up to the seal, appended as
+// members, with its RFC 3161 timestamp; and the check of every seal of a container.
 #include "chain/custody_log_writer.hpp"
+#include "core/canonical_json.hpp"
 #include "core/pipeline.hpp"
 #include "core/posix_file.hpp"
 #include "core/untrusted_json.hpp"
@@ -266,7 +269,7 @@ Result<SealResult> seal_container(const std::string& path,
        json{{"subject", signer.subject}, {"sha256_fingerprint", signer.sha256_fingerprint}}},
   };
   // RFC 8785 form for our data: sorted keys, no whitespace, integers only, UTF-8.
-  const std::string bytes = manifest.dump(-1, ' ', false, json::error_handler_t::replace);
+  const std::string bytes = internal::canonical_json(manifest);
   auto signature = identity.sign_detached(bytes);
   CUSTODY_TRY(signature);
 

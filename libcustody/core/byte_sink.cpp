@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// FileByteSink: a file written under a temporary name and renamed into place only when complete,
+// so that no one can take a half-written package for a whole one.
 #include "core/posix_file.hpp"
 
 #include <custody/byte_sink.hpp>

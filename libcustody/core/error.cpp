@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Error texts: what failed, where, why (errno), and what to do next.
 #include <custody/error.hpp>
 
 #include <fmt/format.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// Hashing: OpenSSL digests by name, one pass of all algorithms over bytes or a source.
 #include "core/pipeline.hpp"
 #include "crypto/openssl_ptr.hpp"
 

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The acquisition pipeline: a reader, one hashing worker per algorithm and the sinks share a
+// fixed pool of blocks, so memory is bounded whatever the source size.
 #include "core/pipeline.hpp"
 
 #include <fmt/format.h>

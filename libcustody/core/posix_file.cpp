@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// POSIX file helpers: full reads and writes, fsync of files and directories, atomic small
+// files, and the errors for outputs that cannot be created.
 #include "core/posix_file.hpp"
 
 #include <fmt/format.h>

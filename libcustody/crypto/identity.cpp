@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Identities (key and certificate) and detached CMS signatures: loading keys safely, checking
+// a signer can sign, signing, and verifying signatures against trust anchors.
 #include "core/posix_file.hpp"
 #include "crypto/identity_access.hpp"
 #include "crypto/openssl_ptr.hpp"

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// RFC 3161 trusted time: requests, TSA replies over HTTP, and verification of tokens.
 #include "crypto/openssl_ptr.hpp"
 
 #include <custody/timestamp.hpp>

@@ -3,6 +3,7 @@
 // the acquiry error list and the MD5/SHA-1 every E01 reader checks.
 #include "image/ewf_writer.hpp"
 
+#include "core/host.hpp"
 #include "core/posix_file.hpp"
 #include "image/ewf_handle.hpp"
 
@@ -39,11 +40,8 @@ std::vector<std::uint8_t> from_hex(const std::string& hex) {
 }
 
 std::string operating_system() {
-  struct utsname system {};
-  if (::uname(&system) != 0) {
-    return "Linux";
-  }
-  return fmt::format("{} {}", system.sysname, system.release);
+  std::string release = internal::describe_this_host().system_release;
+  return release.empty() ? std::string("Linux") : release;
 }
 
 class LibewfWriter final : public EwfWriterSink {

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Writing an image out of a container (below the custody transaction of export_custody.cpp):
+// raw, split raw or E01, hashed and compared with the record; partial output removed.
 #include "core/input_guard.hpp"
 #include "core/pipeline.hpp"
 #include "core/posix_file.hpp"

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// Reading images made elsewhere (E01 sets through libewf, raw and split raw) as sources for an
+// import, with what they claim of themselves.
 #include "image/ewf_handle.hpp"
 
 #include <custody/import.hpp>

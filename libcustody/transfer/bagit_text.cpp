@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// BagIt text files: bagit.txt, bag-info.txt and manifests, written and parsed (RFC 8493).
 #include "transfer/bagit_text.hpp"
 
 #include "crypto/openssl_ptr.hpp"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Transfer packages (transfer.hpp, custody-package(5)).
+#include "core/canonical_json.hpp"
 #include "core/input_guard.hpp"
 #include "core/posix_file.hpp"
 #include "core/untrusted_json.hpp"
@@ -46,7 +47,7 @@ constexpr const char* k_signature_member = "custody/tagmanifest-sha256.txt.p7s";
 constexpr const char* k_token_member = "custody/tagmanifest-sha256.txt.p7s.tsr";
 
 std::string canonical(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+  return internal::canonical_json(value);
 }
 
 std::string proof_member(const std::string& payload_name) {

@@ -4,6 +4,8 @@
 #include "zip/zip.hpp"
 #include "zip/zip_format.hpp"
 
+#include <custody/text.hpp>
+
 #include <fmt/format.h>
 
 #include <fcntl.h>
@@ -215,52 +217,8 @@ void build_end_records(RecordBuilder& out,
 
 // --- checks on new member names ------------------------------------------------------------
 
-// Strict UTF-8 (no overlong forms, surrogates or values above U+10FFFF), because the writer
-// sets the UTF-8 flag on non-ASCII names and readers such as Python's zipfile then decode them.
-bool is_valid_utf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    std::uint32_t code = 0;
-    std::uint32_t minimum = 0;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    if ((lead & 0xE0U) == 0xC0U) {
-      length = 2;
-      code = lead & 0x1FU;
-      minimum = 0x80;
-    } else if ((lead & 0xF0U) == 0xE0U) {
-      length = 3;
-      code = lead & 0x0FU;
-      minimum = 0x800;
-    } else if ((lead & 0xF8U) == 0xF0U) {
-      length = 4;
-      code = lead & 0x07U;
-      minimum = 0x10000;
-    } else {
-      return false;
-    }
-    if (text.size() - i < length) {
-      return false;
-    }
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0U) != 0x80U) {
-        return false;
-      }
-      code = (code << 6U) | (next & 0x3FU);
-    }
-    if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
-      return false;
-    }
-    i += length;
-  }
-  return true;
-}
-
+// Non-ASCII names must be strict UTF-8 (is_valid_utf8 in text.hpp), because the writer sets the
+// UTF-8 flag on them and readers such as Python's zipfile then decode them.
 bool is_ascii(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
                      [](char c) { return static_cast<unsigned char>(c) < 0x80; });

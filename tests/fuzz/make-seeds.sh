@@ -14,7 +14,8 @@ testdata="$source_dir/tests/data"  # read only
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
 cd "$work"
-for harness in zip turtle codec aff4 record custody_log proof bagit cms envelope_index extract; do
+for harness in zip turtle codec aff4 record custody_log proof bagit cms envelope_index extract \
+  logical_manifest; do
   mkdir -p "$out/$harness"
 done
 
@@ -57,6 +58,9 @@ for c in c-*.aff4; do
   done
 done
 cp raw.acquisition.json "$out/record/"
+mkdir -p files && echo "a file" >files/a.txt
+"$bin/custody-acquire" --logical files -o logical -q
+unzip -p logical.aff4 custody/files.json >"$out/logical_manifest/files.json"
 cp inclusion.json consistency.json head.json "$out/proof/"
 for f in "$testdata"/aff4/AFF4-L/*.aff4 "$testdata"/aff4/AFF4-L/*.zip; do
   cp "$f" "$out/zip/"

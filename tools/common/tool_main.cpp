@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// What every tool shares: common options, exit codes, error and JSON output, Ctrl-C handling.
 #include "tool_main.hpp"
 
 #include <custody/text.hpp>
