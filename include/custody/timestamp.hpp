@@ -36,6 +36,20 @@ Result<std::string> request_timestamp(const std::string& url,
 // if the reply cannot be parsed. Returns the TimeStampToken (DER ContentInfo).
 Result<std::string> token_from_reply(std::string_view reply_der, const TimestampRequest& request);
 
+// A token asked of the TSA at `url` now for `data` (the request made for it), checked against the
+// request and read for its time. Never an Error: a TSA that is down, slow or refuses must not cost
+// the seal, event or package being made; `problem` says why there is no token, and the caller
+// records its work "not timestamped".
+struct FreshTimestamp {
+  std::string token;    // DER TimeStampToken; empty when there is none
+  std::string time;     // its genTime
+  std::string problem;  // why there is no token
+};
+FreshTimestamp obtain_timestamp(const std::string& url,
+                                const TimestampRequest& request,
+                                std::string_view data,
+                                unsigned timeout_seconds);
+
 // The verdicts on a token. Each is data, never an Error.
 struct TimestampCheck {
   bool signature_valid = false;  // the token is signed by a TSA certificate chaining to the anchors

@@ -144,17 +144,15 @@ Result<void> add_head_timestamp(internal::ZipWriter& writer,
                                 AppendResult& result) {
   auto request = make_timestamp_request(head_bytes);
   CUSTODY_TRY(request);
-  auto reply = request_timestamp(options.tsa_url, *request, options.tsa_timeout);
-  Result<std::string> token =
-      reply ? token_from_reply(*reply, *request) : tl::unexpected(reply.error());
-  if (token) {
-    auto check = verify_timestamp(*token, head_bytes, {});
-    result.timestamp_time = check ? check->time : std::string();
-    result.timestamped = true;
-    CUSTODY_TRY(writer.add_member(member_name("head", number, "tsr"), as_bytes(*token)));
-  } else {
-    result.timestamp_problem = token.error().to_string();
+  FreshTimestamp fresh =
+      obtain_timestamp(options.tsa_url, *request, head_bytes, options.tsa_timeout);
+  if (fresh.token.empty()) {
+    result.timestamp_problem = fresh.problem;
+    return {};
   }
+  result.timestamp_time = fresh.time;
+  result.timestamped = true;
+  CUSTODY_TRY(writer.add_member(member_name("head", number, "tsr"), as_bytes(fresh.token)));
   return {};
 }
 

@@ -304,17 +304,16 @@ Result<SealResult> seal_container(const std::string& path,
     }
     if (!options.tsa_url.empty()) {
       // A TSA that is down or slow must not cost the seal: it is written, "not timestamped".
-      auto reply = request_timestamp(options.tsa_url, *request, options.tsa_timeout);
-      Result<std::string> token =
-          reply ? token_from_reply(*reply, *request) : tl::unexpected(reply.error());
-      if (token) {
-        auto check = verify_timestamp(*token, *signature, {});
-        result.timestamp_time = check ? check->time : std::string();
+      FreshTimestamp fresh =
+          obtain_timestamp(options.tsa_url, *request, *signature, options.tsa_timeout);
+      if (!fresh.token.empty()) {
+        result.timestamp_time = fresh.time;
         result.timestamped = true;
-        CUSTODY_TRY(writer->add_member(seal_name(number, "tsr"),
-                                       std::as_bytes(std::span(token->data(), token->size()))));
+        CUSTODY_TRY(
+            writer->add_member(seal_name(number, "tsr"),
+                               std::as_bytes(std::span(fresh.token.data(), fresh.token.size()))));
       } else {
-        result.timestamp_problem = token.error().to_string();
+        result.timestamp_problem = fresh.problem;
       }
     }
     // The request is kept whenever a reply may come later, so --add-timestamp can check it.

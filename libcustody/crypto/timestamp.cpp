@@ -559,4 +559,22 @@ Result<std::string> signature_value_of(std::string_view cms_der) {
                      static_cast<std::size_t>(ASN1_STRING_length(value)));
 }
 
+FreshTimestamp obtain_timestamp(const std::string& url,
+                                const TimestampRequest& request,
+                                std::string_view data,
+                                unsigned timeout_seconds) {
+  FreshTimestamp fresh;
+  auto reply = request_timestamp(url, request, timeout_seconds);
+  Result<std::string> token =
+      reply ? token_from_reply(*reply, request) : tl::unexpected(reply.error());
+  if (!token) {
+    fresh.problem = token.error().to_string();
+    return fresh;
+  }
+  auto check = verify_timestamp(*token, data, {});
+  fresh.time = check ? check->time : std::string();
+  fresh.token = std::move(*token);
+  return fresh;
+}
+
 }  // namespace custody

@@ -367,16 +367,14 @@ Result<std::vector<BagTagFile>> sign_tag_manifest(const BagWriteResult& written,
   if (!options.tsa_url.empty()) {
     auto request = make_timestamp_request(*signature);
     CUSTODY_TRY(request);
-    auto reply = request_timestamp(options.tsa_url, *request, options.tsa_timeout);
-    Result<std::string> token =
-        reply ? token_from_reply(*reply, *request) : tl::unexpected(reply.error());
-    if (token) {
-      auto check = verify_timestamp(*token, *signature, {});
-      result.timestamp_time = check ? check->time : std::string();
+    FreshTimestamp fresh =
+        obtain_timestamp(options.tsa_url, *request, *signature, options.tsa_timeout);
+    if (!fresh.token.empty()) {
+      result.timestamp_time = fresh.time;
       result.timestamped = true;
-      files.push_back({k_token_member, *token});
+      files.push_back({k_token_member, std::move(fresh.token)});
     } else {
-      result.timestamp_problem = token.error().to_string();
+      result.timestamp_problem = fresh.problem;
     }
   }
   return files;
