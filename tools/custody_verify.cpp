@@ -6,6 +6,7 @@
 #include <custody/container.hpp>
 #include <custody/court_report.hpp>
 #include <custody/custody_log.hpp>
+#include <custody/evidence.hpp>
 #include <custody/text.hpp>
 #include <custody/transfer.hpp>
 #include <custody/verification.hpp>
@@ -147,15 +148,6 @@ struct RecordArguments {
   std::vector<std::string> allowed_signers;  // --allow-signer: packages signed again
 };
 
-// A transfer package (custody-pack), or a bag custody-receive released: everything
-// custody-receive checks, nothing recorded or released.
-bool looks_like_package(const std::string& path) {
-  std::error_code ignored;
-  return path.ends_with(".tar") || path.ends_with(".zip") || path.ends_with(".enc.json") ||
-         std::filesystem::exists(path + ".enc.json", ignored) ||
-         std::filesystem::exists(std::filesystem::path(path) / "bagit.txt", ignored);
-}
-
 ExitCode verify_package(const std::string& path,
                         const std::vector<std::string>& trust,
                         const std::vector<std::string>& tsa_trust,
@@ -248,12 +240,30 @@ ExitCode run(const std::vector<std::string>& paths,
   if (auto usable = check_trust_files(all_trust); !usable) {
     return report_error(k_tool, usable.error());
   }
-  // An E01 and a package are recognised first: a container is anything that is not JSON.
-  const bool e01 = looks_like_e01(paths.front());
-  if (!e01 && looks_like_package(paths.front())) {
-    return verify_package(paths.front(), trust, tsa_trust, record, common);
+  // What the paths are, by their content; nothing is read further before that is known.
+  auto items = identify_evidence(paths);
+  if (!items) {
+    return report_error(k_tool, items.error());
   }
-  const bool container = !e01 && looks_like_container(paths.front());
+  if (items->size() > 1) {
+    return report_error(
+        k_tool, Error{Errc::invalid_argument,
+                      fmt::format("several files are accepted only for the volumes of one AFF4 "
+                                  "image: {} and {} are not the volumes of one image",
+                                  items->at(0).paths.front(), items->at(1).paths.front()),
+                      {},
+                      {},
+                      0,
+                      {}});
+  }
+  const EvidenceItem& item = items->front();
+  if (item.kind == EvidenceKind::transfer_package || item.kind == EvidenceKind::bag_directory) {
+    return verify_package(item.paths.front(), trust, tsa_trust, record, common);
+  }
+  const bool container = item.kind == EvidenceKind::aff4_container ||
+                         item.kind == EvidenceKind::aff4_striped ||
+                         item.kind == EvidenceKind::aff4_logical;
+  const bool e01 = item.kind == EvidenceKind::e01_set;
   if (record.record && !container) {
     return report_error(k_tool, Error{Errc::invalid_argument,
                                       "--record needs an AFF4 container: a raw image has no "
@@ -262,15 +272,6 @@ ExitCode run(const std::vector<std::string>& paths,
                                       {},
                                       0,
                                       "keep the event in a standalone log with custody-log add"});
-  }
-  if (!container && paths.size() > 1) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "several files are accepted only for the volumes of one "
-                                      "AFF4 container",
-                                      {},
-                                      {},
-                                      0,
-                                      {}});
   }
   // The verifier's key before the verification, which may take hours; the library checks that
   // it can sign and that the container may be written to before the first check.
@@ -286,9 +287,9 @@ ExitCode run(const std::vector<std::string>& paths,
   if (record.record) {
     options.record = EventContext{{}, verifier ? &*verifier : nullptr};
   }
-  auto report = container ? verify_container(paths, options, &progress, &cancel)
-                : e01     ? verify_e01(paths.front(), &progress, &cancel)
-                          : verify_record(paths.front(), &progress, &cancel);
+  auto report = container ? verify_container(item.paths, options, &progress, &cancel)
+                : e01     ? verify_e01(item.paths.front(), &progress, &cancel)
+                          : verify_record(item.record, &progress, &cancel);
   progress.finish();
   if (!report) {
     return report_error(k_tool, report.error());
@@ -297,7 +298,7 @@ ExitCode run(const std::vector<std::string>& paths,
     print_report(*report, common.verbose);
   }
   if (!record.report.empty()) {
-    if (auto written = write_court_report(*report, paths.front(), record.report, record.force);
+    if (auto written = write_court_report(*report, item.paths.front(), record.report, record.force);
         !written) {
       return report_error(k_tool, written.error());
     }

@@ -4,6 +4,7 @@
 
 #include <custody/container.hpp>
 #include <custody/custody_log.hpp>
+#include <custody/evidence.hpp>
 #include <custody/import.hpp>
 #include <custody/logical.hpp>
 #include <custody/seal.hpp>
@@ -1010,15 +1011,8 @@ std::string verification_summary(const VerificationReport& report) {
 namespace custody {
 
 bool looks_like_e01(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    return false;
-  }
-  std::array<unsigned char, 8> magic{};
-  const bool read = std::fread(magic.data(), 1, magic.size(), file) == magic.size();
-  std::fclose(file);
-  constexpr std::array<unsigned char, 8> k_evf{'E', 'V', 'F', 0x09, 0x0d, 0x0a, 0xff, 0x00};
-  return read && magic == k_evf;
+  auto items = identify_evidence({path});
+  return items && items->front().kind == EvidenceKind::e01_set;
 }
 
 Result<VerificationReport> verify_e01(const std::string& path,

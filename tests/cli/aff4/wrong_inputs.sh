@@ -11,7 +11,7 @@ expect_rc 64
 expect_stderr "verify the container instead"
 run "$VERIFY" a.aff4 b.aff4
 expect_rc 64
-expect_stderr "is not a volume of image"
+expect_stderr "are not the volumes of one image"
 { head -c 4096 /dev/zero; cat a.aff4; } >prefixed.aff4
 run "$VERIFY" prefixed.aff4
 expect_rc 0
