@@ -12,6 +12,7 @@
 #include <custody/verification.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -148,82 +149,176 @@ struct RecordArguments {
   std::vector<std::string> allowed_signers;  // --allow-signer: packages signed again
 };
 
-ExitCode verify_package(const std::string& path,
-                        const std::vector<std::string>& trust,
-                        const std::vector<std::string>& tsa_trust,
-                        const RecordArguments& record,
-                        const CommonOptions& common) {
+void print_package(const ReceiveResult& checked, const std::string& path) {
+  const char* what = checked.received_bag ? "received transfer package" : "transfer package";
+  fmt::print("{}: {} {} {}\n", checked.accepted ? "INTACT" : "NOT INTACT", what, path,
+             !checked.accepted ? "fails"
+             : checked.received_bag
+                 ? "passes every check: each container is as it arrived, followed by its "
+                   "\"received\" event and later signed events (nothing was recorded)"
+                 : "passes every check (nothing was released or recorded)");
+  for (const ReceiveCheck& check : checked.checks) {
+    fmt::print("  {}  {:<20} {}\n", !check.passed ? "FAIL" : (check.warning ? "WARN" : "PASS"),
+               check.subject, check.detail);
+  }
+  if (!checked.package_id.empty()) {
+    const TransferFacts& facts = checked.facts;
+    fmt::print("  facts  {}\n", checked.facts_confirmed
+                                    ? "as signed by the sender and recorded in every item's "
+                                      "\"packaged\" event"
+                                    : "as the package states them (NOT confirmed: see the "
+                                      "checks)");
+    const std::pair<const char*, const std::string*> rows[] = {
+        {"sending authority", &facts.sending_authority},
+        {"receiving authority", &facts.receiving_authority},
+        {"requesting state", &facts.requesting_state},
+        {"requested state", &facts.requested_state},
+        {"legal basis", &facts.legal_basis},
+        {"reference", &facts.request_reference},
+        {"purpose", &facts.purpose},
+        {"use limits", &facts.use_limits},
+    };
+    for (const auto& [words, value] : rows) {
+      fmt::print("    {:<20} {}\n", words, value->empty() ? "(not stated)" : *value);
+    }
+  }
+}
+
+bool is_package(const EvidenceItem& item) {
+  return item.kind == EvidenceKind::transfer_package || item.kind == EvidenceKind::bag_directory;
+}
+
+bool is_container(const EvidenceItem& item) {
+  return item.kind == EvidenceKind::aff4_container || item.kind == EvidenceKind::aff4_striped ||
+         item.kind == EvidenceKind::aff4_logical;
+}
+
+// The options that cannot apply to these items: a usage error before anything is verified.
+std::optional<Error> refused_options(const std::vector<EvidenceItem>& items,
+                                     const RecordArguments& record) {
+  const auto usage = [](std::string message, std::string hint) {
+    return Error{Errc::invalid_argument, std::move(message), {}, {}, 0, std::move(hint)};
+  };
+  if (items.size() > 1 && !record.report.empty()) {
+    return usage("--report writes the court report of one evidence item, but several were given",
+                 "write a report for each item with its own custody-verify --report");
+  }
+  if (items.size() > 1 && record.record) {
+    return usage(
+        "--record records the verification of one container, but several evidence "
+        "items were given",
+        "verify (and record) each container with its own custody-verify --record");
+  }
+  const EvidenceItem& item = items.front();
+  if (is_package(item) && !record.report.empty()) {
+    return usage("--report is for containers, raw images and E01 sets, not for a transfer package",
+                 "write a report for each container in the package");
+  }
+  if (is_package(item) && record.record) {
+    return usage("--record needs an AFF4 container: a package has no custody log of its own",
+                 "verify (and record) each container in the package");
+  }
+  if (record.record && !is_container(item)) {
+    return usage("--record needs an AFF4 container: a raw image has no custody log",
+                 "keep the event in a standalone log with custody-log add");
+  }
+  return std::nullopt;
+}
+
+// One evidence item: the output and the exit status custody-verify always had.
+ExitCode finish_one(const EvidenceReport& outcome,
+                    const EvidenceOptions& options,
+                    const RecordArguments& record,
+                    const CommonOptions& common,
+                    bool signed_event) {
+  if (outcome.error) {
+    return report_error(k_tool, *outcome.error);
+  }
+  if (outcome.package) {
+    if (common.json) {
+      fmt::print("{}", evidence_report_to_json(outcome, options));
+    } else if (!common.quiet || !outcome.package->accepted) {
+      print_package(*outcome.package, outcome.item.paths.front());
+    }
+    return outcome.package->accepted ? ExitCode::ok : ExitCode::verification_failed;
+  }
+  const VerificationReport& report = *outcome.verification;
+  if (!common.json && (!common.quiet || !report.verified)) {
+    print_report(report, common.verbose);
+  }
   if (!record.report.empty()) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--report is for containers, raw images and E01 sets, not "
-                                      "for a transfer package",
-                                      {},
-                                      {},
-                                      0,
-                                      "write a report for each container in the package"});
+    if (auto written =
+            write_court_report(report, outcome.item.paths.front(), record.report, record.force);
+        !written) {
+      return report_error(k_tool, written.error());
+    }
+    if (!common.quiet && !common.json) {
+      fmt::print("court report written to {}\n", record.report);
+    }
   }
-  if (record.record) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--record needs an AFF4 container: a package has no custody "
-                                      "log of its own",
-                                      {},
-                                      {},
-                                      0,
-                                      "verify (and record) each container in the package"});
+  if (report.custody_event != 0 && !common.quiet && !common.json) {
+    fmt::print("recorded as custody event {}{}\n", report.custody_event,
+               signed_event ? "" : " (unsigned: no --by-key given)");
   }
-  auto loaded_identity = load_identity_if_given(record.receiver);
-  if (!loaded_identity) {
-    return report_error(k_tool, loaded_identity.error());
-  }
-  std::optional<Identity> identity = std::move(*loaded_identity);
-  ReceiveOptions options;
-  options.input = path;
-  options.trust = trust;
-  options.tsa_trust = tsa_trust;
-  options.check_only = true;
-  options.accept_expired_signers = record.accept_expired;
-  options.allowed_signers = record.allowed_signers;
-  auto checked = receive_transfer(options, identity ? &*identity : nullptr);
-  if (!checked) {
-    return report_error(k_tool, checked.error());
-  }
+  // With --json, the report is the one document of this run: printed when nothing can fail.
   if (common.json) {
-    fmt::print("{}", receive_result_to_json(*checked, options));
-  } else if (!common.quiet || !checked->accepted) {
-    const char* what = checked->received_bag ? "received transfer package" : "transfer package";
-    fmt::print("{}: {} {} {}\n", checked->accepted ? "INTACT" : "NOT INTACT", what, path,
-               !checked->accepted ? "fails"
-               : checked->received_bag
-                   ? "passes every check: each container is as it arrived, followed by its "
-                     "\"received\" event and later signed events (nothing was recorded)"
-                   : "passes every check (nothing was released or recorded)");
-    for (const ReceiveCheck& check : checked->checks) {
-      fmt::print("  {}  {:<20} {}\n", !check.passed ? "FAIL" : (check.warning ? "WARN" : "PASS"),
-                 check.subject, check.detail);
-    }
-    if (!checked->package_id.empty()) {
-      const TransferFacts& facts = checked->facts;
-      fmt::print("  facts  {}\n", checked->facts_confirmed
-                                      ? "as signed by the sender and recorded in every item's "
-                                        "\"packaged\" event"
-                                      : "as the package states them (NOT confirmed: see the "
-                                        "checks)");
-      const std::pair<const char*, const std::string*> rows[] = {
-          {"sending authority", &facts.sending_authority},
-          {"receiving authority", &facts.receiving_authority},
-          {"requesting state", &facts.requesting_state},
-          {"requested state", &facts.requested_state},
-          {"legal basis", &facts.legal_basis},
-          {"reference", &facts.request_reference},
-          {"purpose", &facts.purpose},
-          {"use limits", &facts.use_limits},
-      };
-      for (const auto& [words, value] : rows) {
-        fmt::print("    {:<20} {}\n", words, value->empty() ? "(not stated)" : *value);
+    fmt::print("{}", evidence_report_to_json(outcome, options));
+  }
+  return report.verified ? ExitCode::ok : ExitCode::verification_failed;
+}
+
+// Several evidence items: each one's verdict, then one line for all of them; with --json one
+// custody-verification-set document. Exit status: 1 when any item was checked and is NOT
+// INTACT; otherwise the status of the first item that could not be checked; otherwise 0.
+ExitCode finish_several(const std::vector<EvidenceReport>& outcomes,
+                        const EvidenceOptions& options,
+                        const CommonOptions& common) {
+  std::size_t intact = 0;
+  std::size_t not_intact = 0;
+  std::optional<ExitCode> unchecked;
+  bool first = true;
+  for (const EvidenceReport& outcome : outcomes) {
+    if (outcome.error) {
+      // Said on stderr as every error is, and counted; the other items are still checked.
+      std::string line = fmt::format("{}: error: {}", k_tool, outcome.error->to_string());
+      if (!outcome.error->hint.empty()) {
+        line += "; " + outcome.error->hint;
       }
+      fmt::print(stderr, "{}\n", line);
+      unchecked = unchecked.value_or(exit_code_for(outcome.error->code));
+    } else if (outcome.verified()) {
+      ++intact;
+    } else {
+      ++not_intact;
+    }
+    if (common.json || (common.quiet && outcome.verified())) {
+      continue;
+    }
+    if (!first) {
+      fmt::print("\n");
+    }
+    first = false;
+    if (outcome.error) {
+      fmt::print("NOT CHECKED: {} {} could not be checked: {}\n",
+                 evidence_kind_name(outcome.item.kind), fmt::join(outcome.item.paths, " "),
+                 outcome.error->message);
+    } else if (outcome.package) {
+      print_package(*outcome.package, outcome.item.paths.front());
+    } else {
+      print_report(*outcome.verification, common.verbose);
     }
   }
-  return checked->accepted ? ExitCode::ok : ExitCode::verification_failed;
+  const std::size_t not_checked = outcomes.size() - intact - not_intact;
+  if (common.json) {
+    fmt::print("{}", evidence_set_to_json(outcomes, options));
+  } else if (!common.quiet || intact != outcomes.size()) {
+    fmt::print("\n{} evidence items: {} INTACT, {} NOT INTACT{}\n", outcomes.size(), intact,
+               not_intact, not_checked == 0 ? "" : fmt::format(", {} not checked", not_checked));
+  }
+  if (not_intact > 0) {
+    return ExitCode::verification_failed;
+  }
+  return unchecked.value_or(ExitCode::ok);
 }
 
 ExitCode run(const std::vector<std::string>& paths,
@@ -245,36 +340,20 @@ ExitCode run(const std::vector<std::string>& paths,
   if (!items) {
     return report_error(k_tool, items.error());
   }
-  if (items->size() > 1) {
-    return report_error(
-        k_tool, Error{Errc::invalid_argument,
-                      fmt::format("several files are accepted only for the volumes of one AFF4 "
-                                  "image: {} and {} are not the volumes of one image",
-                                  items->at(0).paths.front(), items->at(1).paths.front()),
-                      {},
-                      {},
-                      0,
-                      {}});
+  if (auto refused = refused_options(*items, record)) {
+    return report_error(k_tool, *refused);
   }
-  const EvidenceItem& item = items->front();
-  if (item.kind == EvidenceKind::transfer_package || item.kind == EvidenceKind::bag_directory) {
-    return verify_package(item.paths.front(), trust, tsa_trust, record, common);
+  // The keys before the verification, which may take hours: the receiver's, to decrypt a
+  // package, and the verifier's (the library checks that it can sign and that the container may
+  // be written to before the first check).
+  std::optional<Identity> receiver;
+  if (std::any_of(items->begin(), items->end(), is_package)) {
+    auto loaded = load_identity_if_given(record.receiver);
+    if (!loaded) {
+      return report_error(k_tool, loaded.error());
+    }
+    receiver = std::move(*loaded);
   }
-  const bool container = item.kind == EvidenceKind::aff4_container ||
-                         item.kind == EvidenceKind::aff4_striped ||
-                         item.kind == EvidenceKind::aff4_logical;
-  const bool e01 = item.kind == EvidenceKind::e01_set;
-  if (record.record && !container) {
-    return report_error(k_tool, Error{Errc::invalid_argument,
-                                      "--record needs an AFF4 container: a raw image has no "
-                                      "custody log",
-                                      {},
-                                      {},
-                                      0,
-                                      "keep the event in a standalone log with custody-log add"});
-  }
-  // The verifier's key before the verification, which may take hours; the library checks that
-  // it can sign and that the container may be written to before the first check.
   std::optional<Identity> verifier;
   if (record.record) {
     auto loaded = load_identity_if_given(record.identity);
@@ -283,38 +362,22 @@ ExitCode run(const std::vector<std::string>& paths,
     }
     verifier = std::move(*loaded);
   }
-  VerifyOptions options{trust, tsa_trust, record.accept_expired, std::nullopt};
+  EvidenceOptions options;
+  options.verify = VerifyOptions{trust, tsa_trust, record.accept_expired, std::nullopt};
   if (record.record) {
-    options.record = EventContext{{}, verifier ? &*verifier : nullptr};
+    options.verify.record = EventContext{{}, verifier ? &*verifier : nullptr};
   }
-  auto report = container ? verify_container(item.paths, options, &progress, &cancel)
-                : e01     ? verify_e01(item.paths.front(), &progress, &cancel)
-                          : verify_record(item.record, &progress, &cancel);
+  options.receiver = receiver ? &*receiver : nullptr;
+  options.allowed_signers = record.allowed_signers;
+  auto outcomes = verify_evidence(*items, options, &progress, &cancel);
   progress.finish();
-  if (!report) {
-    return report_error(k_tool, report.error());
+  if (!outcomes) {
+    return report_error(k_tool, outcomes.error());
   }
-  if (!common.json && (!common.quiet || !report->verified)) {
-    print_report(*report, common.verbose);
+  if (outcomes->size() == 1) {
+    return finish_one(outcomes->front(), options, record, common, verifier.has_value());
   }
-  if (!record.report.empty()) {
-    if (auto written = write_court_report(*report, item.paths.front(), record.report, record.force);
-        !written) {
-      return report_error(k_tool, written.error());
-    }
-    if (!common.quiet && !common.json) {
-      fmt::print("court report written to {}\n", record.report);
-    }
-  }
-  if (report->custody_event != 0 && !common.quiet && !common.json) {
-    fmt::print("recorded as custody event {}{}\n", report->custody_event,
-               verifier ? "" : " (unsigned: no --by-key given)");
-  }
-  // With --json, the report is the one document of this run: printed when nothing can fail.
-  if (common.json) {
-    fmt::print("{}", report_to_json(*report));
-  }
-  return report->verified ? ExitCode::ok : ExitCode::verification_failed;
+  return finish_several(*outcomes, options, common);
 }
 
 }  // namespace
@@ -337,13 +400,15 @@ int main(int argc, char** argv) {
                      "  custody-verify /cases/17/disk1.aff4\n"
                      "  custody-verify /cases/17/disk2.acquisition.json\n"
                      "  custody-verify suspect.E01\n"
+                     "  custody-verify disk1.aff4 disk2.aff4 suspect.E01\n"
                      "  custody-verify transfer.tar --trust sender-ca.pem --tsa-trust tsa-ca.pem\n"
                      "  custody-verify --json disk1.acquisition.json | jq .verdict");
   app.add_option("EVIDENCE", paths,
-                 "An AFF4 container (NAME.aff4; every volume of a striped image), the "
-                 "acquisition record of a raw image (NAME.acquisition.json), an E01 set "
-                 "(NAME.E01), or a transfer package (NAME.tar, NAME.zip, a bag directory, "
-                 "NAME.enc.json)")
+                 "One or more evidence items, each recognised by its content: an AFF4 container "
+                 "(every volume of a striped image, in any order), the acquisition record of a "
+                 "raw image (or the image beside it), an E01 set, or a transfer package (tar, "
+                 "ZIP, a bag directory, NAME.enc.json); several items are verified one after "
+                 "the other, with one exit status for all")
       ->required();
   app.add_option("--trust", trust,
                  "CA certificates (PEM) trusted to vouch for the signers of seals; repeatable")
