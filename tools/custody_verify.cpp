@@ -47,25 +47,6 @@ void print_case_line(const AcquisitionRecord& record) {
   }
 }
 
-// What was not checked, and why: a verdict is only as strong as what it covered.
-std::vector<std::string> not_checked(const VerificationReport& report) {
-  std::vector<std::string> lines;
-  if (report.kind != "aff4") {
-    lines.emplace_back(fmt::format("seals and custody log: {} has neither (an AFF4 container has)",
-                                   report.kind == "e01" ? "an E01" : "a raw image"));
-    return lines;
-  }
-  if (!report.seals.empty() && !report.trust_given) {
-    lines.emplace_back("who signed the seals: no --trust CA given, so signers are not checked");
-  }
-  const bool timestamps = std::any_of(report.seals.begin(), report.seals.end(),
-                                      [](const SealReport& seal) { return seal.has_timestamp; });
-  if (timestamps && !report.tsa_trust_given) {
-    lines.emplace_back("which TSA gave the trusted time: no --tsa-trust CA given");
-  }
-  return lines;
-}
-
 // The second line: which part failed, the image or who vouches for it.
 void print_outcome(const VerificationReport& report) {
   if (report.verified) {
@@ -78,7 +59,7 @@ void print_outcome(const VerificationReport& report) {
   std::size_t failures = 0;
   bool image_failed = false;
   for (const Check& check : report.checks) {
-    if (check.result == CheckResult::fail) {
+    if (check.verdict == Verdict::fail) {
       ++failures;
       image_failed = image_failed || !is_custody_check(check);
     }
@@ -113,29 +94,35 @@ void print_report(const VerificationReport& report, int verbose) {
                report.record.segments.size() == 1 ? "" : "s");
   }
   for (const Check& check : report.checks) {
-    if (check.result == CheckResult::fail) {
+    if (check.verdict == Verdict::not_checked) {
+      continue;  // last, below
+    }
+    if (check.verdict == Verdict::fail) {
       fmt::print("  {}\n", describe_check(check));
-    } else if (check.result == CheckResult::warn && check.name == "custody log" &&
+    } else if (check.verdict == Verdict::warn && check.kind == CheckKind::custody_log &&
                check.subject != "custody log") {
       fmt::print("  warning: custody log {}: {}\n", check.subject, check.detail);
-    } else if (check.result == CheckResult::warn) {
+    } else if (check.verdict == Verdict::warn) {
       fmt::print("  warning: {}\n", check.detail);
-    } else if (check.name == "image") {
+    } else if (check.kind == CheckKind::image) {
       fmt::print("  {:<9} {}  ok\n", check.algorithm, check.actual);
-    } else if (check.name == "seal" || check.name == "timestamp" || check.name == "custody log") {
+    } else if (is_custody_check(check)) {
       fmt::print("  {}: {}  ok\n", check.subject, check.detail);
     } else if (verbose > 0) {
       if (check.algorithm.empty()) {
-        fmt::print("  {}: {}{}  ok\n", check.name, check.subject,
+        fmt::print("  {}: {}{}  ok\n", check_kind_name(check.kind), check.subject,
                    check.detail.empty() ? "" : " (" + check.detail + ")");
       } else {
-        fmt::print("  {} {}: {} {}  ok\n", check.name, check.subject, check.algorithm,
-                   check.actual);
+        fmt::print("  {} {}: {} {}  ok\n", check_kind_name(check.kind), check.subject,
+                   check.algorithm, check.actual);
       }
     }
   }
-  for (const std::string& line : not_checked(report)) {
-    fmt::print("  NOT CHECKED: {}\n", line);
+  // What was not checked, and why: a verdict is only as strong as what it covered.
+  for (const Check& check : report.checks) {
+    if (check.verdict == Verdict::not_checked) {
+      fmt::print("  NOT CHECKED: {}\n", describe_check(check));
+    }
   }
 }
 
