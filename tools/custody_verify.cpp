@@ -6,11 +6,13 @@
 #include <custody/container.hpp>
 #include <custody/court_report.hpp>
 #include <custody/custody_log.hpp>
+#include <custody/evidence.hpp>
 #include <custody/text.hpp>
 #include <custody/transfer.hpp>
 #include <custody/verification.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -45,25 +47,6 @@ void print_case_line(const AcquisitionRecord& record) {
   }
 }
 
-// What was not checked, and why: a verdict is only as strong as what it covered.
-std::vector<std::string> not_checked(const VerificationReport& report) {
-  std::vector<std::string> lines;
-  if (report.kind != "aff4") {
-    lines.emplace_back(fmt::format("seals and custody log: {} has neither (an AFF4 container has)",
-                                   report.kind == "e01" ? "an E01" : "a raw image"));
-    return lines;
-  }
-  if (!report.seals.empty() && !report.trust_given) {
-    lines.emplace_back("who signed the seals: no --trust CA given, so signers are not checked");
-  }
-  const bool timestamps = std::any_of(report.seals.begin(), report.seals.end(),
-                                      [](const SealReport& seal) { return seal.has_timestamp; });
-  if (timestamps && !report.tsa_trust_given) {
-    lines.emplace_back("which TSA gave the trusted time: no --tsa-trust CA given");
-  }
-  return lines;
-}
-
 // The second line: which part failed, the image or who vouches for it.
 void print_outcome(const VerificationReport& report) {
   if (report.verified) {
@@ -76,7 +59,7 @@ void print_outcome(const VerificationReport& report) {
   std::size_t failures = 0;
   bool image_failed = false;
   for (const Check& check : report.checks) {
-    if (check.result == CheckResult::fail) {
+    if (check.verdict == Verdict::fail) {
       ++failures;
       image_failed = image_failed || !is_custody_check(check);
     }
@@ -111,29 +94,35 @@ void print_report(const VerificationReport& report, int verbose) {
                report.record.segments.size() == 1 ? "" : "s");
   }
   for (const Check& check : report.checks) {
-    if (check.result == CheckResult::fail) {
+    if (check.verdict == Verdict::not_checked) {
+      continue;  // last, below
+    }
+    if (check.verdict == Verdict::fail) {
       fmt::print("  {}\n", describe_check(check));
-    } else if (check.result == CheckResult::warn && check.name == "custody log" &&
+    } else if (check.verdict == Verdict::warn && check.kind == CheckKind::custody_log &&
                check.subject != "custody log") {
       fmt::print("  warning: custody log {}: {}\n", check.subject, check.detail);
-    } else if (check.result == CheckResult::warn) {
+    } else if (check.verdict == Verdict::warn) {
       fmt::print("  warning: {}\n", check.detail);
-    } else if (check.name == "image") {
+    } else if (check.kind == CheckKind::image) {
       fmt::print("  {:<9} {}  ok\n", check.algorithm, check.actual);
-    } else if (check.name == "seal" || check.name == "timestamp" || check.name == "custody log") {
+    } else if (is_custody_check(check)) {
       fmt::print("  {}: {}  ok\n", check.subject, check.detail);
     } else if (verbose > 0) {
       if (check.algorithm.empty()) {
-        fmt::print("  {}: {}{}  ok\n", check.name, check.subject,
+        fmt::print("  {}: {}{}  ok\n", check_kind_name(check.kind), check.subject,
                    check.detail.empty() ? "" : " (" + check.detail + ")");
       } else {
-        fmt::print("  {} {}: {} {}  ok\n", check.name, check.subject, check.algorithm,
-                   check.actual);
+        fmt::print("  {} {}: {} {}  ok\n", check_kind_name(check.kind), check.subject,
+                   check.algorithm, check.actual);
       }
     }
   }
-  for (const std::string& line : not_checked(report)) {
-    fmt::print("  NOT CHECKED: {}\n", line);
+  // What was not checked, and why: a verdict is only as strong as what it covered.
+  for (const Check& check : report.checks) {
+    if (check.verdict == Verdict::not_checked) {
+      fmt::print("  NOT CHECKED: {}\n", describe_check(check));
+    }
   }
 }
 
@@ -147,85 +136,176 @@ struct RecordArguments {
   std::vector<std::string> allowed_signers;  // --allow-signer: packages signed again
 };
 
-// A transfer package (custody-pack), or a bag custody-receive released: everything
-// custody-receive checks, nothing recorded or released.
-bool looks_like_package(const std::string& path) {
-  std::error_code ignored;
-  return path.ends_with(".tar") || path.ends_with(".zip") || path.ends_with(".enc.json") ||
-         std::filesystem::exists(path + ".enc.json", ignored) ||
-         std::filesystem::exists(std::filesystem::path(path) / "bagit.txt", ignored);
+void print_package(const ReceiveResult& checked, const std::string& path) {
+  const char* what = checked.received_bag ? "received transfer package" : "transfer package";
+  fmt::print("{}: {} {} {}\n", checked.accepted ? "INTACT" : "NOT INTACT", what, path,
+             !checked.accepted ? "fails"
+             : checked.received_bag
+                 ? "passes every check: each container is as it arrived, followed by its "
+                   "\"received\" event and later signed events (nothing was recorded)"
+                 : "passes every check (nothing was released or recorded)");
+  for (const ReceiveCheck& check : checked.checks) {
+    fmt::print("  {}  {:<20} {}\n", !check.passed ? "FAIL" : (check.warning ? "WARN" : "PASS"),
+               check.subject, check.detail);
+  }
+  if (!checked.package_id.empty()) {
+    const TransferFacts& facts = checked.facts;
+    fmt::print("  facts  {}\n", checked.facts_confirmed
+                                    ? "as signed by the sender and recorded in every item's "
+                                      "\"packaged\" event"
+                                    : "as the package states them (NOT confirmed: see the "
+                                      "checks)");
+    const std::pair<const char*, const std::string*> rows[] = {
+        {"sending authority", &facts.sending_authority},
+        {"receiving authority", &facts.receiving_authority},
+        {"requesting state", &facts.requesting_state},
+        {"requested state", &facts.requested_state},
+        {"legal basis", &facts.legal_basis},
+        {"reference", &facts.request_reference},
+        {"purpose", &facts.purpose},
+        {"use limits", &facts.use_limits},
+    };
+    for (const auto& [words, value] : rows) {
+      fmt::print("    {:<20} {}\n", words, value->empty() ? "(not stated)" : *value);
+    }
+  }
 }
 
-ExitCode verify_package(const std::string& path,
-                        const std::vector<std::string>& trust,
-                        const std::vector<std::string>& tsa_trust,
-                        const RecordArguments& record,
-                        const CommonOptions& common) {
+bool is_package(const EvidenceItem& item) {
+  return item.kind == EvidenceKind::transfer_package || item.kind == EvidenceKind::bag_directory;
+}
+
+bool is_container(const EvidenceItem& item) {
+  return item.kind == EvidenceKind::aff4_container || item.kind == EvidenceKind::aff4_striped ||
+         item.kind == EvidenceKind::aff4_logical;
+}
+
+// The options that cannot apply to these items: a usage error before anything is verified.
+std::optional<Error> refused_options(const std::vector<EvidenceItem>& items,
+                                     const RecordArguments& record) {
+  const auto usage = [](std::string message, std::string hint) {
+    return Error{Errc::invalid_argument, std::move(message), {}, {}, 0, std::move(hint)};
+  };
+  if (items.size() > 1 && !record.report.empty()) {
+    return usage("--report writes the court report of one evidence item, but several were given",
+                 "write a report for each item with its own custody-verify --report");
+  }
+  if (items.size() > 1 && record.record) {
+    return usage(
+        "--record records the verification of one container, but several evidence "
+        "items were given",
+        "verify (and record) each container with its own custody-verify --record");
+  }
+  const EvidenceItem& item = items.front();
+  if (is_package(item) && !record.report.empty()) {
+    return usage("--report is for containers, raw images and E01 sets, not for a transfer package",
+                 "write a report for each container in the package");
+  }
+  if (is_package(item) && record.record) {
+    return usage("--record needs an AFF4 container: a package has no custody log of its own",
+                 "verify (and record) each container in the package");
+  }
+  if (record.record && !is_container(item)) {
+    return usage("--record needs an AFF4 container: a raw image has no custody log",
+                 "keep the event in a standalone log with custody-log add");
+  }
+  return std::nullopt;
+}
+
+// One evidence item: the output and the exit status custody-verify always had.
+ExitCode finish_one(const EvidenceReport& outcome,
+                    const EvidenceOptions& options,
+                    const RecordArguments& record,
+                    const CommonOptions& common,
+                    bool signed_event) {
+  if (outcome.error) {
+    return report_error(k_tool, *outcome.error);
+  }
+  if (outcome.package) {
+    if (common.json) {
+      fmt::print("{}", evidence_report_to_json(outcome, options));
+    } else if (!common.quiet || !outcome.package->accepted) {
+      print_package(*outcome.package, outcome.item.paths.front());
+    }
+    return outcome.package->accepted ? ExitCode::ok : ExitCode::verification_failed;
+  }
+  const VerificationReport& report = *outcome.verification;
+  if (!common.json && (!common.quiet || !report.verified)) {
+    print_report(report, common.verbose);
+  }
   if (!record.report.empty()) {
-    return report_usage_error(k_tool,
-                              "--report is for containers, raw images and E01 sets, not "
-                              "for a transfer package",
-                              "write a report for each container in the package");
+    if (auto written =
+            write_court_report(report, outcome.item.paths.front(), record.report, record.force);
+        !written) {
+      return report_error(k_tool, written.error());
+    }
+    if (!common.quiet && !common.json) {
+      fmt::print("court report written to {}\n", record.report);
+    }
   }
-  if (record.record) {
-    return report_usage_error(k_tool,
-                              "--record needs an AFF4 container: a package has no custody "
-                              "log of its own",
-                              "verify (and record) each container in the package");
+  if (report.custody_event != 0 && !common.quiet && !common.json) {
+    fmt::print("recorded as custody event {}{}\n", report.custody_event,
+               signed_event ? "" : " (unsigned: no --by-key given)");
   }
-  auto loaded_identity = load_identity_if_given(record.receiver);
-  if (!loaded_identity) {
-    return report_error(k_tool, loaded_identity.error());
-  }
-  std::optional<Identity> identity = std::move(*loaded_identity);
-  ReceiveOptions options;
-  options.input = path;
-  options.trust = trust;
-  options.tsa_trust = tsa_trust;
-  options.check_only = true;
-  options.accept_expired_signers = record.accept_expired;
-  options.allowed_signers = record.allowed_signers;
-  auto checked = receive_transfer(options, identity ? &*identity : nullptr);
-  if (!checked) {
-    return report_error(k_tool, checked.error());
-  }
+  // With --json, the report is the one document of this run: printed when nothing can fail.
   if (common.json) {
-    fmt::print("{}", receive_result_to_json(*checked, options));
-  } else if (!common.quiet || !checked->accepted) {
-    const char* what = checked->received_bag ? "received transfer package" : "transfer package";
-    fmt::print("{}: {} {} {}\n", checked->accepted ? "INTACT" : "NOT INTACT", what, path,
-               !checked->accepted ? "fails"
-               : checked->received_bag
-                   ? "passes every check: each container is as it arrived, followed by its "
-                     "\"received\" event and later signed events (nothing was recorded)"
-                   : "passes every check (nothing was released or recorded)");
-    for (const ReceiveCheck& check : checked->checks) {
-      fmt::print("  {}  {:<20} {}\n", !check.passed ? "FAIL" : (check.warning ? "WARN" : "PASS"),
-                 check.subject, check.detail);
-    }
-    if (!checked->package_id.empty()) {
-      const TransferFacts& facts = checked->facts;
-      fmt::print("  facts  {}\n", checked->facts_confirmed
-                                      ? "as signed by the sender and recorded in every item's "
-                                        "\"packaged\" event"
-                                      : "as the package states them (NOT confirmed: see the "
-                                        "checks)");
-      const std::pair<const char*, const std::string*> rows[] = {
-          {"sending authority", &facts.sending_authority},
-          {"receiving authority", &facts.receiving_authority},
-          {"requesting state", &facts.requesting_state},
-          {"requested state", &facts.requested_state},
-          {"legal basis", &facts.legal_basis},
-          {"reference", &facts.request_reference},
-          {"purpose", &facts.purpose},
-          {"use limits", &facts.use_limits},
-      };
-      for (const auto& [words, value] : rows) {
-        fmt::print("    {:<20} {}\n", words, value->empty() ? "(not stated)" : *value);
+    fmt::print("{}", evidence_report_to_json(outcome, options));
+  }
+  return report.verified ? ExitCode::ok : ExitCode::verification_failed;
+}
+
+// Several evidence items: each one's verdict, then one line for all of them; with --json one
+// custody-verification-set document. Exit status: 1 when any item was checked and is NOT
+// INTACT; otherwise the status of the first item that could not be checked; otherwise 0.
+ExitCode finish_several(const std::vector<EvidenceReport>& outcomes,
+                        const EvidenceOptions& options,
+                        const CommonOptions& common) {
+  std::size_t intact = 0;
+  std::size_t not_intact = 0;
+  std::optional<ExitCode> unchecked;
+  bool first = true;
+  for (const EvidenceReport& outcome : outcomes) {
+    if (outcome.error) {
+      // Said on stderr as every error is, and counted; the other items are still checked.
+      std::string line = fmt::format("{}: error: {}", k_tool, outcome.error->to_string());
+      if (!outcome.error->hint.empty()) {
+        line += "; " + outcome.error->hint;
       }
+      fmt::print(stderr, "{}\n", line);
+      unchecked = unchecked.value_or(exit_code_for(outcome.error->code));
+    } else if (outcome.verified()) {
+      ++intact;
+    } else {
+      ++not_intact;
+    }
+    if (common.json || (common.quiet && outcome.verified())) {
+      continue;
+    }
+    if (!first) {
+      fmt::print("\n");
+    }
+    first = false;
+    if (outcome.error) {
+      fmt::print("NOT CHECKED: {} {} could not be checked: {}\n",
+                 evidence_kind_name(outcome.item.kind), fmt::join(outcome.item.paths, " "),
+                 outcome.error->message);
+    } else if (outcome.package) {
+      print_package(*outcome.package, outcome.item.paths.front());
+    } else {
+      print_report(*outcome.verification, common.verbose);
     }
   }
-  return checked->accepted ? ExitCode::ok : ExitCode::verification_failed;
+  const std::size_t not_checked = outcomes.size() - intact - not_intact;
+  if (common.json) {
+    fmt::print("{}", evidence_set_to_json(outcomes, options));
+  } else if (!common.quiet || intact != outcomes.size()) {
+    fmt::print("\n{} evidence items: {} INTACT, {} NOT INTACT{}\n", outcomes.size(), intact,
+               not_intact, not_checked == 0 ? "" : fmt::format(", {} not checked", not_checked));
+  }
+  if (not_intact > 0) {
+    return ExitCode::verification_failed;
+  }
+  return unchecked.value_or(ExitCode::ok);
 }
 
 ExitCode run(const std::vector<std::string>& paths,
@@ -242,25 +322,25 @@ ExitCode run(const std::vector<std::string>& paths,
   if (auto usable = check_trust_files(all_trust); !usable) {
     return report_error(k_tool, usable.error());
   }
-  // An E01 and a package are recognised first: a container is anything that is not JSON.
-  const bool e01 = looks_like_e01(paths.front());
-  if (!e01 && looks_like_package(paths.front())) {
-    return verify_package(paths.front(), trust, tsa_trust, record, common);
+  // What the paths are, by their content; nothing is read further before that is known.
+  auto items = identify_evidence(paths);
+  if (!items) {
+    return report_error(k_tool, items.error());
   }
-  const bool container = !e01 && looks_like_container(paths.front());
-  if (record.record && !container) {
-    return report_usage_error(k_tool,
-                              "--record needs an AFF4 container: a raw image has no "
-                              "custody log",
-                              "keep the event in a standalone log with custody-log add");
+  if (auto refused = refused_options(*items, record)) {
+    return report_error(k_tool, *refused);
   }
-  if (!container && paths.size() > 1) {
-    return report_usage_error(k_tool,
-                              "several files are accepted only for the volumes of one "
-                              "AFF4 container");
+  // The keys before the verification, which may take hours: the receiver's, to decrypt a
+  // package, and the verifier's (the library checks that it can sign and that the container may
+  // be written to before the first check).
+  std::optional<Identity> receiver;
+  if (std::any_of(items->begin(), items->end(), is_package)) {
+    auto loaded = load_identity_if_given(record.receiver);
+    if (!loaded) {
+      return report_error(k_tool, loaded.error());
+    }
+    receiver = std::move(*loaded);
   }
-  // The verifier's key before the verification, which may take hours; the library checks that
-  // it can sign and that the container may be written to before the first check.
   std::optional<Identity> verifier;
   if (record.record) {
     auto loaded = load_identity_if_given(record.identity);
@@ -269,38 +349,22 @@ ExitCode run(const std::vector<std::string>& paths,
     }
     verifier = std::move(*loaded);
   }
-  VerifyOptions options{trust, tsa_trust, record.accept_expired, std::nullopt};
+  EvidenceOptions options;
+  options.verify = VerifyOptions{trust, tsa_trust, record.accept_expired, std::nullopt};
   if (record.record) {
-    options.record = EventContext{{}, verifier ? &*verifier : nullptr};
+    options.verify.record = EventContext{{}, verifier ? &*verifier : nullptr};
   }
-  auto report = container ? verify_container(paths, options, &progress, &cancel)
-                : e01     ? verify_e01(paths.front(), &progress, &cancel)
-                          : verify_record(paths.front(), &progress, &cancel);
+  options.receiver = receiver ? &*receiver : nullptr;
+  options.allowed_signers = record.allowed_signers;
+  auto outcomes = verify_evidence(*items, options, &progress, &cancel);
   progress.finish();
-  if (!report) {
-    return report_error(k_tool, report.error());
+  if (!outcomes) {
+    return report_error(k_tool, outcomes.error());
   }
-  if (!common.json && (!common.quiet || !report->verified)) {
-    print_report(*report, common.verbose);
+  if (outcomes->size() == 1) {
+    return finish_one(outcomes->front(), options, record, common, verifier.has_value());
   }
-  if (!record.report.empty()) {
-    if (auto written = write_court_report(*report, paths.front(), record.report, record.force);
-        !written) {
-      return report_error(k_tool, written.error());
-    }
-    if (!common.quiet && !common.json) {
-      fmt::print("court report written to {}\n", record.report);
-    }
-  }
-  if (report->custody_event != 0 && !common.quiet && !common.json) {
-    fmt::print("recorded as custody event {}{}\n", report->custody_event,
-               verifier ? "" : " (unsigned: no --by-key given)");
-  }
-  // With --json, the report is the one document of this run: printed when nothing can fail.
-  if (common.json) {
-    fmt::print("{}", report_to_json(*report));
-  }
-  return report->verified ? ExitCode::ok : ExitCode::verification_failed;
+  return finish_several(*outcomes, options, common);
 }
 
 }  // namespace
@@ -323,13 +387,15 @@ int main(int argc, char** argv) {
                      "  custody-verify /cases/17/disk1.aff4\n"
                      "  custody-verify /cases/17/disk2.acquisition.json\n"
                      "  custody-verify suspect.E01\n"
+                     "  custody-verify disk1.aff4 disk2.aff4 suspect.E01\n"
                      "  custody-verify transfer.tar --trust sender-ca.pem --tsa-trust tsa-ca.pem\n"
                      "  custody-verify --json disk1.acquisition.json | jq .verdict");
   app.add_option("EVIDENCE", paths,
-                 "An AFF4 container (NAME.aff4; every volume of a striped image), the "
-                 "acquisition record of a raw image (NAME.acquisition.json), an E01 set "
-                 "(NAME.E01), or a transfer package (NAME.tar, NAME.zip, a bag directory, "
-                 "NAME.enc.json)")
+                 "One or more evidence items, each recognised by its content: an AFF4 container "
+                 "(every volume of a striped image, in any order), the acquisition record of a "
+                 "raw image (or the image beside it), an E01 set, or a transfer package (tar, "
+                 "ZIP, a bag directory, NAME.enc.json); several items are verified one after "
+                 "the other, with one exit status for all")
       ->required();
   app.add_option("--trust", trust,
                  "CA certificates (PEM) trusted to vouch for the signers of seals; repeatable")

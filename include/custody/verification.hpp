@@ -11,25 +11,59 @@
 #include <custody/seal.hpp>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace custody {
 
-// warn: not a failure, but something the reader of the report must know (unreadable sectors
-// recorded at acquisition, a hash that nothing recorded to compare with).
-enum class CheckResult : std::uint8_t { pass, fail, warn };
+// What a check is about. check_kind_name gives the name in the JSON report ("check") and in the
+// text: "record", "acquisition", "segment", "image", "defects", "metadata", "member", "members",
+// "container", "chunk", "block hash", "block hashes", "map hash", "seal", "timestamp",
+// "custody log", "file", "files", "file list".
+enum class CheckKind : std::uint8_t {
+  record,        // the record's integrity digest (record_sha256), or a damaged record
+  acquisition,   // the acquisition's status (interrupted, failed), a logical one's defects
+  segment,       // a raw image's segment: size and hashes
+  image,         // the whole image's hashes (or that it cannot be read)
+  defects,       // sectors that could not be read at acquisition
+  metadata,      // information.turtle against the record
+  member,        // one ZIP member's CRC-32
+  members,       // every member's CRC-32 (one line when all match)
+  container,     // the container as a whole: unreadable, bytes after its end
+  chunk,         // one damaged chunk (AFF4 or E01)
+  block_hash,    // one AFF4 block hash
+  block_hashes,  // a family of AFF4 block hashes that matched
+  map_hash,      // an AFF4 map hash
+  seal,          // a seal: signature, signer, covered bytes and members
+  timestamp,     // a seal's RFC 3161 timestamp
+  custody_log,   // the custody log: events, signatures, tree heads
+  file,          // a file of a logical container
+  files,         // every file of a logical container (one line)
+  file_list,     // a logical container's file list against the record
+};
 
-// "pass", "fail", "warn".
-const char* check_result_name(CheckResult result);
+const char* check_kind_name(CheckKind kind);
+
+// The kind for IntegrityProblem::what ("member", "chunk", "block hash", "map hash").
+CheckKind integrity_check_kind(std::string_view what);
+
+// pass; warn: not a failure, but something the reader of the report must know (unreadable
+// sectors recorded at acquisition, a hash that nothing recorded to compare with); fail;
+// not_checked: what the verification did not cover, and why (seals of a raw image, signers
+// without --trust): a verdict is only as strong as what it covered.
+enum class Verdict : std::uint8_t { pass, warn, fail, not_checked };
+
+// "pass", "warn", "fail", "not_checked".
+const char* verdict_name(Verdict verdict);
 
 // One line of a verification report.
 struct Check {
-  std::string name;     // "record", "segment", "image"
+  CheckKind kind = CheckKind::image;
   std::string subject;  // a file name or "image"
   std::string algorithm;
   std::string expected;
   std::string actual;
-  CheckResult result = CheckResult::pass;
+  Verdict verdict = Verdict::pass;
   std::string detail;  // plain-language explanation of a failure
 };
 
@@ -52,8 +86,9 @@ struct VerificationReport {
 // custody log) rather than about the image and its record.
 bool is_custody_check(const Check& check);
 
-// One check in plain words, naming what it is about once: "seal 3 was made by a signer that is
-// not trusted here (...)", "segment disk.002: sha256 mismatch (...)", "the whole image: ...".
+// One check in plain words, naming what it is about once (a check not made: "SUBJECT: why"): "seal
+// 3 was made by a signer that is not trusted here (...)", "segment disk.002: sha256 mismatch
+// (...)", "the whole image: ...".
 std::string describe_check(const Check& check);
 
 // The verdict in plain words, for people who are not forensic experts: "INTACT: the image is
@@ -111,7 +146,8 @@ Result<VerificationReport> verify_e01(const std::string& path,
 // Whether `path` starts with the EWF signature (an E01 segment).
 bool looks_like_e01(const std::string& path);
 
-// The report as versioned JSON ("format": "custody-verification", "version": 1).
+// The report as versioned JSON ("format": "custody-verification", "version": 1): "checks" holds
+// the checks made, "not_checked" (check, subject, detail) what was not covered.
 std::string report_to_json(const VerificationReport& report);
 
 }  // namespace custody

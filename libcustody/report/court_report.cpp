@@ -111,8 +111,8 @@ void identity_section(Html& html, const VerificationReport& report, const std::s
   for (const auto& [algorithm, hex] : record.hashes) {
     std::string now = "not recomputed";
     for (const Check& check : report.checks) {
-      if (check.name == "image" && check.algorithm == hash_name(algorithm)) {
-        now = check.result == CheckResult::pass ? "identical" : "DIFFERENT: " + check.actual;
+      if (check.kind == CheckKind::image && check.algorithm == hash_name(algorithm)) {
+        now = check.verdict == Verdict::pass ? "identical" : "DIFFERENT: " + check.actual;
       }
     }
     html.row(
@@ -222,19 +222,19 @@ void results_section(Html& html, const VerificationReport& report) {
   html.raw("<table>\n");
   html.row({"Result", "Check", "Subject", "Explanation"}, "th");
   for (const Check& check : report.checks) {
-    const char* word = check.result == CheckResult::pass   ? "PASS"
-                       : check.result == CheckResult::fail ? "FAIL"
-                                                           : "WARN";
     std::string detail = check.detail;
     if (!check.algorithm.empty()) {
       detail = fmt::format("{} {}{}", check.algorithm, check.actual,
                            detail.empty() ? "" : "; " + detail);
     }
-    html.row({fmt::format("<span class={}>{}</span>", word, word), escape(check.name),
-              escape(check.subject), escape(detail)});
-  }
-  if (report.kind == "aff4" && !report.seals.empty() && !report.trust_given) {
-    html.row({"NOT CHECKED", "seal signers", "", "no trusted CA was given (--trust)"});
+    // What was not checked, and why: the same checks the text and JSON reports give.
+    const char* word = check.verdict == Verdict::pass   ? "PASS"
+                       : check.verdict == Verdict::fail ? "FAIL"
+                       : check.verdict == Verdict::warn ? "WARN"
+                                                        : nullptr;
+    html.row({word != nullptr ? fmt::format("<span class={}>{}</span>", word, word)
+                              : std::string("NOT CHECKED"),
+              escape(check_kind_name(check.kind)), escape(check.subject), escape(detail)});
   }
   html.raw("</table>\n");
 }

@@ -1228,10 +1228,10 @@ void check_item(const ReceiveOptions& options,
   }
   bool verified = true;
   for (const Check& check : report->checks) {
-    if (check.result != CheckResult::fail) {
+    if (check.verdict != Verdict::fail) {
       continue;
     }
-    if (check.name == "seal" && check.subject == "container") {
+    if (check.kind == CheckKind::seal && check.subject == "container") {
       // No seal of its own: the sender's signature over the bag vouches for its bytes.
       out.warn(payload,
                "the container carries no seal of its own; the sender's signature over "

@@ -4,6 +4,7 @@
 
 #include <custody/container.hpp>
 #include <custody/custody_log.hpp>
+#include <custody/evidence.hpp>
 #include <custody/import.hpp>
 #include <custody/logical.hpp>
 #include <custody/seal.hpp>
@@ -24,31 +25,31 @@ namespace custody {
 
 namespace {
 
-Check failed_check(std::string name, std::string subject, std::string detail) {
+Check failed_check(CheckKind kind, std::string subject, std::string detail) {
   Check check;
-  check.name = std::move(name);
+  check.kind = kind;
   check.subject = std::move(subject);
-  check.result = CheckResult::fail;
+  check.verdict = Verdict::fail;
   check.detail = std::move(detail);
   return check;
 }
 
 void check_record_integrity(const LoadedRecord& loaded, VerificationReport& report) {
   Check check;
-  check.name = "record";
+  check.kind = CheckKind::record;
   check.subject = std::filesystem::path(report.record_path).filename().string();
   check.algorithm = "sha256";
   check.expected = loaded.recorded_digest;
   check.actual = loaded.computed_digest;
   if (!loaded.digest_matches) {
-    check.result = CheckResult::fail;
+    check.verdict = Verdict::fail;
     check.detail =
         "the record was edited after acquisition (record_sha256 does not match its content)";
   }
   report.checks.push_back(std::move(check));
   if (loaded.record.status != AcquisitionStatus::complete) {
     report.checks.push_back(
-        failed_check("acquisition", "image",
+        failed_check(CheckKind::acquisition, "image",
                      loaded.record.status == AcquisitionStatus::interrupted
                          ? "the acquisition was interrupted: the image is incomplete"
                          : fmt::format("the acquisition failed ({}): the image is incomplete",
@@ -74,7 +75,7 @@ Result<std::vector<std::uint64_t>> check_segment_sizes(const std::vector<std::st
     const SegmentRecord& segment = report.record.segments[index];
     if (actual != segment.size) {
       Check check =
-          failed_check("segment", segment.file,
+          failed_check(CheckKind::segment, segment.file,
                        fmt::format("size is {} bytes, the record says {} ({})", actual,
                                    segment.size, actual < segment.size ? "truncated" : "extended"));
       check.algorithm = "size";
@@ -90,7 +91,7 @@ Result<std::vector<std::uint64_t>> check_segment_sizes(const std::vector<std::st
 void compare(Check check, const std::string& actual, VerificationReport& report) {
   check.actual = actual;
   if (check.actual != check.expected) {
-    check.result = CheckResult::fail;
+    check.verdict = Verdict::fail;
     check.detail = fmt::format("{} mismatch (recorded {}, computed {})", check.algorithm,
                                check.expected, check.actual);
   }
@@ -106,12 +107,19 @@ void compare_digests(const std::vector<std::unique_ptr<internal::DigestSink>>& s
       for (std::size_t index = 0; index < segments.size(); ++index) {
         auto expected = segments[index].hashes.find(sink->algorithm());
         if (expected != segments[index].hashes.end()) {
-          compare(Check{"segment", segments[index].file, name, expected->second, {}, {}, {}},
-                  sink->segment_digests().at(index), report);
+          compare(
+              Check{CheckKind::segment, segments[index].file, name, expected->second, {}, {}, {}},
+              sink->segment_digests().at(index), report);
         }
       }
     }
-    compare(Check{"image", "image", name, report.record.hashes.at(sink->algorithm()), {}, {}, {}},
+    compare(Check{CheckKind::image,
+                  "image",
+                  name,
+                  report.record.hashes.at(sink->algorithm()),
+                  {},
+                  {},
+                  {}},
             sink->total_digest(), report);
   }
 }
@@ -133,14 +141,38 @@ void add_record_defect_check(VerificationReport& report) {
     }
   }
   Check check;
-  check.name = "defects";
+  check.kind = CheckKind::defects;
   check.subject = "image";
-  check.result = CheckResult::warn;
+  check.verdict = Verdict::warn;
   check.detail = fmt::format(
       "{} sectors could not be read at acquisition and are filled with {} "
       "in the image (sectors {})",
       sectors, record.defect_fill, ranges);
   report.checks.push_back(std::move(check));
+}
+
+// What the verification did not cover, and why, as checks with Verdict::not_checked after all
+// the others: a verdict is only as strong as what it covered.
+void add_not_checked(VerificationReport& report) {
+  const auto not_checked = [&](CheckKind kind, std::string subject, std::string why) {
+    report.checks.push_back(
+        Check{kind, std::move(subject), {}, {}, {}, Verdict::not_checked, std::move(why)});
+  };
+  if (report.kind != "aff4") {
+    not_checked(CheckKind::seal, "seals and custody log",
+                fmt::format("{} has neither (an AFF4 container has)",
+                            report.kind == "e01" ? "an E01" : "a raw image"));
+    return;
+  }
+  if (!report.seals.empty() && !report.trust_given) {
+    not_checked(CheckKind::seal, "who signed the seals",
+                "no --trust CA given, so signers are not checked");
+  }
+  const bool timestamps = std::any_of(report.seals.begin(), report.seals.end(),
+                                      [](const SealReport& seal) { return seal.has_timestamp; });
+  if (timestamps && !report.tsa_trust_given) {
+    not_checked(CheckKind::timestamp, "which TSA gave the trusted time", "no --tsa-trust CA given");
+  }
 }
 
 }  // namespace
@@ -198,31 +230,90 @@ Result<VerificationReport> verify_record(const std::string& record_path,
   }
   compare_digests(*sinks, report);
   add_record_defect_check(report);
-  report.verified = std::all_of(report.checks.begin(), report.checks.end(), [](const Check& check) {
-    return check.result != CheckResult::fail;
-  });
+  add_not_checked(report);
+  report.verified = std::all_of(report.checks.begin(), report.checks.end(),
+                                [](const Check& check) { return check.verdict != Verdict::fail; });
   return report;
 }
 
-const char* check_result_name(CheckResult result) {
-  switch (result) {
-    case CheckResult::pass:
+const char* verdict_name(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::pass:
       return "pass";
-    case CheckResult::fail:
-      return "fail";
-    case CheckResult::warn:
+    case Verdict::warn:
       return "warn";
+    case Verdict::fail:
+      return "fail";
+    case Verdict::not_checked:
+      return "not_checked";
   }
   return "fail";
 }
 
+const char* check_kind_name(CheckKind kind) {
+  switch (kind) {
+    case CheckKind::record:
+      return "record";
+    case CheckKind::acquisition:
+      return "acquisition";
+    case CheckKind::segment:
+      return "segment";
+    case CheckKind::image:
+      return "image";
+    case CheckKind::defects:
+      return "defects";
+    case CheckKind::metadata:
+      return "metadata";
+    case CheckKind::member:
+      return "member";
+    case CheckKind::members:
+      return "members";
+    case CheckKind::container:
+      return "container";
+    case CheckKind::chunk:
+      return "chunk";
+    case CheckKind::block_hash:
+      return "block hash";
+    case CheckKind::block_hashes:
+      return "block hashes";
+    case CheckKind::map_hash:
+      return "map hash";
+    case CheckKind::seal:
+      return "seal";
+    case CheckKind::timestamp:
+      return "timestamp";
+    case CheckKind::custody_log:
+      return "custody log";
+    case CheckKind::file:
+      return "file";
+    case CheckKind::files:
+      return "files";
+    case CheckKind::file_list:
+      return "file list";
+  }
+  return "check";
+}
+
+CheckKind integrity_check_kind(std::string_view what) {
+  if (what == "chunk") {
+    return CheckKind::chunk;
+  }
+  if (what == "block hash") {
+    return CheckKind::block_hash;
+  }
+  if (what == "map hash") {
+    return CheckKind::map_hash;
+  }
+  return CheckKind::member;
+}
+
 namespace {
 
-Check make_check(std::string name, std::string subject, CheckResult result, std::string detail) {
+Check make_check(CheckKind kind, std::string subject, Verdict verdict, std::string detail) {
   Check check;
-  check.name = std::move(name);
+  check.kind = kind;
   check.subject = std::move(subject);
-  check.result = result;
+  check.verdict = verdict;
   check.detail = std::move(detail);
   return check;
 }
@@ -238,7 +329,7 @@ DigestSet expected_hashes(const VerificationReport& report,
     if (known == expected.end()) {
       expected[algorithm] = hex;
     } else if (known->second != hex) {
-      checks.push_back(make_check("metadata", "information.turtle", CheckResult::fail,
+      checks.push_back(make_check(CheckKind::metadata, "information.turtle", Verdict::fail,
                                   fmt::format("{} in information.turtle ({}) differs from the "
                                               "custody record ({})",
                                               hash_name(algorithm), hex, known->second)));
@@ -259,14 +350,14 @@ void add_defect_checks(const ContainerInfo& info, VerificationReport& report) {
       ranges += fmt::format("{}{}..{}", ranges.empty() ? "" : ", ", offset, offset + length);
     }
     report.checks.push_back(
-        make_check("defects", "image", CheckResult::warn,
+        make_check(CheckKind::defects, "image", Verdict::warn,
                    fmt::format("{} bytes could not be read at acquisition and are filled with the "
                                "UNREADABLEDATA pattern (bytes {})",
                                map.unreadable_bytes, ranges)));
   }
   if (map.unknown_bytes > 0) {
     report.checks.push_back(make_check(
-        "defects", "image", CheckResult::warn,
+        CheckKind::defects, "image", Verdict::warn,
         fmt::format("{} bytes were not acquired (UnknownData: e.g. unallocated space left out)",
                     map.unknown_bytes)));
   }
@@ -293,7 +384,7 @@ Result<VerificationReport> verify_unreadable_container(const std::vector<std::st
       auto crc = zip->compute_crc32(member);
       if (!crc || *crc != member.crc32) {
         report.checks.push_back(make_check(
-            "member", member.name, CheckResult::fail,
+            CheckKind::member, member.name, Verdict::fail,
             crc ? fmt::format("bytes {}..{} of {} changed (CRC-32 recorded {:08x}, computed "
                               "{:08x})",
                               member.data_offset, member.data_offset + member.compressed_size, path,
@@ -306,7 +397,7 @@ Result<VerificationReport> verify_unreadable_container(const std::vector<std::st
     return tl::unexpected(std::move(open_error));
   }
   report.checks.insert(report.checks.begin(),
-                       make_check("container", paths.front(), CheckResult::fail,
+                       make_check(CheckKind::container, paths.front(), Verdict::fail,
                                   "cannot be read as an AFF4 image: " + open_error.to_string()));
   return report;
 }
@@ -321,7 +412,7 @@ void add_timestamp_check(const SealReport& seal,
                          VerificationReport& report) {
   const std::string name = fmt::format("timestamp of seal {}", seal.number);
   if (!seal.has_timestamp) {
-    report.checks.push_back(make_check("timestamp", name, CheckResult::warn,
+    report.checks.push_back(make_check(CheckKind::timestamp, name, Verdict::warn,
                                        fmt::format("seal {} is not timestamped: its time is the "
                                                    "signer's own claim",
                                                    seal.number)));
@@ -329,30 +420,30 @@ void add_timestamp_check(const SealReport& seal,
   }
   const TimestampCheck& stamp = seal.timestamp;
   if (!seal.timestamp_problem.empty()) {
-    report.checks.push_back(
-        make_check("timestamp", name, CheckResult::fail, "unreadable: " + seal.timestamp_problem));
+    report.checks.push_back(make_check(CheckKind::timestamp, name, Verdict::fail,
+                                       "unreadable: " + seal.timestamp_problem));
   } else if (!stamp.imprint_matches) {
-    report.checks.push_back(make_check("timestamp", name, CheckResult::fail,
+    report.checks.push_back(make_check(CheckKind::timestamp, name, Verdict::fail,
                                        "the timestamp is not over this seal's signature"));
   } else if (!stamp.signature_valid && tsa_anchors_given) {
     report.checks.push_back(
-        make_check("timestamp", name, CheckResult::fail,
+        make_check(CheckKind::timestamp, name, Verdict::fail,
                    fmt::format("the timestamp is not signed by a TSA the given CAs vouch for ({})",
                                stamp.detail)));
   } else if (!stamp.signature_valid) {
     report.checks.push_back(make_check(
-        "timestamp", name, CheckResult::warn,
+        CheckKind::timestamp, name, Verdict::warn,
         fmt::format("timestamped {} by {}, but that TSA is not trusted here; give its CA with "
                     "--tsa-trust",
                     stamp.time, stamp.tsa_subject)));
   } else if (!report.record.finished.empty() && stamp.time < report.record.finished) {
     report.checks.push_back(
-        make_check("timestamp", name, CheckResult::fail,
+        make_check(CheckKind::timestamp, name, Verdict::fail,
                    fmt::format("the trusted time {} is before the acquisition ended ({})",
                                stamp.time, report.record.finished)));
   } else {
     report.checks.push_back(make_check(
-        "timestamp", name, CheckResult::pass,
+        CheckKind::timestamp, name, Verdict::pass,
         fmt::format("existed at {} (trusted time by {})", stamp.time, stamp.tsa_subject)));
   }
 }
@@ -363,10 +454,10 @@ void add_custody_log_checks(const LogVerification& log, VerificationReport& repo
     if (check.result == LogCheckResult::pass && check.subject != "log") {
       continue;
     }
-    const CheckResult result = check.result == LogCheckResult::pass   ? CheckResult::pass
-                               : check.result == LogCheckResult::fail ? CheckResult::fail
-                                                                      : CheckResult::warn;
-    report.checks.push_back(make_check("custody log",
+    const Verdict result = check.result == LogCheckResult::pass   ? Verdict::pass
+                           : check.result == LogCheckResult::fail ? Verdict::fail
+                                                                  : Verdict::warn;
+    report.checks.push_back(make_check(CheckKind::custody_log,
                                        check.subject == "log" ? "custody log" : check.subject,
                                        result, check.detail));
   }
@@ -392,7 +483,7 @@ void add_seal_checks(const std::vector<SealReport>& seals,
     // Seals are appended, so cutting a file back removes them: their absence is worth saying,
     // and a failure when the user asked to check signers.
     report.checks.push_back(make_check(
-        "seal", "container", anchors_given ? CheckResult::fail : CheckResult::warn,
+        CheckKind::seal, "container", anchors_given ? Verdict::fail : Verdict::warn,
         anchors_given ? "--trust was given, but the container carries no seal: nobody vouches "
                         "for it (a seal can be removed by cutting the file back)"
                       : "the container is not sealed: nobody has signed for it (custody-seal)"));
@@ -406,7 +497,8 @@ void add_seal_checks(const std::vector<SealReport>& seals,
             : fmt::format("seal {} ({})", seal.number, seal.signature.signer.subject);
     const std::string signer = common_name(seal.signature.signer.subject);
     const auto fail = [&](std::string detail) {
-      report.checks.push_back(make_check("seal", subject, CheckResult::fail, std::move(detail)));
+      report.checks.push_back(
+          make_check(CheckKind::seal, subject, Verdict::fail, std::move(detail)));
     };
     if (!seal.detail.empty()) {
       fail(fmt::format("seal {} cannot be read: {}", seal.number, seal.detail));
@@ -453,7 +545,7 @@ void add_seal_checks(const std::vector<SealReport>& seals,
       continue;
     } else if (!seal.signature.chain_trusted) {
       report.checks.push_back(
-          make_check("seal", subject, CheckResult::warn,
+          make_check(CheckKind::seal, subject, Verdict::warn,
                      fmt::format("seal {} is correctly signed by {}, but the signer is not "
                                  "checked ({}); give the signer's CA with --trust",
                                  seal.number, signer, seal.signature.trust_problem)));
@@ -466,7 +558,7 @@ void add_seal_checks(const std::vector<SealReport>& seals,
           "proves that the seal was made before; its date, {}, is the signer's own claim",
           seal.number, signer, seal.signature.signer.not_after, seal.sealed_at);
       if (accept_expired) {
-        report.checks.push_back(make_check("seal", subject, CheckResult::warn,
+        report.checks.push_back(make_check(CheckKind::seal, subject, Verdict::warn,
                                            why + " (accepted with --accept-expired-signers)"));
       } else {
         fail(why + "; if you accept that claim, verify with --accept-expired-signers");
@@ -475,7 +567,7 @@ void add_seal_checks(const std::vector<SealReport>& seals,
     }
     if (ok) {
       report.checks.push_back(make_check(
-          "seal", subject, CheckResult::pass,
+          CheckKind::seal, subject, Verdict::pass,
           fmt::format("signed {}, signer trusted, nothing changed since", seal.sealed_at)));
     }
   }
@@ -492,7 +584,7 @@ Result<void> check_logical_files(const std::string& path, VerificationReport& re
     auto digest = hash_bytes(std::as_bytes(std::span(bytes.data(), bytes.size())),
                              std::array{HashAlgorithm::sha256});
     CUSTODY_TRY(digest);
-    compare(Check{"file list",
+    compare(Check{CheckKind::file_list,
                   k_logical_manifest_member,
                   "sha256",
                   report.record.logical->manifest_sha256,
@@ -508,8 +600,8 @@ Result<void> check_logical_files(const std::string& path, VerificationReport& re
     }
     const std::string shown = encode_logical_path(entry.path);
     if (entry.member.empty()) {
-      report.checks.push_back(
-          make_check("file", shown, CheckResult::warn, "not taken at acquisition: " + entry.error));
+      report.checks.push_back(make_check(CheckKind::file, shown, Verdict::warn,
+                                         "not taken at acquisition: " + entry.error));
       continue;
     }
     std::vector<HashAlgorithm> algorithms;
@@ -518,16 +610,20 @@ Result<void> check_logical_files(const std::string& path, VerificationReport& re
     }
     auto hashes = logical.hash_file(entry, algorithms);
     if (!hashes) {
-      report.checks.push_back(make_check("file", shown, CheckResult::fail,
+      report.checks.push_back(make_check(CheckKind::file, shown, Verdict::fail,
                                          "cannot be read: " + hashes.error().message));
       continue;
     }
     for (const auto& [algorithm, expected] : entry.hashes) {
       const std::string& actual = hashes->at(algorithm);
-      Check check{"file",   shown,  std::string(hash_name(algorithm)),
-                  expected, actual, expected == actual ? CheckResult::pass : CheckResult::fail,
+      Check check{CheckKind::file,
+                  shown,
+                  std::string(hash_name(algorithm)),
+                  expected,
+                  actual,
+                  expected == actual ? Verdict::pass : Verdict::fail,
                   {}};
-      if (check.result == CheckResult::fail) {
+      if (check.verdict == Verdict::fail) {
         check.detail = fmt::format(
             "the file's content CHANGED since acquisition ({} recorded "
             "{}, computed {})",
@@ -537,11 +633,12 @@ Result<void> check_logical_files(const std::string& path, VerificationReport& re
     }
     ++checked;
     if (!entry.error.empty()) {
-      report.checks.push_back(make_check("file", shown, CheckResult::warn,
+      report.checks.push_back(make_check(CheckKind::file, shown, Verdict::warn,
                                          "incomplete at acquisition: " + entry.error));
     }
   }
-  report.checks.push_back(make_check("files", fmt::format("{} files", checked), CheckResult::pass,
+  report.checks.push_back(make_check(CheckKind::files, fmt::format("{} files", checked),
+                                     Verdict::pass,
                                      "every file checked against its recorded hashes"));
   auto zip = internal::ZipReader::open(path);
   CUSTODY_TRY(zip);
@@ -551,7 +648,7 @@ Result<void> check_logical_files(const std::string& path, VerificationReport& re
     if (!crc || *crc != member.crc32) {
       members_ok = false;
       report.checks.push_back(make_check(
-          "member", member.name, CheckResult::fail,
+          CheckKind::member, member.name, Verdict::fail,
           crc ? fmt::format("bytes {}..{} changed (CRC-32 recorded {:08x}, computed {:08x})",
                             member.data_offset, member.data_offset + member.compressed_size,
                             member.crc32, *crc)
@@ -559,12 +656,13 @@ Result<void> check_logical_files(const std::string& path, VerificationReport& re
     }
   }
   if (members_ok) {
-    report.checks.push_back(make_check("members", fmt::format("{} members", zip->members().size()),
-                                       CheckResult::pass, "CRC-32 of every member matches"));
+    report.checks.push_back(make_check(CheckKind::members,
+                                       fmt::format("{} members", zip->members().size()),
+                                       Verdict::pass, "CRC-32 of every member matches"));
   }
   if (!logical.manifest().defects.empty()) {
     report.checks.push_back(make_check(
-        "acquisition", "defects", CheckResult::warn,
+        CheckKind::acquisition, "defects", Verdict::warn,
         fmt::format("{} entr{} could not be taken completely at acquisition (see custody-info)",
                     logical.manifest().defects.size(),
                     logical.manifest().defects.size() == 1 ? "y" : "ies")));
@@ -615,7 +713,7 @@ Result<VerificationReport> verify_logical_container(const std::vector<std::strin
       report.checks.front().subject = "custody/acquisition.json";
     } else {
       report.checks.push_back(
-          make_check("record", "custody/acquisition.json", CheckResult::fail,
+          make_check(CheckKind::record, "custody/acquisition.json", Verdict::fail,
                      "the custody record is damaged: " + loaded.error().message));
     }
   }
@@ -623,12 +721,13 @@ Result<VerificationReport> verify_logical_container(const std::vector<std::strin
     if (files.error().code != Errc::corrupt) {
       return tl::unexpected(files.error());
     }
-    report.checks.push_back(make_check("container", paths.front(), CheckResult::fail,
+    report.checks.push_back(make_check(CheckKind::container, paths.front(), Verdict::fail,
                                        "cannot be read: " + files.error().message));
   }
   CUSTODY_TRY(add_custody_checks(paths, options, report, progress, cancel));
+  add_not_checked(report);
   report.verified = std::none_of(report.checks.begin(), report.checks.end(),
-                                 [](const Check& c) { return c.result == CheckResult::fail; });
+                                 [](const Check& c) { return c.verdict == Verdict::fail; });
   return report;
 }
 
@@ -673,7 +772,7 @@ Result<VerificationReport> check_container(const std::vector<std::string>& paths
       // Verify the rest all the same: the member checks below say which bytes changed.
       report.has_record = false;
       report.checks.push_back(
-          make_check("record", "custody/acquisition.json", CheckResult::fail,
+          make_check(CheckKind::record, "custody/acquisition.json", Verdict::fail,
                      "the custody record is damaged: " + loaded.error().message));
     }
   }
@@ -701,7 +800,7 @@ Result<VerificationReport> check_container(const std::vector<std::string>& paths
                                           progress, cancel);
     if (!outcome && outcome.error().code == Errc::corrupt) {
       // Damage that stops reading is a failed check; the member checks below locate it.
-      report.checks.push_back(make_check("image", "image", CheckResult::fail,
+      report.checks.push_back(make_check(CheckKind::image, "image", Verdict::fail,
                                          "the image cannot be read: " + outcome.error().message));
     } else {
       CUSTODY_TRY(outcome);
@@ -710,12 +809,12 @@ Result<VerificationReport> check_container(const std::vector<std::string>& paths
       }
       for (const auto& sink : *sinks) {
         const std::string name(hash_name(sink->algorithm()));
-        compare(Check{"image", "image", name, expected.at(sink->algorithm()), {}, {}, {}},
+        compare(Check{CheckKind::image, "image", name, expected.at(sink->algorithm()), {}, {}, {}},
                 sink->total_digest(), report);
       }
     }
   } else {
-    report.checks.push_back(make_check("image", "image", CheckResult::warn,
+    report.checks.push_back(make_check(CheckKind::image, "image", Verdict::warn,
                                        "the container records no linear hash of the image; its "
                                        "block hashes and checksums are checked instead"));
   }
@@ -724,12 +823,13 @@ Result<VerificationReport> check_container(const std::vector<std::string>& paths
   auto problems = (*container)->check_members(progress, cancel);
   CUSTODY_TRY(problems);
   for (const IntegrityProblem& problem : *problems) {
-    report.checks.push_back(
-        make_check(problem.what, problem.subject, CheckResult::fail, problem.detail));
+    report.checks.push_back(make_check(integrity_check_kind(problem.what), problem.subject,
+                                       Verdict::fail, problem.detail));
   }
   if (problems->empty()) {
-    report.checks.push_back(make_check("members", fmt::format("{} members", info.members.size()),
-                                       CheckResult::pass, "CRC-32 of every member matches"));
+    report.checks.push_back(make_check(CheckKind::members,
+                                       fmt::format("{} members", info.members.size()),
+                                       Verdict::pass, "CRC-32 of every member matches"));
   }
 
   // 3. AFF4 block hashes, where the producer wrote them.
@@ -737,11 +837,11 @@ Result<VerificationReport> check_container(const std::vector<std::string>& paths
   auto block_problems = (*container)->check_block_hashes(checked);
   CUSTODY_TRY(block_problems);
   for (const IntegrityProblem& problem : *block_problems) {
-    report.checks.push_back(
-        make_check(problem.what, problem.subject, CheckResult::fail, problem.detail));
+    report.checks.push_back(make_check(integrity_check_kind(problem.what), problem.subject,
+                                       Verdict::fail, problem.detail));
   }
   for (const std::string& what : checked) {
-    report.checks.push_back(make_check("block hashes", what, CheckResult::pass, ""));
+    report.checks.push_back(make_check(CheckKind::block_hashes, what, Verdict::pass, ""));
   }
 
   // 4. Seals and 5. the custody log.
@@ -749,14 +849,15 @@ Result<VerificationReport> check_container(const std::vector<std::string>& paths
 
   if (info.trailing_bytes > 0) {
     report.checks.push_back(make_check(
-        "container", paths.front(), CheckResult::warn,
+        CheckKind::container, paths.front(), Verdict::warn,
         fmt::format("{} bytes follow the end of the container (an interrupted append, or added "
                     "later); they are not part of what was verified",
                     info.trailing_bytes)));
   }
   add_defect_checks(info, report);
+  add_not_checked(report);
   report.verified = std::none_of(report.checks.begin(), report.checks.end(),
-                                 [](const Check& c) { return c.result == CheckResult::fail; });
+                                 [](const Check& c) { return c.verdict == Verdict::fail; });
   return report;
 }
 
@@ -786,12 +887,14 @@ Result<void> record_verification(const std::string& container,
   draft.tool_name = "custody-verify";
   std::size_t failed = 0;
   std::size_t warned = 0;
+  std::size_t made = 0;
   for (const Check& check : report.checks) {
-    failed += check.result == CheckResult::fail ? 1 : 0;
-    warned += check.result == CheckResult::warn ? 1 : 0;
+    failed += check.verdict == Verdict::fail ? 1 : 0;
+    warned += check.verdict == Verdict::warn ? 1 : 0;
+    made += check.verdict != Verdict::not_checked ? 1 : 0;
   }
   draft.details = {{"result", report.verified ? "verified" : "failed"},
-                   {"checks", std::to_string(report.checks.size())},
+                   {"checks", std::to_string(made)},
                    {"failed", std::to_string(failed)},
                    {"warnings", std::to_string(warned)}};
   auto added = append_custody_event(container, draft, context.signer);
@@ -820,10 +923,17 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
 std::string report_to_json(const VerificationReport& report) {
   using nlohmann::json;
   json checks = json::array();
+  json not_checked = json::array();
   for (const Check& check : report.checks) {
-    json item{{"check", check.name},
+    if (check.verdict == Verdict::not_checked) {
+      not_checked.push_back(json{{"check", check_kind_name(check.kind)},
+                                 {"subject", check.subject},
+                                 {"detail", check.detail}});
+      continue;
+    }
+    json item{{"check", check_kind_name(check.kind)},
               {"subject", check.subject},
-              {"result", check_result_name(check.result)}};
+              {"result", verdict_name(check.verdict)}};
     if (!check.algorithm.empty()) {
       item["algorithm"] = check.algorithm;
       item["expected"] = check.expected;
@@ -867,7 +977,8 @@ std::string report_to_json(const VerificationReport& report) {
            {"status", status_name(report.record.status)},
            {"image_size", report.record.image_size},
            {"segments", report.record.segments.size()},
-           {"checks", checks}};
+           {"checks", checks},
+           {"not_checked", not_checked}};
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -944,28 +1055,34 @@ std::string defects_phrase(const VerificationReport& report) {
 }  // namespace
 
 bool is_custody_check(const Check& check) {
-  return check.name == "seal" || check.name == "timestamp" || check.name == "custody log";
+  return check.kind == CheckKind::seal || check.kind == CheckKind::timestamp ||
+         check.kind == CheckKind::custody_log;
 }
 
 std::string describe_check(const Check& check) {
+  if (check.verdict == Verdict::not_checked) {
+    return check.subject + ": " + check.detail;  // "seals and custody log: a raw image has neither"
+  }
   // These details are whole clauses that name their subject already.
-  const bool whole_clause = (check.name == "seal" && check.result != CheckResult::pass) ||
-                            check.name == "acquisition" || check.name == "defects";
+  const bool whole_clause = (check.kind == CheckKind::seal && check.verdict != Verdict::pass) ||
+                            check.kind == CheckKind::acquisition ||
+                            check.kind == CheckKind::defects;
   if (whole_clause && !check.detail.empty()) {
     return check.detail;
   }
+  const std::string name = check_kind_name(check.kind);
   std::string what;
-  if (check.name == "image" && check.subject == "image") {
+  if (check.kind == CheckKind::image && check.subject == "image") {
     what = "the whole image";
-  } else if (check.name == "custody log") {
+  } else if (check.kind == CheckKind::custody_log) {
     what = check.subject == "custody log" ? "the custody log" : "custody log " + check.subject;
-  } else if (check.subject.empty() || check.subject == check.name) {
-    what = check.name;
-  } else if (check.subject.starts_with(check.name) || check.name == "members" ||
-             check.name == "files") {
+  } else if (check.subject.empty() || check.subject == name) {
+    what = name;
+  } else if (check.subject.starts_with(name) || check.kind == CheckKind::members ||
+             check.kind == CheckKind::files) {
     what = check.subject;  // "timestamp of seal 1", "15 members"
   } else {
-    what = check.name + " " + check.subject;  // "segment disk.002", "file data/report.pdf"
+    what = name + " " + check.subject;  // "segment disk.002", "file data/report.pdf"
   }
   return check.detail.empty() ? what : what + ": " + check.detail;
 }
@@ -974,7 +1091,7 @@ std::string verification_summary(const VerificationReport& report) {
   if (!report.verified) {
     std::vector<const Check*> failures;
     for (const Check& check : report.checks) {
-      if (check.result == CheckResult::fail) {
+      if (check.verdict == Verdict::fail) {
         failures.push_back(&check);
       }
     }
@@ -1010,15 +1127,8 @@ std::string verification_summary(const VerificationReport& report) {
 namespace custody {
 
 bool looks_like_e01(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    return false;
-  }
-  std::array<unsigned char, 8> magic{};
-  const bool read = std::fread(magic.data(), 1, magic.size(), file) == magic.size();
-  std::fclose(file);
-  constexpr std::array<unsigned char, 8> k_evf{'E', 'V', 'F', 0x09, 0x0d, 0x0a, 0xff, 0x00};
-  return read && magic == k_evf;
+  auto items = identify_evidence({path});
+  return items && items->front().kind == EvidenceKind::e01_set;
 }
 
 Result<VerificationReport> verify_e01(const std::string& path,
@@ -1044,17 +1154,17 @@ Result<VerificationReport> verify_e01(const std::string& path,
         Defect{range.offset, range.length, 512, 0, "listed as unreadable by the E01's maker"});
   }
   if (after.claimed_hashes.empty()) {
-    report.checks.push_back(
-        make_check("image", "image", CheckResult::warn, "the E01 stores no hash to compare with"));
+    report.checks.push_back(make_check(CheckKind::image, "image", Verdict::warn,
+                                       "the E01 stores no hash to compare with"));
   }
   for (const auto& [algorithm, claimed] : after.claimed_hashes) {
-    Check check = make_check("image", "image", CheckResult::pass, "");
+    Check check = make_check(CheckKind::image, "image", Verdict::pass, "");
     check.algorithm = std::string(hash_name(algorithm));
     check.expected = claimed;
     auto now = digests->find(algorithm);
     check.actual = now == digests->end() ? std::string() : now->second;
     if (check.actual != claimed) {
-      check.result = CheckResult::fail;
+      check.verdict = Verdict::fail;
       check.detail = fmt::format("the E01 stores {} {}, the image read now gives {}",
                                  check.algorithm, claimed, check.actual);
     }
@@ -1062,18 +1172,19 @@ Result<VerificationReport> verify_e01(const std::string& path,
   }
   for (const ByteRange& bad : after.checksum_errors) {
     report.checks.push_back(make_check(
-        "chunk", fmt::format("bytes {}..{}", bad.offset, bad.offset + bad.length),
-        CheckResult::fail, "the chunk's checksum fails: the E01 was damaged or altered there"));
+        CheckKind::chunk, fmt::format("bytes {}..{}", bad.offset, bad.offset + bad.length),
+        Verdict::fail, "the chunk's checksum fails: the E01 was damaged or altered there"));
   }
   if (!after.acquiry_errors.empty()) {
     report.checks.push_back(
-        make_check("defects", "image", CheckResult::warn,
+        make_check(CheckKind::defects, "image", Verdict::warn,
                    fmt::format("{} range(s) were listed as unreadable by the E01's maker",
                                after.acquiry_errors.size())));
   }
   (void)before;
+  add_not_checked(report);
   report.verified = std::none_of(report.checks.begin(), report.checks.end(),
-                                 [](const Check& c) { return c.result == CheckResult::fail; });
+                                 [](const Check& c) { return c.verdict == Verdict::fail; });
   return report;
 }
 

@@ -56,6 +56,29 @@ BOOST_AUTO_TEST_CASE(split_image_has_per_segment_hashes_and_verifies) {
   BOOST_TEST(report->verified);
 }
 
+// The checks are typed (CheckKind, Verdict); what was not checked is part of the report, named
+// in the same words by the text, and listed apart in the JSON.
+BOOST_AUTO_TEST_CASE(report_holds_what_was_not_checked) {
+  test::TempDir dir;
+  test::write_file(dir.file("source.bin"), test::random_bytes(100'000, 13));
+  auto result = acquire(options_for(dir, dir.file("source.bin")));
+  BOOST_REQUIRE(result);
+  auto report = verify_record(result->record_path);
+  BOOST_REQUIRE(report);
+  BOOST_TEST(report->verified);
+  const Check& last = report->checks.back();
+  BOOST_TEST((last.verdict == Verdict::not_checked));
+  BOOST_TEST((last.kind == CheckKind::seal));
+  BOOST_TEST(describe_check(last) ==
+             "seals and custody log: a raw image has neither (an AFF4 container has)");
+  BOOST_TEST(check_kind_name(CheckKind::custody_log) == std::string("custody log"));
+  BOOST_TEST(verdict_name(Verdict::not_checked) == std::string("not_checked"));
+  BOOST_TEST((report->checks.front().kind == CheckKind::record));
+  const std::string json = report_to_json(*report);
+  BOOST_TEST(json.find("\"not_checked\": [") != std::string::npos);
+  BOOST_TEST(json.find("\"result\": \"not_checked\"") == std::string::npos);
+}
+
 // Segment cuts off the 4 KiB grid force the writer out of direct I/O mid-file; the bytes must
 // still be exact.
 BOOST_AUTO_TEST_CASE(segments_cut_off_the_direct_io_grid_are_exact) {
@@ -110,7 +133,7 @@ BOOST_AUTO_TEST_CASE(flipped_byte_in_a_segment_fails_verification_for_that_segme
   BOOST_TEST(!report->verified);
   std::vector<std::string> failed;
   for (const Check& check : report->checks) {
-    if (check.result == CheckResult::fail) {
+    if (check.verdict == Verdict::fail) {
       failed.push_back(check.subject + ":" + check.algorithm);
     }
   }
