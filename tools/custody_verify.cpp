@@ -330,6 +330,14 @@ ExitCode run(const std::vector<std::string>& paths,
   if (auto refused = refused_options(*items, record)) {
     return report_error(k_tool, *refused);
   }
+  // The report's file before the verification, which may take hours: over the evidence, into a
+  // missing directory or over an old report without --force is said at once.
+  if (!record.report.empty()) {
+    if (auto usable = check_court_report_output(items->front().paths, record.report, record.force);
+        !usable) {
+      return report_error(k_tool, usable.error());
+    }
+  }
   // The keys before the verification, which may take hours: the receiver's, to decrypt a
   // package, and the verifier's (the library checks that it can sign and that the container may
   // be written to before the first check).

@@ -10,11 +10,19 @@
 #include <custody/verification.hpp>
 
 #include <string>
+#include <vector>
 
 namespace custody {
 
 // The page. `evidence` is the file as the user named it.
 std::string court_report_html(const VerificationReport& report, const std::string& evidence);
+
+// Whether the page may be written to `path`, checked before the verification: never over the
+// evidence (`evidence_paths`, by device and inode), into a directory that exists, and over an
+// existing file only with `overwrite`. Errc::already_exists, Errc::cannot_create.
+Result<void> check_court_report_output(const std::vector<std::string>& evidence_paths,
+                                       const std::string& path,
+                                       bool overwrite);
 
 // Writes the page to `path` atomically. Errc::already_exists if it exists and !overwrite.
 Result<void> write_court_report(const VerificationReport& report,

@@ -326,4 +326,22 @@ Result<void> write_court_report(const VerificationReport& report,
   return internal::write_file_atomically(path, court_report_html(report, evidence), overwrite);
 }
 
+Result<void> check_court_report_output(const std::vector<std::string>& evidence_paths,
+                                       const std::string& path,
+                                       bool overwrite) {
+  internal::InputGuard guard;
+  guard.add_all(evidence_paths);
+  CUSTODY_TRY(guard.check_output(path));
+  CUSTODY_TRY(internal::check_output_directory(path));
+  if (!overwrite && internal::path_exists(path)) {
+    return tl::unexpected(Error{Errc::already_exists,
+                                "refusing to overwrite",
+                                path,
+                                {},
+                                0,
+                                "give --force to replace the old report, or another name"});
+  }
+  return {};
+}
+
 }  // namespace custody
