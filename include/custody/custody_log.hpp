@@ -72,6 +72,10 @@ struct EventContext {
   const Identity* signer = nullptr;  // signs the event; nullptr: recorded unsigned (and said so)
 };
 
+// Checks a context before an operation starts (which may take hours): the signer can sign now,
+// and the draft is one check_event_draft accepts. Nothing is written either way.
+Result<void> check_event_context(const EventContext& context);
+
 // Why an operation that records its own event (an export, a verification with recording) must
 // leave the evidence at `path` untouched: a file that nobody may write (no write bit: root could
 // still write it, but it was made read-only on purpose), one this process cannot write, or one

@@ -13,15 +13,6 @@
 namespace custody {
 namespace {
 
-// Before imaging: a wrong signer or a misspelt jurisdiction must not cost an hour of acquisition,
-// and must leave nothing behind.
-Result<void> check_context(const EventContext& context) {
-  if (context.signer != nullptr) {
-    CUSTODY_TRY(context.signer->check_can_sign());
-  }
-  return check_event_draft(context.draft);
-}
-
 EventDraft draft_for(const EventContext& context,
                      const CaseInfo& case_info,
                      const std::string& tool_name) {
@@ -107,7 +98,9 @@ Result<AcquisitionResult> acquire(const AcquireOptions& options,
   if (options.custody.signer != nullptr && options.format != ImageFormat::aff4) {
     return make_error(Errc::invalid_argument, "sealing applies to AFF4 containers (--format aff4)");
   }
-  CUSTODY_TRY(check_context(options.custody));
+  // Before imaging: a wrong signer or a misspelt jurisdiction must not cost an hour of
+  // acquisition, and must leave nothing behind.
+  CUSTODY_TRY(check_event_context(options.custody));
   auto result = internal::image_source(options, progress, cancel);
   CUSTODY_TRY(result);
   if (options.format == ImageFormat::aff4 && result->record.status == AcquisitionStatus::complete) {
@@ -120,7 +113,7 @@ Result<AcquisitionResult> acquire(const AcquireOptions& options,
 Result<LogicalAcquisitionResult> acquire_logical(const LogicalAcquireOptions& options,
                                                  ProgressSink* progress,
                                                  const CancelToken* cancel) {
-  CUSTODY_TRY(check_context(options.custody));
+  CUSTODY_TRY(check_event_context(options.custody));
   auto result = internal::take_files(options, progress, cancel);
   CUSTODY_TRY(result);
   if (result->record.status == AcquisitionStatus::complete) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The rule on when evidence may be written to by an operation that records its own custody
-// event: read-only evidence is never touched, whoever runs the tool (root included).
+// Before an operation records its own custody event: the context is checked up front, and the
+// rule on writing evidence: read-only evidence is never touched, whoever runs the tool (root too).
 #include <custody/custody_log.hpp>
 
 #include <fmt/format.h>
@@ -28,6 +28,13 @@ std::string why_evidence_is_read_only(const std::string& path) {
     return fmt::format("{} is read-only for this user", path);
   }
   return {};
+}
+
+Result<void> check_event_context(const EventContext& context) {
+  if (context.signer != nullptr) {
+    CUSTODY_TRY(context.signer->check_can_sign());
+  }
+  return check_event_draft(context.draft);
 }
 
 }  // namespace custody

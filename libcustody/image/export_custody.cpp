@@ -43,13 +43,7 @@ Result<void> record_export(const std::string& container,
 }
 
 Result<void> check_context(const std::optional<EventContext>& context) {
-  if (!context) {
-    return {};
-  }
-  if (context->signer != nullptr) {
-    CUSTODY_TRY(context->signer->check_can_sign());
-  }
-  return check_event_draft(context->draft);
+  return context ? check_event_context(*context) : Result<void>{};
 }
 
 }  // namespace

@@ -872,10 +872,7 @@ Result<void> check_recording(const std::string& container, const EventContext& c
                                 "verify without --record, and record the result in a standalone "
                                 "log with custody-log add --action verified"});
   }
-  if (context.signer != nullptr) {
-    CUSTODY_TRY(context.signer->check_can_sign());
-  }
-  return check_event_draft(context.draft);
+  return check_event_context(context);
 }
 
 // The "verified" event: the outcome and how many checks failed or warned.

@@ -87,15 +87,4 @@ inline Result<std::optional<Identity>> load_identity_if_given(const IdentityArgu
   return std::optional<Identity>(std::move(*loaded));
 }
 
-// The same for an identity that will sign an event: it must be able to sign now.
-inline Result<std::optional<Identity>> load_signer_if_given(const IdentityArguments& args) {
-  auto loaded = load_identity_if_given(args);
-  if (loaded && *loaded) {
-    if (auto can_sign = (*loaded)->check_can_sign(); !can_sign) {
-      return tl::unexpected(can_sign.error());
-    }
-  }
-  return loaded;
-}
-
 }  // namespace custody::tools
