@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // AFF4 Standard v1.0 vocabulary and on-disk records shared by the container writer and reader.
-// The subset and its pitfalls are described in shared/docs/aff4-subset.md; the format as custody
+// The subset and its pitfalls are described in docs/aff4-subset.md; the format as custody
 // writes it is specified in custody-container(5).
 #pragma once
 

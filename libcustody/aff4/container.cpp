@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The AFF4 reader: ZIP volume(s) -> Turtle graph -> Image -> Map -> ImageStreams and symbolic
-// streams. Follows shared/docs/aff4-subset.md §6; everything read from the file is checked
+// streams. Follows docs/aff4-subset.md §6; everything read from the file is checked
 // against the sizes it claims before it is used.
 #include "aff4/aff4_format.hpp"
 #include "aff4/codec.hpp"

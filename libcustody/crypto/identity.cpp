@@ -720,7 +720,7 @@ std::string chain_problem(X509* signer,
     return "cannot check the chain: " + internal::openssl_errors();
   }
   // The purpose CMS_verify uses: emailProtection or no extended key usage passes, codeSigning
-  // alone does not (crypto-notes.md).
+  // alone does not (docs/crypto-notes.md).
   if (when) {
     X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(context.get()), *when);
   }
