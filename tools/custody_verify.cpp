@@ -155,18 +155,8 @@ void print_package(const ReceiveResult& checked, const std::string& path) {
                                       "\"packaged\" event"
                                     : "as the package states them (NOT confirmed: see the "
                                       "checks)");
-    const std::pair<const char*, const std::string*> rows[] = {
-        {"sending authority", &facts.sending_authority},
-        {"receiving authority", &facts.receiving_authority},
-        {"requesting state", &facts.requesting_state},
-        {"requested state", &facts.requested_state},
-        {"legal basis", &facts.legal_basis},
-        {"reference", &facts.request_reference},
-        {"purpose", &facts.purpose},
-        {"use limits", &facts.use_limits},
-    };
-    for (const auto& [words, value] : rows) {
-      fmt::print("    {:<20} {}\n", words, value->empty() ? "(not stated)" : *value);
+    for (const auto& [words, value] : transfer_fact_rows(facts)) {
+      fmt::print("    {:<20} {}\n", words, value);
     }
   }
 }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace custody {
@@ -34,6 +35,10 @@ struct TransferFacts {
   std::string use_limits;  // conditions on use or retention
   std::string contact_name, contact_email;
 };
+
+// The facts people read in receive and verify output, in order: ("sending authority", value),
+// ...; a fact not stated is "(not stated)".
+std::vector<std::pair<std::string, std::string>> transfer_fact_rows(const TransferFacts& facts);
 
 struct PackOptions {
   std::vector<std::string> containers;

@@ -539,6 +539,24 @@ Result<PackResult> pack_transfer(const PackOptions& options,
   return tl::unexpected(std::move(error));
 }
 
+std::vector<std::pair<std::string, std::string>> transfer_fact_rows(const TransferFacts& facts) {
+  const std::pair<const char*, const std::string*> rows[] = {
+      {"sending authority", &facts.sending_authority},
+      {"receiving authority", &facts.receiving_authority},
+      {"requesting state", &facts.requesting_state},
+      {"requested state", &facts.requested_state},
+      {"legal basis", &facts.legal_basis},
+      {"reference", &facts.request_reference},
+      {"purpose", &facts.purpose},
+      {"use limits", &facts.use_limits},
+  };
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [words, value] : rows) {
+    out.emplace_back(words, value->empty() ? "(not stated)" : *value);
+  }
+  return out;
+}
+
 std::string pack_result_to_json(const PackResult& result, const PackOptions& options) {
   json items = json::array();
   for (const PackedItem& item : result.items) {
