@@ -9,6 +9,7 @@
 #include <custody/progress.hpp>
 #include <custody/record.hpp>
 #include <custody/seal.hpp>
+#include <custody/verdict.hpp>
 
 #include <string>
 #include <string_view>
@@ -46,15 +47,6 @@ const char* check_kind_name(CheckKind kind);
 
 // The kind for IntegrityProblem::what ("member", "chunk", "block hash", "map hash").
 CheckKind integrity_check_kind(std::string_view what);
-
-// pass; warn: not a failure, but something the reader of the report must know (unreadable
-// sectors recorded at acquisition, a hash that nothing recorded to compare with); fail;
-// not_checked: what the verification did not cover, and why (seals of a raw image, signers
-// without --trust): a verdict is only as strong as what it covered.
-enum class Verdict : std::uint8_t { pass, warn, fail, not_checked };
-
-// "pass", "warn", "fail", "not_checked".
-const char* verdict_name(Verdict verdict);
 
 // One line of a verification report.
 struct Check {

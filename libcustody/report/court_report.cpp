@@ -228,12 +228,10 @@ void results_section(Html& html, const VerificationReport& report) {
                            detail.empty() ? "" : "; " + detail);
     }
     // What was not checked, and why: the same checks the text and JSON reports give.
-    const char* word = check.verdict == Verdict::pass   ? "PASS"
-                       : check.verdict == Verdict::fail ? "FAIL"
-                       : check.verdict == Verdict::warn ? "WARN"
-                                                        : nullptr;
-    html.row({word != nullptr ? fmt::format("<span class={}>{}</span>", word, word)
-                              : std::string("NOT CHECKED"),
+    const char* word = verdict_label(check.verdict);
+    html.row({check.verdict != Verdict::not_checked
+                  ? fmt::format("<span class={}>{}</span>", word, word)
+                  : std::string(word),
               escape(check_kind_name(check.kind)), escape(check.subject), escape(detail)});
   }
   html.raw("</table>\n");

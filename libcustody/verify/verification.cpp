@@ -236,20 +236,6 @@ Result<VerificationReport> verify_record(const std::string& record_path,
   return report;
 }
 
-const char* verdict_name(Verdict verdict) {
-  switch (verdict) {
-    case Verdict::pass:
-      return "pass";
-    case Verdict::warn:
-      return "warn";
-    case Verdict::fail:
-      return "fail";
-    case Verdict::not_checked:
-      return "not_checked";
-  }
-  return "fail";
-}
-
 const char* check_kind_name(CheckKind kind) {
   switch (kind) {
     case CheckKind::record:
