@@ -56,18 +56,6 @@ std::optional<ExitCode> check_files_exist(const CheckArguments& args) {
   return std::nullopt;
 }
 
-const char* result_word(LogCheckResult result) {
-  switch (result) {
-    case LogCheckResult::pass:
-      return "PASS";
-    case LogCheckResult::fail:
-      return "FAIL";
-    case LogCheckResult::warn:
-      return "WARN";
-  }
-  return "?";
-}
-
 ExitCode run_add(const std::string& target, AddArguments& args, const CommonOptions& common) {
   if (args.identity.key.empty()) {
     return report_usage_error(k_tool, "--by-key is required: every event is signed by its actor",
@@ -210,9 +198,9 @@ ExitCode run_verify(const std::string& target,
     fmt::print("{}", log_verification_to_json(*verified));
   } else if (!common.quiet) {
     for (const LogCheck& check : verified->checks) {
-      if (check.result != LogCheckResult::pass || common.verbose > 0 || check.subject == "log" ||
+      if (check.verdict != Verdict::pass || common.verbose > 0 || check.subject == "log" ||
           check.subject.starts_with("saved head")) {
-        fmt::print("{}  {:<16} {}\n", result_word(check.result), check.subject, check.detail);
+        fmt::print("{}  {:<16} {}\n", verdict_label(check.verdict), check.subject, check.detail);
       }
     }
     fmt::print("{}: custody log {}\n", target, verified->intact ? "INTACT" : "FAILED VERIFICATION");
@@ -318,7 +306,7 @@ ExitCode run_check_proof(const std::string& file,
     fmt::print("{}", proof_check_to_json(*checked));
   } else if (!common.quiet) {
     for (const LogCheck& check : checked->checks) {
-      fmt::print("{}  {:<16} {}\n", result_word(check.result), check.subject, check.detail);
+      fmt::print("{}  {:<16} {}\n", verdict_label(check.verdict), check.subject, check.detail);
     }
     fmt::print("{}: {} proof {}\n", file, checked->kind, checked->valid ? "HOLDS" : "FAILS");
   }

@@ -18,6 +18,7 @@
 #include <custody/error.hpp>
 #include <custody/identity.hpp>
 #include <custody/timestamp.hpp>
+#include <custody/verdict.hpp>
 
 #include <cstdint>
 #include <map>
@@ -162,11 +163,9 @@ struct CustodyLog {
 // log. Errc::not_found, Errc::corrupt (not a ZIP volume).
 Result<CustodyLog> read_custody_log(const std::string& path);
 
-enum class LogCheckResult : std::uint8_t { pass, fail, warn };
-
 struct LogCheck {
-  std::string subject;  // "event 3", "tree head 5", "log"
-  LogCheckResult result = LogCheckResult::pass;
+  std::string subject;              // "event 3", "tree head 5", "log"
+  Verdict verdict = Verdict::pass;  // pass, warn (an unsigned event, say) or fail
   std::string detail;
 };
 

@@ -12,18 +12,6 @@
 
 namespace custody {
 
-const char* log_check_result_name(LogCheckResult result) {
-  switch (result) {
-    case LogCheckResult::pass:
-      return "pass";
-    case LogCheckResult::fail:
-      return "fail";
-    case LogCheckResult::warn:
-      return "warn";
-  }
-  return "fail";
-}
-
 namespace internal::custody_log {
 
 using nlohmann::json;
@@ -108,14 +96,14 @@ void check_head_timestamp(Checker& out,
 
 bool none_failed(const std::vector<LogCheck>& checks) {
   return std::none_of(checks.begin(), checks.end(),
-                      [](const LogCheck& c) { return c.result == LogCheckResult::fail; });
+                      [](const LogCheck& c) { return c.verdict == Verdict::fail; });
 }
 
 json checks_to_json(const std::vector<LogCheck>& checks) {
   json out = json::array();
   for (const LogCheck& check : checks) {
     out.push_back(json{{"subject", check.subject},
-                       {"result", log_check_result_name(check.result)},
+                       {"result", verdict_name(check.verdict)},
                        {"detail", check.detail}});
   }
   return out;

@@ -18,13 +18,13 @@ namespace custody::internal::custody_log {
 struct Checker {
   std::vector<LogCheck>& checks;
   void pass(std::string subject, std::string detail) {
-    checks.push_back(LogCheck{std::move(subject), LogCheckResult::pass, std::move(detail)});
+    checks.push_back(LogCheck{std::move(subject), Verdict::pass, std::move(detail)});
   }
   void fail(std::string subject, std::string detail) {
-    checks.push_back(LogCheck{std::move(subject), LogCheckResult::fail, std::move(detail)});
+    checks.push_back(LogCheck{std::move(subject), Verdict::fail, std::move(detail)});
   }
   void warn(std::string subject, std::string detail) {
-    checks.push_back(LogCheck{std::move(subject), LogCheckResult::warn, std::move(detail)});
+    checks.push_back(LogCheck{std::move(subject), Verdict::warn, std::move(detail)});
   }
 };
 

@@ -437,15 +437,12 @@ void add_timestamp_check(const SealReport& seal,
 // Failures and warnings of the custody log one by one; its passes as one line.
 void add_custody_log_checks(const LogVerification& log, VerificationReport& report) {
   for (const LogCheck& check : log.checks) {
-    if (check.result == LogCheckResult::pass && check.subject != "log") {
+    if (check.verdict == Verdict::pass && check.subject != "log") {
       continue;
     }
-    const Verdict result = check.result == LogCheckResult::pass   ? Verdict::pass
-                           : check.result == LogCheckResult::fail ? Verdict::fail
-                                                                  : Verdict::warn;
     report.checks.push_back(make_check(CheckKind::custody_log,
                                        check.subject == "log" ? "custody log" : check.subject,
-                                       result, check.detail));
+                                       check.verdict, check.detail));
   }
 }
 

@@ -65,13 +65,13 @@ LogVerification verify_or_fail(const std::string& path,
   return *verified;
 }
 
-// Whether a check of `subject` with `result` mentions `text`.
+// Whether a check of `subject` with `verdict` mentions `text`.
 bool has_check(const LogVerification& verification,
                const std::string& subject,
-               LogCheckResult result,
+               Verdict verdict,
                const std::string& text) {
   return std::any_of(verification.checks.begin(), verification.checks.end(), [&](const auto& c) {
-    return c.subject == subject && c.result == result && c.detail.find(text) != std::string::npos;
+    return c.subject == subject && c.verdict == verdict && c.detail.find(text) != std::string::npos;
   });
 }
 
@@ -129,9 +129,9 @@ BOOST_AUTO_TEST_CASE(signed_events_verify_and_form_the_merkle_tree) {
   const std::string path = make_log(dir, 3);
   const LogVerification verification = verify_or_fail(path);
   BOOST_TEST(verification.intact, all_checks(verification));
-  BOOST_TEST(has_check(verification, "log", LogCheckResult::pass, "3 events, in order"));
+  BOOST_TEST(has_check(verification, "log", Verdict::pass, "3 events, in order"));
   BOOST_TEST(std::none_of(verification.checks.begin(), verification.checks.end(),
-                          [](const auto& c) { return c.result != LogCheckResult::pass; }),
+                          [](const auto& c) { return c.verdict != Verdict::pass; }),
              all_checks(verification));
   const CustodyLog& log = verification.log;
   BOOST_TEST(log.standalone);
@@ -185,7 +185,7 @@ BOOST_AUTO_TEST_CASE(an_unsigned_event_is_a_warning_not_a_failure) {
   add_event(path, draft("acquired"), nullptr);
   const LogVerification verification = verify_or_fail(path);
   BOOST_TEST(verification.intact, all_checks(verification));
-  BOOST_TEST(has_check(verification, "event 1", LogCheckResult::warn, "not signed"));
+  BOOST_TEST(has_check(verification, "event 1", Verdict::warn, "not signed"));
 }
 
 BOOST_AUTO_TEST_CASE(an_edited_event_is_named) {
@@ -196,11 +196,11 @@ BOOST_AUTO_TEST_CASE(an_edited_event_is_named) {
   forge(path, {event_member(2)}, {{event_member(2), event.dump()}});
   const LogVerification verification = verify_or_fail(path);
   BOOST_TEST(!verification.intact);
-  BOOST_TEST(has_check(verification, "event 2", LogCheckResult::fail, "does not match"),
+  BOOST_TEST(has_check(verification, "event 2", Verdict::fail, "does not match"),
              all_checks(verification));
-  BOOST_TEST(has_check(verification, "event 2", LogCheckResult::fail, "the change starts there"));
-  BOOST_TEST(has_check(verification, "tree head 2", LogCheckResult::fail, "no longer hash"));
-  BOOST_TEST(!has_check(verification, "tree head 1", LogCheckResult::fail, ""));
+  BOOST_TEST(has_check(verification, "event 2", Verdict::fail, "the change starts there"));
+  BOOST_TEST(has_check(verification, "tree head 2", Verdict::fail, "no longer hash"));
+  BOOST_TEST(!has_check(verification, "tree head 1", Verdict::fail, ""));
 }
 
 BOOST_AUTO_TEST_CASE(a_deleted_event_is_named) {
@@ -209,11 +209,11 @@ BOOST_AUTO_TEST_CASE(a_deleted_event_is_named) {
   forge(path, {event_member(2), event_member(2, "p7s")}, {});
   const LogVerification verification = verify_or_fail(path);
   BOOST_TEST(!verification.intact);
-  BOOST_TEST(has_check(verification, "event 2", LogCheckResult::fail, "missing"),
+  BOOST_TEST(has_check(verification, "event 2", Verdict::fail, "missing"),
              all_checks(verification));
   // Named once, where the gap is: the later events are not missing.
-  BOOST_TEST(!has_check(verification, "event 3", LogCheckResult::fail, "missing"));
-  BOOST_TEST(has_check(verification, "log", LogCheckResult::fail, "covers 4 events, but 3"));
+  BOOST_TEST(!has_check(verification, "event 3", Verdict::fail, "missing"));
+  BOOST_TEST(has_check(verification, "log", Verdict::fail, "covers 4 events, but 3"));
 }
 
 BOOST_AUTO_TEST_CASE(reordered_events_are_named) {
@@ -230,9 +230,9 @@ BOOST_AUTO_TEST_CASE(reordered_events_are_named) {
          {event_member(3, "p7s"), second_sig}});
   const LogVerification verification = verify_or_fail(path);
   BOOST_TEST(!verification.intact);
-  BOOST_TEST(has_check(verification, "event 2", LogCheckResult::fail, "it says it is event 3"),
+  BOOST_TEST(has_check(verification, "event 2", Verdict::fail, "it says it is event 3"),
              all_checks(verification));
-  BOOST_TEST(has_check(verification, "event 3", LogCheckResult::fail, "it says it is event 2"));
+  BOOST_TEST(has_check(verification, "event 3", Verdict::fail, "it says it is event 2"));
 }
 
 BOOST_AUTO_TEST_CASE(an_inserted_event_is_named) {
@@ -253,12 +253,12 @@ BOOST_AUTO_TEST_CASE(an_inserted_event_is_named) {
          {event_member(4, "p7s"), member_bytes(path, event_member(3, "p7s"))}});
   const LogVerification verification = verify_or_fail(path);
   BOOST_TEST(!verification.intact);
-  BOOST_TEST(has_check(verification, "event 4", LogCheckResult::fail, "it says it is event 3"),
+  BOOST_TEST(has_check(verification, "event 4", Verdict::fail, "it says it is event 3"),
              all_checks(verification));
-  BOOST_TEST(has_check(verification, "tree head 3", LogCheckResult::fail, "no longer hash"));
-  BOOST_TEST(has_check(verification, "log", LogCheckResult::fail,
+  BOOST_TEST(has_check(verification, "tree head 3", Verdict::fail, "no longer hash"));
+  BOOST_TEST(has_check(verification, "log", Verdict::fail,
                        "the latest tree head covers 3 events, but 4 are stored"));
-  BOOST_TEST(has_check(verification, "event 3", LogCheckResult::fail, "the change starts there"));
+  BOOST_TEST(has_check(verification, "event 3", Verdict::fail, "the change starts there"));
 }
 
 BOOST_AUTO_TEST_CASE(an_event_from_another_log_or_signer_is_named) {
@@ -269,7 +269,7 @@ BOOST_AUTO_TEST_CASE(an_event_from_another_log_or_signer_is_named) {
         {{event_member(2), member_bytes(other, event_member(2))},
          {event_member(2, "p7s"), member_bytes(other, event_member(2, "p7s"))}});
   const LogVerification moved = verify_or_fail(path);
-  BOOST_TEST(has_check(moved, "event 2", LogCheckResult::fail, "belongs to another log"),
+  BOOST_TEST(has_check(moved, "event 2", Verdict::fail, "belongs to another log"),
              all_checks(moved));
 
   // The signature of another key over the same bytes: the signer is not the actor named.
@@ -279,9 +279,8 @@ BOOST_AUTO_TEST_CASE(an_event_from_another_log_or_signer_is_named) {
   BOOST_REQUIRE(witness_signature);
   forge(third, {event_member(1, "p7s")}, {{event_member(1, "p7s"), *witness_signature}});
   const LogVerification resigned = verify_or_fail(third);
-  BOOST_TEST(
-      has_check(resigned, "event 1", LogCheckResult::fail, "not by the certificate it names"),
-      all_checks(resigned));
+  BOOST_TEST(has_check(resigned, "event 1", Verdict::fail, "not by the certificate it names"),
+             all_checks(resigned));
 }
 
 BOOST_AUTO_TEST_CASE(a_torn_append_falls_back_to_the_last_complete_state) {
@@ -385,10 +384,10 @@ BOOST_AUTO_TEST_CASE(a_saved_head_detects_rewritten_history) {
   write_file(path, two_events);
   const LogVerification cut = verify_or_fail(path, {saved});
   BOOST_TEST(!cut.intact);
-  BOOST_TEST(has_check(cut, "saved head head.json", LogCheckResult::fail, "events were removed"),
+  BOOST_TEST(has_check(cut, "saved head head.json", Verdict::fail, "events were removed"),
              all_checks(cut));
   const LogVerification other = verify_or_fail(make_log(dir, 3, "other"), {saved});
-  BOOST_TEST(has_check(other, "saved head head.json", LogCheckResult::fail, "another log"));
+  BOOST_TEST(has_check(other, "saved head head.json", Verdict::fail, "another log"));
 }
 
 BOOST_AUTO_TEST_CASE(a_zip_that_is_no_log_is_refused) {
