@@ -4,6 +4,7 @@
 
 #include <custody/acquisition.hpp>
 #include <custody/container.hpp>
+#include <custody/evidence.hpp>
 #include <custody/logical.hpp>
 #include <custody/record.hpp>
 #include <custody/text.hpp>
@@ -277,19 +278,44 @@ ExitCode run_logical(const std::string& path, const CommonOptions& common) {
   return ExitCode::ok;
 }
 
+// What the paths are is the library's call (identify_evidence, by content); this tool shows
+// containers and records, and names the tool for the other kinds.
 ExitCode run(const std::vector<std::string>& paths, const CommonOptions& common) {
-  if (paths.size() == 1 && looks_like_logical_container(paths.front())) {
-    return run_logical(paths.front(), common);
+  auto items = identify_evidence(paths);
+  if (!items) {
+    return report_error(k_tool, items.error());
   }
-  if (looks_like_container(paths.front())) {
-    return run_container(paths, common);
-  }
-  if (paths.size() > 1) {
+  if (items->size() > 1) {
     return report_usage_error(k_tool,
                               "several files are accepted only for the volumes of one "
-                              "AFF4 container");
+                              "AFF4 container",
+                              "run custody-info once per evidence item");
   }
-  return run_record(paths.front(), common);
+  const EvidenceItem& item = items->front();
+  switch (item.kind) {
+    case EvidenceKind::aff4_logical:
+      return run_logical(item.paths.front(), common);
+    case EvidenceKind::aff4_container:
+    case EvidenceKind::aff4_striped:
+      return run_container(item.paths, common);
+    case EvidenceKind::raw_record:
+    case EvidenceKind::raw_image:
+      return run_record(item.record, common);
+    case EvidenceKind::e01_set:
+    case EvidenceKind::transfer_package:
+    case EvidenceKind::bag_directory:
+      break;
+  }
+  return report_error(
+      k_tool, Error{Errc::unsupported,
+                    fmt::format("{} is a kind of evidence custody-info does not describe: {}",
+                                item.paths.front(), evidence_kind_name(item.kind)),
+                    item.paths.front(),
+                    {},
+                    0,
+                    item.kind == EvidenceKind::e01_set
+                        ? "check it with custody-verify; ewfinfo shows its metadata"
+                        : "check it with custody-verify, or receive it with custody-receive"});
 }
 
 ExitCode run_record(const std::string& path, const CommonOptions& common) {

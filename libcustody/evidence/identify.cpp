@@ -32,7 +32,7 @@ constexpr std::size_t k_json_limit = std::size_t{16} << 20U;  // records and env
 constexpr std::size_t k_record_candidates = 4096;             // files looked at beside an image
 
 const char* const k_accepted =
-    "custody-verify accepts an AFF4 container (every volume of a striped image), an AFF4-L "
+    "evidence is an AFF4 container (every volume of a striped image), an AFF4-L "
     "logical container, the acquisition record of a raw image (or the raw image beside it), an "
     "E01 set, a transfer package (tar, ZIP or encrypted, NAME.enc.json) and a bag directory";
 
@@ -294,7 +294,7 @@ Result<Identified> identify_path(const std::string& path) {
   }
   return tl::unexpected(Error{
       Errc::unsupported,
-      fmt::format("{} is not evidence custody-verify can check: not an AFF4 container, an E01 "
+      fmt::format("{} is not evidence the custody tools read: not an AFF4 container, an E01 "
                   "set, a transfer package or an acquisition record, and no acquisition record in "
                   "its directory names it as a raw image",
                   path),
