@@ -117,7 +117,4 @@ class Container {
 // when present, is embedded as parsed JSON under "record".
 std::string container_info_to_json(const ContainerInfo& info);
 
-// True if the file at `path` starts like a ZIP archive (and so may be a container).
-bool looks_like_container(const std::string& path);
-
 }  // namespace custody

@@ -134,10 +134,6 @@ Result<LogicalAcquisitionResult> acquire_logical(const LogicalAcquireOptions& op
                                                  ProgressSink* progress = nullptr,
                                                  const CancelToken* cancel = nullptr);
 
-// True if the file at `path` is a ZIP whose version.txt says AFF4-L (minor=1) or that holds
-// custody/files.json.
-bool looks_like_logical_container(const std::string& path);
-
 // Reads an AFF4-L container: ours (entries from custody/files.json) or one made elsewhere, e.g.
 // by pyaff4 (entries from the aff4:FileImage objects of information.turtle).
 class LogicalContainer {

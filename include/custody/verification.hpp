@@ -135,9 +135,6 @@ Result<VerificationReport> verify_e01(const std::string& path,
                                       ProgressSink* progress = nullptr,
                                       const CancelToken* cancel = nullptr);
 
-// Whether `path` starts with the EWF signature (an E01 segment).
-bool looks_like_e01(const std::string& path);
-
 // The report as versioned JSON ("format": "custody-verification", "version": 1): "checks" holds
 // the checks made, "not_checked" (check, subject, detail) what was not covered.
 std::string report_to_json(const VerificationReport& report);

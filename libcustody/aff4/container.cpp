@@ -1046,23 +1046,6 @@ Result<std::unique_ptr<Container>> Container::open(const std::vector<std::string
   return std::unique_ptr<Container>(std::move(container));
 }
 
-bool looks_like_container(const std::string& path) {
-  // A record is JSON: its first non-blank byte is '{'. Anything else is taken for a container,
-  // including a ZIP with data prepended, which the reader handles.
-  internal::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  std::array<char, 64> head{};
-  const ssize_t got = fd ? ::pread(fd.get(), head.data(), head.size(), 0) : -1;
-  if (got <= 0) {
-    return false;  // missing or empty: the record path reports that clearly
-  }
-  for (ssize_t i = 0; i < got; ++i) {
-    if (std::isspace(static_cast<unsigned char>(head[static_cast<std::size_t>(i)])) == 0) {
-      return head[static_cast<std::size_t>(i)] != '{';
-    }
-  }
-  return false;
-}
-
 }  // namespace custody
 
 namespace custody {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Reading AFF4-L containers (ours and pyaff4's) and extracting their files safely.
 #include "aff4/aff4_format.hpp"
+#include "aff4/logical_detect.hpp"
 #include "aff4/logical_extract.hpp"
 #include "aff4/logical_json.hpp"
 #include "aff4/turtle.hpp"
@@ -606,20 +607,21 @@ Result<std::unique_ptr<LogicalContainer>> LogicalContainer::open(const std::stri
   return LogicalContainerImpl::open(path);
 }
 
-bool looks_like_logical_container(const std::string& path) {
-  auto zip = internal::ZipReader::open(path);
-  if (!zip) {
-    return false;
-  }
-  if (zip->find(k_logical_manifest_member) != nullptr) {
+bool internal::holds_logical_container(const ZipReader& zip) {
+  if (zip.find(k_logical_manifest_member) != nullptr) {
     return true;
   }
-  const internal::ZipMember* version = zip->find("version.txt");
+  const ZipMember* version = zip.find("version.txt");
   if (version == nullptr) {
     return false;
   }
-  auto text = zip->read_member(*version, 4096);
+  auto text = zip.read_member(*version, 4096);
   return text && text->find("minor=1") != std::string::npos;
+}
+
+bool internal::is_logical_container_file(const std::string& path) {
+  auto zip = ZipReader::open(path);
+  return zip && holds_logical_container(*zip);
 }
 
 Result<LogicalExtractResult> internal::extract_files(const LogicalExtractOptions& options,

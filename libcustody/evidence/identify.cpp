@@ -2,6 +2,7 @@
 // identify_evidence: what each path on a command line is, by its content (magic bytes, ZIP
 // members, bagit.txt, JSON format names), and which paths form one evidence item.
 #include "aff4/aff4_format.hpp"
+#include "aff4/logical_detect.hpp"
 #include "aff4/turtle.hpp"
 #include "zip/zip.hpp"
 
@@ -264,7 +265,7 @@ Result<Identified> identify_path(const std::string& path) {
   // A ZIP, possibly with data in front of it (the AFF4 reader handles that).
   auto zip = internal::ZipReader::open(path);
   if (zip && holds_aff4(*zip)) {
-    if (looks_like_logical_container(path)) {
+    if (internal::holds_logical_container(*zip)) {
       return Identified{EvidenceKind::aff4_logical, {}, {}, {}};
     }
     return Identified{EvidenceKind::aff4_container, {}, {}, volume_facts(*zip)};

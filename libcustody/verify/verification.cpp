@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "aff4/logical_detect.hpp"
 #include "core/pipeline.hpp"
 #include "zip/zip.hpp"
 
 #include <custody/container.hpp>
 #include <custody/custody_log.hpp>
-#include <custody/evidence.hpp>
 #include <custody/import.hpp>
 #include <custody/logical.hpp>
 #include <custody/seal.hpp>
@@ -732,7 +732,7 @@ Result<VerificationReport> check_container(const std::vector<std::string>& paths
                                            const VerifyOptions& options,
                                            ProgressSink* progress,
                                            const CancelToken* cancel) {
-  if (paths.size() == 1 && looks_like_logical_container(paths.front())) {
+  if (paths.size() == 1 && internal::is_logical_container_file(paths.front())) {
     return verify_logical_container(paths, options, progress, cancel);
   }
   auto container = Container::open(paths);
@@ -1105,11 +1105,6 @@ std::string verification_summary(const VerificationReport& report) {
 }  // namespace custody
 
 namespace custody {
-
-bool looks_like_e01(const std::string& path) {
-  auto items = identify_evidence({path});
-  return items && items->front().kind == EvidenceKind::e01_set;
-}
 
 Result<VerificationReport> verify_e01(const std::string& path,
                                       ProgressSink* progress,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "../support/temp_dir.hpp"
 
+#include <custody/evidence.hpp>
 #include <custody/logical.hpp>
 
 #include <boost/test/unit_test.hpp>
@@ -73,7 +74,9 @@ BOOST_AUTO_TEST_CASE(reads_pyaff4_dream_sample) {
   BOOST_TEST(hashes->at(HashAlgorithm::sha1) == "9ae1b46bead70c322eef7ac8bc36a8ea2055595c");
   BOOST_TEST(hashes->at(HashAlgorithm::sha256) ==
              "2f8c33d140c42a3039c16281724fd94a3070176daec59987c32d2da5c0affc67");
-  BOOST_TEST(looks_like_logical_container(k_dream));
+  auto kind = identify_evidence({k_dream});
+  BOOST_REQUIRE(kind.has_value());
+  BOOST_TEST((kind->front().kind == EvidenceKind::aff4_logical));
 
   test::TempDir dir;
   auto extracted = extract_logical({k_dream, dir.file("out"), false, std::nullopt});
