@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // custody-acquire: image a disk, a file or a pipe into a raw image with an acquisition record.
+#include "common/case_options.hpp"
 #include "common/identity_options.hpp"
 #include "common/tool_main.hpp"
 
@@ -45,51 +46,10 @@ struct Options {
   std::string newer_than;
 };
 
-void add_case_option(CLI::App& app,
-                     const char* name,
-                     std::optional<std::string>& field,
-                     const char* help) {
-  app.add_option_function<std::string>(
-         name, [&field](const std::string& value) { field = value; }, help)
-      ->type_name("TEXT");
-}
-
-void add_custody_event_options(CLI::App& app, EventDraft& draft) {
-  app.add_option("--role", draft.actor.role, "Custody log: the examiner's role")->type_name("TEXT");
-  app.add_option("--organisation", draft.actor.organisation, "Custody log: the organisation")
-      ->type_name("TEXT");
-  app.add_option("--location", draft.location, "Custody log: where the acquisition takes place")
-      ->type_name("TEXT");
-  app.add_option("--jurisdiction", draft.jurisdiction, "Custody log: ISO 3166 code (DE, FR)")
-      ->type_name("CODE");
-  app.add_option("--legal-basis", draft.legal_basis, "Custody log: warrant, MLA request, ...")
-      ->type_name("TEXT");
-  app.add_option("--legal-reference", draft.legal_reference,
-                 "Custody log: the warrant's or request's reference")
-      ->type_name("TEXT");
-  app.add_option("--purpose", draft.purpose, "Custody log: why")->type_name("TEXT");
-  app.add_option("--bag-seal", draft.bag_seals, "Custody log: evidence bag seal number")
-      ->type_name("TEXT");
-}
-
 void print_defects(const AcquisitionRecord& record) {
-  fmt::print(stderr, "{}: warning: {}:\n", k_tool, describe_defects(record));
+  print_warning(k_tool, describe_defects(record) + ":");
   for (const Defect& defect : record.defects) {
     fmt::print(stderr, "  {}\n", describe_defect(defect));
-  }
-}
-
-void print_import(const ImportRecord& imported) {
-  fmt::print("imported {} image, {} file{}: {}{}\n", imported.format, imported.files.size(),
-             imported.files.size() == 1 ? "" : "s", imported.files.front().name,
-             imported.files.size() > 1 ? fmt::format(" ... {}", imported.files.back().name)
-                                       : std::string());
-  for (const auto& [name, value] : imported.headers) {
-    fmt::print("  {:<25} {}\n", name, value);
-  }
-  for (const auto& [algorithm, hex] : imported.claimed_hashes) {
-    fmt::print("  stored {:<7} {}{}\n", hash_name(algorithm), hex,
-               imported.hashes_match == true ? "  matches" : "");
   }
 }
 
@@ -98,9 +58,6 @@ ExitCode render_assessment(const AcquisitionResult& result, const CommonOptions&
   const AcquisitionRecord& record = result.record;
   const AcquisitionAssessment assessment = assess_acquisition(record);
   const bool talk = !common.quiet && !common.json;
-  if (record.imported_from && talk) {
-    print_import(*record.imported_from);
-  }
   for (const std::string& warning : assessment.warnings) {
     print_warning(k_tool, warning);
   }
@@ -129,38 +86,6 @@ ExitCode render_assessment(const AcquisitionResult& result, const CommonOptions&
   return ExitCode::ok;
 }
 
-void print_summary(const AcquisitionResult& result, double seconds) {
-  const AcquisitionRecord& record = result.record;
-  fmt::print("acquired {} bytes from {} in {:.1f} s ({:.0f} MB/s)\n", record.image_size,
-             record.source.path, seconds,
-             seconds > 0 ? static_cast<double>(record.image_size) / seconds / 1e6 : 0.0);
-  if (record.container) {
-    fmt::print("container {} ({}, {} chunks stored, {} all-zero chunks not stored)\n",
-               result.image_paths.front(), record.container->compression,
-               record.container->stored_chunks, record.container->zero_chunks);
-  } else if (result.image_paths.size() == 1) {
-    fmt::print("image   {}\n", result.image_paths.front());
-  } else {
-    fmt::print("image   {} ... {} ({} segments)\n", result.image_paths.front(),
-               result.image_paths.back(), result.image_paths.size());
-  }
-  if (!record.container) {
-    fmt::print("record  {}\n", result.record_path);
-  }
-  fmt::print("source  {}\n", describe_source(record.source));
-  for (const auto& [algorithm, hex] : record.hashes) {
-    fmt::print("{:<7} {}\n", hash_name(algorithm), hex);
-  }
-}
-
-void print_seal(const std::optional<SealResult>& seal,
-                const std::optional<Identity>& sealer,
-                const CommonOptions& common) {
-  if (seal && sealer && !common.quiet && !common.json) {
-    fmt::print("sealed  seal {} by {}\n", seal->number, sealer->certificate().subject);
-  }
-}
-
 // With --json, the record as stored is the result document (custody-acquisition(5)).
 template <typename AnyResult>
 void print_record_json(const AnyResult& result, const CommonOptions& common) {
@@ -169,46 +94,21 @@ void print_record_json(const AnyResult& result, const CommonOptions& common) {
   }
 }
 
-// --- Logical acquisition (--logical) -------------------------------------------------------
-
-void print_logical_summary(const LogicalAcquisitionResult& result, double seconds) {
-  const LogicalSummary& summary = *result.record.logical;
-  const double rate = seconds > 0 ? 1.0 / seconds : 0.0;
-  fmt::print(
-      "acquired {} files ({} bytes), {} directories, {} links, {} other from {} in {:.1f} s "
-      "({:.0f} files/s, {:.0f} MB/s)\n",
-      summary.files, summary.bytes, summary.directories, summary.links, summary.other,
-      result.record.source.path, seconds, static_cast<double>(summary.files) * rate,
-      static_cast<double>(result.record.bytes_read) * rate / 1e6);
-  fmt::print("container {} (AFF4-L, one member per file)\n", result.container_path);
-  for (const LogicalSourceRecord& source : summary.sources) {
-    fmt::print("source  {} ({}{})\n", source.path, source.kind,
-               source.archive_format.empty() ? "" : ", " + source.archive_format);
-    for (const auto& [algorithm, hex] : source.hashes) {
-      fmt::print("  {:<7} {}\n", hash_name(algorithm), hex);
+// What was acquired, when the user reads it (neither --quiet nor --json).
+void print_lines(const std::vector<std::string>& lines, const CommonOptions& common) {
+  if (!common.quiet && !common.json) {
+    for (const std::string& line : lines) {
+      fmt::print("{}\n", line);
     }
   }
-  const LogicalExclusions& excluded = summary.excluded;
-  if (excluded.not_included + excluded.excluded + excluded.older + excluded.excluded_directories >
-      0) {
-    fmt::print(
-        "left out by the filters: {} not included, {} excluded, {} not newer, {} excluded "
-        "directories ({} bytes)\n",
-        excluded.not_included, excluded.excluded, excluded.older, excluded.excluded_directories,
-        excluded.bytes);
-  }
-  fmt::print("file list custody/files.json sha256 {}\n", summary.manifest_sha256);
 }
 
-void print_logical_defects(const LogicalManifest& manifest) {
-  fmt::print(stderr,
-             "{}: warning: completed with defects: {} entr{} could not be taken (completely); "
-             "they are listed in custody/files.json:\n",
-             k_tool, manifest.defects.size(), manifest.defects.size() == 1 ? "y" : "ies");
-  for (const LogicalDefect& defect : manifest.defects) {
-    fmt::print(stderr, "  {}: {}\n", encode_logical_path(defect.path), defect.reason);
-  }
+// The subject of the sealer's certificate, or "" without one.
+std::string signer_subject(const std::optional<Identity>& sealer) {
+  return sealer ? sealer->certificate().subject : std::string();
 }
+
+// --- Logical acquisition (--logical) -------------------------------------------------------
 
 ExitCode run_logical(Options& options, const CommonOptions& common) {
   if (!options.source.empty() || !options.from_image.empty() || options.format != "aff4" ||
@@ -250,11 +150,13 @@ ExitCode run_logical(Options& options, const CommonOptions& common) {
   if (!result) {
     return report_error(k_tool, result.error());
   }
-  if (!common.json && !common.quiet) {
-    print_logical_summary(*result, seconds);
-  }
+  print_lines(logical_summary_lines(*result, seconds, signer_subject(*sealer)), common);
   if (!result->manifest.defects.empty()) {
-    print_logical_defects(result->manifest);
+    const std::vector<std::string> lines = logical_defect_lines(result->manifest);
+    print_warning(k_tool, lines.front());
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+      fmt::print(stderr, "{}\n", lines[i]);
+    }
   }
   if (result->record.status != AcquisitionStatus::complete) {
     fmt::print(stderr,
@@ -264,7 +166,6 @@ ExitCode run_logical(Options& options, const CommonOptions& common) {
     print_record_json(*result, common);
     return ExitCode::interrupted;
   }
-  print_seal(result->seal, *sealer, common);
   print_record_json(*result, common);
   return result->manifest.defects.empty() ? ExitCode::ok : ExitCode::completed_with_defects;
 }
@@ -356,13 +257,10 @@ ExitCode run(Options& options, const CommonOptions& common) {
     fmt::print(stderr, "{}: started {}, finished {}, {} bytes read\n", k_tool,
                result->record.started, result->record.finished, result->record.bytes_read);
   }
-  if (!common.json && !common.quiet) {
-    print_summary(*result, seconds);
-  }
+  print_lines(acquisition_summary_lines(*result, seconds, signer_subject(*sealer)), common);
   if (!result->record.defects.empty()) {
     print_defects(result->record);
   }
-  print_seal(result->seal, *sealer, common);
   // With --json, the record is the one document of this run: printed when nothing can fail.
   print_record_json(*result, common);
   return render_assessment(*result, common);
@@ -437,7 +335,7 @@ int main(int argc, char** argv) {
       ->type_name("zero|0xNN");
   add_identity_options(app, options.seal, "seal-");
   add_signer_trust_option(app, options.seal);
-  add_custody_event_options(app, options.acquired_event);
+  add_event_context_options(app, options.acquired_event);
   app.add_option("--logical", options.logical,
                  "Logical acquisition: take these files, folders and archives (zip, tar, 7z, ...) "
                  "file by file, with per-file hashes and metadata, into an AFF4-L container")

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // custody-export: write the image in an AFF4 container back out as raw bytes or as an E01 set.
+#include "common/case_options.hpp"
 #include "common/identity_options.hpp"
 #include "common/tool_main.hpp"
 
@@ -46,15 +47,6 @@ Result<std::uint64_t> parse_offset(const std::string& text) {
     return 0;
   }
   return parse_size(text);
-}
-
-void add_case_option(CLI::App& app,
-                     const char* name,
-                     std::optional<std::string>& field,
-                     const char* help) {
-  app.add_option_function<std::string>(
-         name, [&field](const std::string& value) { field = value; }, help)
-      ->type_name("TEXT");
 }
 
 // --segment-size, --compression and the case fields shape an E01 set; for raw they would be

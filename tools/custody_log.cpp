@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // custody-log: record, show, verify and prove the custody history of an evidence item.
+#include "common/case_options.hpp"
 #include "common/identity_options.hpp"
 #include "common/tool_main.hpp"
 
@@ -362,17 +363,7 @@ void add_event_options(CLI::App& add, AddArguments& args) {
   add.add_option("--action", draft.action, "What happened (see custody-log(1) for the list)")
       ->required();
   add.add_option("--name", draft.actor.name, "Your name (default: your certificate's CN)");
-  add.add_option("--role", draft.actor.role, "Your role: examiner, courier, prosecutor, ...");
-  add.add_option("--organisation", draft.actor.organisation, "Your organisation");
-  add.add_option("--location", draft.location, "Where it happened (free text)");
-  add.add_option("--jurisdiction", draft.jurisdiction,
-                 "ISO 3166 code of where it happened (DE, FR, DE-HE)");
-  add.add_option("--legal-basis", draft.legal_basis, "warrant, MLA request, EIO, consent, ...");
-  add.add_option("--legal-reference", draft.legal_reference, "Its number or reference");
-  add.add_option("--purpose", draft.purpose, "Why");
-  add.add_option("--bag-seal", draft.bag_seals, "Number of a physical evidence bag seal")
-      ->type_name("TEXT")
-      ->allow_extra_args(false);
+  add_event_context_options(add, draft);
   add.add_option("--notes", draft.notes, "Free notes");
   add.add_option("--evidence-id", draft.evidence_id,
                  "Standalone logs: the item this event is about (containers know their own)");

@@ -113,6 +113,13 @@ struct AcquisitionAssessment {
 };
 AcquisitionAssessment assess_acquisition(const AcquisitionRecord& record);
 
+// What a finished acquisition produced, as lines for a terminal: bytes and rate over `seconds`,
+// the container or image files, the record, the source and every hash; for an imported image,
+// what it was and its stored hashes; the seal made (`signer`: its certificate's subject).
+std::vector<std::string> acquisition_summary_lines(const AcquisitionResult& result,
+                                                   double seconds,
+                                                   const std::string& signer);
+
 // --fill TEXT ("zero", or one byte such as "0xff") applied to `policy`; raw images only.
 Result<ReadPolicy> parse_fill(const std::string& text, ImageFormat format, ReadPolicy policy);
 

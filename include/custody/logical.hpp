@@ -126,6 +126,17 @@ struct LogicalAcquisitionResult {
   std::optional<SealResult> seal;     // the seal made with the context's signer
 };
 
+// What a finished logical acquisition took, as lines for a terminal: counts and rate over
+// `seconds`, the container, each source with its hashes, what the filters left out, the file
+// list's SHA-256 and the seal made (`signer`: its certificate's subject).
+std::vector<std::string> logical_summary_lines(const LogicalAcquisitionResult& result,
+                                               double seconds,
+                                               const std::string& signer);
+
+// "completed with defects: 2 entries could not be taken (completely); they are listed in
+// custody/files.json", then one line per entry: "PATH: reason".
+std::vector<std::string> logical_defect_lines(const LogicalManifest& manifest);
+
 // Errc::invalid_argument (options, a source given twice), Errc::not_found (a source),
 // Errc::already_exists (the output exists and !overwrite), Errc::io_error (writing). A file that
 // cannot be read is not an error: it is a defect in the manifest and the record. A cancelled job

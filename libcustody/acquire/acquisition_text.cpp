@@ -2,6 +2,7 @@
 // What an acquisition's record means, in plain words, for every renderer (custody-acquire's
 // terminal output, custody-info): sources, unreadable ranges, and the assessment of a result.
 #include <custody/acquisition.hpp>
+#include <custody/logical.hpp>
 #include <custody/record.hpp>
 #include <custody/source.hpp>
 
@@ -178,6 +179,116 @@ Result<ReadPolicy> parse_fill(const std::string& text, ImageFormat format, ReadP
         fmt::format("invalid fill '{}' (use zero, or one byte in hex such as 0xff)", text));
   }
   return policy;
+}
+
+namespace {
+
+void add_import_lines(const ImportRecord& imported, std::vector<std::string>& lines) {
+  lines.push_back(fmt::format(
+      "imported {} image, {} file{}: {}{}", imported.format, imported.files.size(),
+      imported.files.size() == 1 ? "" : "s", imported.files.front().name,
+      imported.files.size() > 1 ? fmt::format(" ... {}", imported.files.back().name) : ""));
+  for (const auto& [name, value] : imported.headers) {
+    lines.push_back(fmt::format("  {:<25} {}", name, value));
+  }
+  for (const auto& [algorithm, hex] : imported.claimed_hashes) {
+    lines.push_back(fmt::format("  stored {:<7} {}{}", hash_name(algorithm), hex,
+                                imported.hashes_match == true ? "  matches" : ""));
+  }
+}
+
+void add_seal_line(const std::optional<SealResult>& seal,
+                   const std::string& signer,
+                   std::vector<std::string>& lines) {
+  if (seal) {
+    lines.push_back(fmt::format("sealed  seal {} by {}", seal->number, signer));
+  }
+}
+
+// The files written: the container, one image file, or the first and last segment.
+std::string image_files_line(const AcquisitionResult& result) {
+  const AcquisitionRecord& record = result.record;
+  if (record.container) {
+    return fmt::format("container {} ({}, {} chunks stored, {} all-zero chunks not stored)",
+                       result.image_paths.front(), record.container->compression,
+                       record.container->stored_chunks, record.container->zero_chunks);
+  }
+  if (result.image_paths.size() == 1) {
+    return fmt::format("image   {}", result.image_paths.front());
+  }
+  return fmt::format("image   {} ... {} ({} segments)", result.image_paths.front(),
+                     result.image_paths.back(), result.image_paths.size());
+}
+
+}  // namespace
+
+std::vector<std::string> acquisition_summary_lines(const AcquisitionResult& result,
+                                                   double seconds,
+                                                   const std::string& signer) {
+  const AcquisitionRecord& record = result.record;
+  std::vector<std::string> lines;
+  lines.push_back(fmt::format(
+      "acquired {} bytes from {} in {:.1f} s ({:.0f} MB/s)", record.image_size, record.source.path,
+      seconds, seconds > 0 ? static_cast<double>(record.image_size) / seconds / 1e6 : 0.0));
+  lines.push_back(image_files_line(result));
+  if (!record.container) {
+    lines.push_back(fmt::format("record  {}", result.record_path));
+  }
+  lines.push_back(fmt::format("source  {}", describe_source(record.source)));
+  for (const auto& [algorithm, hex] : record.hashes) {
+    lines.push_back(fmt::format("{:<7} {}", hash_name(algorithm), hex));
+  }
+  add_seal_line(result.seal, signer, lines);
+  if (record.imported_from) {
+    add_import_lines(*record.imported_from, lines);
+  }
+  return lines;
+}
+
+std::vector<std::string> logical_summary_lines(const LogicalAcquisitionResult& result,
+                                               double seconds,
+                                               const std::string& signer) {
+  const LogicalSummary& summary = *result.record.logical;
+  const double rate = seconds > 0 ? 1.0 / seconds : 0.0;
+  std::vector<std::string> lines;
+  lines.push_back(fmt::format(
+      "acquired {} files ({} bytes), {} directories, {} links, {} other from {} in {:.1f} s "
+      "({:.0f} files/s, {:.0f} MB/s)",
+      summary.files, summary.bytes, summary.directories, summary.links, summary.other,
+      result.record.source.path, seconds, static_cast<double>(summary.files) * rate,
+      static_cast<double>(result.record.bytes_read) * rate / 1e6));
+  lines.push_back(fmt::format("container {} (AFF4-L, one member per file)", result.container_path));
+  for (const LogicalSourceRecord& source : summary.sources) {
+    lines.push_back(fmt::format("source  {} ({}{})", source.path, source.kind,
+                                source.archive_format.empty() ? "" : ", " + source.archive_format));
+    for (const auto& [algorithm, hex] : source.hashes) {
+      lines.push_back(fmt::format("  {:<7} {}", hash_name(algorithm), hex));
+    }
+  }
+  const LogicalExclusions& excluded = summary.excluded;
+  if (excluded.not_included + excluded.excluded + excluded.older + excluded.excluded_directories >
+      0) {
+    lines.push_back(fmt::format(
+        "left out by the filters: {} not included, {} excluded, {} not newer, {} excluded "
+        "directories ({} bytes)",
+        excluded.not_included, excluded.excluded, excluded.older, excluded.excluded_directories,
+        excluded.bytes));
+  }
+  lines.push_back(fmt::format("file list custody/files.json sha256 {}", summary.manifest_sha256));
+  add_seal_line(result.seal, signer, lines);
+  return lines;
+}
+
+std::vector<std::string> logical_defect_lines(const LogicalManifest& manifest) {
+  std::vector<std::string> lines;
+  lines.push_back(fmt::format(
+      "completed with defects: {} entr{} could not be taken (completely); they are listed in "
+      "custody/files.json:",
+      manifest.defects.size(), manifest.defects.size() == 1 ? "y" : "ies"));
+  for (const LogicalDefect& defect : manifest.defects) {
+    lines.push_back(fmt::format("  {}: {}", encode_logical_path(defect.path), defect.reason));
+  }
+  return lines;
 }
 
 }  // namespace custody
