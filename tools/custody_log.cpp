@@ -219,33 +219,9 @@ ExitCode write_output(const std::string& text,
     fmt::print("{}", text);
     return ExitCode::ok;
   }
-  std::FILE* file = std::fopen(output.c_str(), "wx");
-  if (file == nullptr) {
-    const int error = errno;
-    if (error == EEXIST) {
-      return report_error(
-          k_tool,
-          Error{
-              Errc::already_exists, "refusing to overwrite", output, {}, 0, "choose another name"});
-    }
-    if (error == ENOENT || error == ENOTDIR) {
-      return report_error(k_tool, Error{Errc::cannot_create,
-                                        "the output directory does not exist",
-                                        output,
-                                        {},
-                                        0,
-                                        "create it first (mkdir -p), or choose another"});
-    }
-    return report_error(k_tool, Error{Errc::cannot_create,
-                                      "cannot create",
-                                      output,
-                                      {},
-                                      error,
-                                      "choose an output you may write to"});
-  }
-  const bool ok = std::fwrite(text.data(), 1, text.size(), file) == text.size();
-  if (std::fclose(file) != 0 || !ok) {
-    return report_error(k_tool, Error{Errc::io_error, "cannot write", output, {}, errno, {}});
+  auto saved = save_log_document(output, text);
+  if (!saved) {
+    return report_error(k_tool, saved.error());
   }
   if (common.json) {
     print_json(

@@ -202,6 +202,12 @@ Result<std::string> make_consistency_proof(const std::string& path, const std::s
 // (includes its signature and token, base64).
 Result<std::string> latest_tree_head(const std::string& path);
 
+// Keeps a proof or tree head (`document`) in the new file `output`, durably: written to a
+// temporary file, fsynced and renamed, never over an existing file. Errc::already_exists (the
+// file exists), Errc::cannot_create (its directory does not exist or may not be written),
+// Errc::io_error.
+Result<void> save_log_document(const std::string& output, const std::string& document);
+
 struct ProofCheck {
   bool valid = false;  // the proof holds and its signatures verify
   std::vector<LogCheck> checks;

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <filesystem>
 
 namespace custody {
 
@@ -354,6 +355,16 @@ std::string proof_check_to_json(const ProofCheck& check) {
            {"verdict", check.valid ? "holds" : "fails"},
            {"checks", checks_to_json(check.checks)}};
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Result<void> save_log_document(const std::string& output, const std::string& document) {
+  CUSTODY_TRY(internal::check_output_directory(output));
+  std::error_code ignored;
+  if (std::filesystem::exists(std::filesystem::symlink_status(output, ignored))) {
+    return tl::unexpected(
+        Error{Errc::already_exists, "refusing to overwrite", output, {}, 0, "choose another name"});
+  }
+  return internal::write_file_atomically(output, document, false);
 }
 
 }  // namespace custody
