@@ -4,6 +4,7 @@
 #include "core/posix_file.hpp"
 #include "crypto/identity_access.hpp"
 #include "crypto/openssl_ptr.hpp"
+#include "crypto/openssl_util.hpp"
 
 #include <custody/hash.hpp>
 #include <custody/identity.hpp>
@@ -38,33 +39,26 @@ namespace custody {
 
 namespace {
 
-// Owning pointers for the OpenSSL objects of this file.
-template <auto free_function>
-using Free = internal::OpenSslFree<free_function>;
-using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, Free<BIO_free_all>>;
-using CmsPtr = std::unique_ptr<CMS_ContentInfo, Free<CMS_ContentInfo_free>>;
-using Pkcs12Ptr = std::unique_ptr<PKCS12, Free<PKCS12_free>>;
-using X509StorePtr = std::unique_ptr<X509_STORE, Free<X509_STORE_free>>;
-using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Free<X509_STORE_CTX_free>>;
-using BignumPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
-using BioMethodPtr = std::unique_ptr<BIO_METHOD, Free<BIO_meth_free>>;
-
-// A stack that owns its certificates.
-struct X509StackDeleter {
-  void operator()(STACK_OF(X509) * stack) const { sk_X509_pop_free(stack, X509_free); }
-};
-using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackDeleter>;
-// A stack that only borrows them (for OpenSSL calls that up-ref what they keep).
-struct X509ViewDeleter {
-  void operator()(STACK_OF(X509) * stack) const { sk_X509_free(stack); }
-};
-using X509ViewPtr = std::unique_ptr<STACK_OF(X509), X509ViewDeleter>;
-
-struct OpensslStringDeleter {
-  void operator()(char* text) const { OPENSSL_free(text); }
-};
+using internal::BignumPtr;
+using internal::bio_text;
+using internal::BioPtr;
+using internal::CmsPtr;
+using internal::crypto_error;
+using internal::drain_errors;
+using internal::DrainedErrors;
+using internal::EvpPkeyPtr;
+using internal::lower;
+using internal::memory_bio;
+using internal::OpensslStringPtr;
+using internal::rfc3339;
+using internal::stack_view;
+using internal::view_bio;
+using internal::ViewState;
+using internal::X509Ptr;
+using internal::X509StackPtr;
+using internal::X509StoreCtxPtr;
+using internal::X509StorePtr;
+using Pkcs12Ptr = std::unique_ptr<PKCS12, internal::OpenSslFree<PKCS12_free>>;
 
 constexpr std::size_t k_max_key_file = 1024 * 1024;
 constexpr std::size_t k_max_certificate_file = 64 * 1024 * 1024;  // system CA bundles are large
@@ -93,132 +87,6 @@ class Secret {
   std::string m_text;
 };
 
-// The error queue as text, and whether a given reason was among the errors (to tell a changed
-// content from an altered signature, for instance).
-struct DrainedErrors {
-  std::string text;
-  std::vector<std::pair<int, int>> codes;  // (library, reason)
-
-  bool has(int library, int reason) const {
-    return std::find(codes.begin(), codes.end(), std::pair(library, reason)) != codes.end();
-  }
-};
-
-DrainedErrors drain_errors() {
-  DrainedErrors errors;
-  while (unsigned long code = ERR_get_error()) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof buffer);
-    if (!errors.text.empty()) {
-      errors.text += "; ";
-    }
-    errors.text += buffer;
-    errors.codes.emplace_back(ERR_GET_LIB(code), ERR_GET_REASON(code));
-  }
-  if (errors.text.empty()) {
-    errors.text = "no details from OpenSSL";
-  }
-  return errors;
-}
-
-tl::unexpected<Error> crypto_error(std::string_view what) {
-  return make_error(Errc::crypto, fmt::format("{}: {}", what, internal::openssl_errors()));
-}
-
-// A read-only BIO over memory that we do not copy. BIO_new_mem_buf takes an int length, which
-// would cap the content at 2 GiB.
-struct ViewState {
-  const char* data = nullptr;
-  std::size_t left = 0;
-};
-
-int view_read(BIO* bio, char* out, std::size_t size, std::size_t* read) {
-  auto* state = static_cast<ViewState*>(BIO_get_data(bio));
-  const std::size_t count = std::min(size, state->left);
-  if (count > 0) {
-    std::memcpy(out, state->data, count);
-  }
-  state->data += count;
-  state->left -= count;
-  *read = count;
-  return count > 0 ? 1 : 0;
-}
-
-long view_ctrl(BIO* bio, int command, long /*number*/, void* /*pointer*/) {
-  const auto* state = static_cast<const ViewState*>(BIO_get_data(bio));
-  switch (command) {
-    case BIO_CTRL_EOF:
-      return state->left == 0 ? 1 : 0;
-    case BIO_CTRL_PENDING:
-      return static_cast<long>(std::min<std::size_t>(state->left, LONG_MAX));
-    case BIO_CTRL_FLUSH:
-      return 1;
-    default:
-      return 0;
-  }
-}
-
-const BIO_METHOD* view_method() {
-  static const BioMethodPtr method = [] {
-    BioMethodPtr made(BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "custody view"));
-    if (made) {
-      BIO_meth_set_read_ex(made.get(), view_read);
-      BIO_meth_set_ctrl(made.get(), view_ctrl);
-    }
-    return made;
-  }();
-  return method.get();
-}
-
-// A BIO reading `content`; `state` must outlive it.
-Result<BioPtr> view_bio(std::string_view content, ViewState& state) {
-  state = ViewState{content.data(), content.size()};
-  const BIO_METHOD* method = view_method();
-  BioPtr bio(method != nullptr ? BIO_new(method) : nullptr);
-  if (!bio) {
-    return crypto_error("cannot make a BIO for the content");
-  }
-  BIO_set_data(bio.get(), &state);
-  BIO_set_init(bio.get(), 1);
-  return bio;
-}
-
-BioPtr memory_bio(const std::string& bytes) {
-  // Small files only (keys, certificates): the int length is no limit here.
-  return BioPtr(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-}
-
-// Everything written to a memory BIO, as a string.
-std::string bio_text(BIO* bio) {
-  std::string text(BIO_ctrl_pending(bio), '\0');
-  std::size_t read = 0;
-  if (!text.empty() && BIO_read_ex(bio, text.data(), text.size(), &read) != 1) {
-    read = 0;
-  }
-  text.resize(read);
-  return text;
-}
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-std::string rfc3339(const std::tm& time) {
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", time.tm_year + 1900, time.tm_mon + 1,
-                     time.tm_mday, time.tm_hour, time.tm_min, time.tm_sec);
-}
-
-std::string rfc3339(const ASN1_TIME* time) {
-  std::tm broken_down{};
-  if (time == nullptr || ASN1_TIME_to_tm(time, &broken_down) != 1) {
-    ERR_clear_error();
-    return {};
-  }
-  return rfc3339(broken_down);
-}
-
 }  // namespace
 
 std::string internal::name_text(const X509_NAME* name) {
@@ -239,7 +107,7 @@ using internal::name_text;
 
 std::string serial_text(const X509* cert) {
   BignumPtr number(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
-  std::unique_ptr<char, OpensslStringDeleter> text(number ? BN_bn2hex(number.get()) : nullptr);
+  OpensslStringPtr text(number ? BN_bn2hex(number.get()) : nullptr);
   if (!text) {
     ERR_clear_error();
     return {};
@@ -659,20 +527,6 @@ const EVP_MD* digest_for(const EVP_PKEY* key) {
   return EVP_sha256();
 }
 
-// A borrowing OpenSSL stack of `certificates`.
-Result<X509ViewPtr> stack_view(const std::vector<X509Ptr>& certificates) {
-  X509ViewPtr stack(sk_X509_new_null());
-  if (!stack) {
-    return crypto_error("out of memory");
-  }
-  for (const X509Ptr& cert : certificates) {
-    if (sk_X509_push(stack.get(), cert.get()) <= 0) {
-      return crypto_error("out of memory");
-    }
-  }
-  return stack;
-}
-
 // The signingTime attribute of `signer_info`, if any.
 std::optional<std::time_t> signing_time_of(CMS_SignerInfo* signer_info) {
   const int index = CMS_signed_get_attr_by_NID(signer_info, NID_pkcs9_signingTime, -1);
@@ -691,12 +545,6 @@ std::optional<std::time_t> signing_time_of(CMS_SignerInfo* signer_info) {
     return std::nullopt;
   }
   return ::timegm(&broken_down);
-}
-
-std::string rfc3339(std::time_t time) {
-  std::tm broken_down{};
-  ::gmtime_r(&time, &broken_down);
-  return rfc3339(broken_down);
 }
 
 // Chains `signer` to `anchors` at `when`, with the certificates the signature carries as

@@ -17,8 +17,6 @@
 
 namespace custody::internal {
 
-using X509Ptr = std::unique_ptr<X509, OpenSslFree<X509_free>>;
-
 // Borrowed pointers, valid while the Identity lives.
 struct IdentityAccess {
   static EVP_PKEY* key(const Identity& identity);
