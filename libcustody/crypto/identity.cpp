@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // Identities (key and certificate) and detached CMS signatures: loading keys safely, checking
 // a signer can sign, signing, and verifying signatures against trust anchors.
-#include "core/posix_file.hpp"
+#include "crypto/certificate.hpp"
 #include "crypto/identity_access.hpp"
 #include "crypto/openssl_ptr.hpp"
 #include "crypto/openssl_util.hpp"
+#include "crypto/secret_input.hpp"
 
-#include <custody/hash.hpp>
 #include <custody/identity.hpp>
 
 #include <fmt/format.h>
 #include <openssl/bio.h>
-#include <openssl/bn.h>
 #include <openssl/cms.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -20,17 +19,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <termios.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cctype>
-#include <cerrno>
 #include <climits>
-#include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <optional>
 #include <utility>
@@ -39,8 +29,6 @@ namespace custody {
 
 namespace {
 
-using internal::BignumPtr;
-using internal::bio_text;
 using internal::BioPtr;
 using internal::CmsPtr;
 using internal::crypto_error;
@@ -49,11 +37,16 @@ using internal::DrainedErrors;
 using internal::EvpPkeyPtr;
 using internal::lower;
 using internal::memory_bio;
-using internal::OpensslStringPtr;
+using internal::obtain_passphrase;
+using internal::passphrase_callback;
+using internal::PassphraseRequest;
+using internal::read_secret_file;
 using internal::rfc3339;
+using internal::Secret;
 using internal::stack_view;
 using internal::view_bio;
 using internal::ViewState;
+using internal::wrong_passphrase;
 using internal::X509Ptr;
 using internal::X509StackPtr;
 using internal::X509StoreCtxPtr;
@@ -61,346 +54,6 @@ using internal::X509StorePtr;
 using Pkcs12Ptr = std::unique_ptr<PKCS12, internal::OpenSslFree<PKCS12_free>>;
 
 constexpr std::size_t k_max_key_file = 1024 * 1024;
-constexpr std::size_t k_max_certificate_file = 64 * 1024 * 1024;  // system CA bundles are large
-constexpr std::size_t k_max_passphrase_file = 64 * 1024;
-constexpr std::size_t k_max_passphrase = 1023;  // what fits OpenSSL's PEM_BUFSIZE buffer
-
-// A passphrase that is wiped from memory when no longer needed.
-class Secret {
- public:
-  Secret() { m_text.reserve(k_max_passphrase + 1); }
-  Secret(const Secret&) = delete;
-  Secret& operator=(const Secret&) = delete;
-  ~Secret() { OPENSSL_cleanse(m_text.data(), m_text.capacity()); }
-
-  // Appends without reallocating, so that no unwiped copy is left behind.
-  bool push_back(char c) {
-    if (m_text.size() >= k_max_passphrase) {
-      return false;
-    }
-    m_text.push_back(c);
-    return true;
-  }
-  const std::string& text() const { return m_text; }
-
- private:
-  std::string m_text;
-};
-
-}  // namespace
-
-std::string internal::name_text(const X509_NAME* name) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  // RFC 2253, but with UTF-8 left as it is: reports show "Müller", not "M\C3\BCller".
-  constexpr unsigned long k_flags =
-      XN_FLAG_RFC2253 & ~static_cast<unsigned long>(ASN1_STRFLGS_ESC_MSB);
-  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, k_flags) < 0) {
-    ERR_clear_error();
-    return {};
-  }
-  return bio_text(bio.get());
-}
-
-namespace {
-
-using internal::name_text;
-
-std::string serial_text(const X509* cert) {
-  BignumPtr number(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
-  OpensslStringPtr text(number ? BN_bn2hex(number.get()) : nullptr);
-  if (!text) {
-    ERR_clear_error();
-    return {};
-  }
-  return lower(text.get());
-}
-
-std::string ec_curve_name(const EVP_PKEY* key) {
-  char group[64] = {};
-  std::size_t length = 0;
-  if (EVP_PKEY_get_group_name(key, group, sizeof group, &length) != 1) {
-    ERR_clear_error();
-    return "unknown curve";
-  }
-  const std::string name(group, length);
-  if (name == "prime256v1" || name == "P-256") {
-    return "P-256";
-  }
-  if (name == "secp384r1" || name == "P-384") {
-    return "P-384";
-  }
-  if (name == "secp521r1" || name == "P-521") {
-    return "P-521";
-  }
-  return name;
-}
-
-// "EC P-256", "RSA 3072", "Ed25519".
-std::string key_type(const EVP_PKEY* key) {
-  if (key == nullptr) {
-    return {};
-  }
-  if (EVP_PKEY_is_a(key, "EC")) {
-    return "EC " + ec_curve_name(key);
-  }
-  if (EVP_PKEY_is_a(key, "RSA")) {
-    return fmt::format("RSA {}", EVP_PKEY_get_bits(key));
-  }
-  if (EVP_PKEY_is_a(key, "RSA-PSS")) {
-    return fmt::format("RSA-PSS {}", EVP_PKEY_get_bits(key));
-  }
-  if (EVP_PKEY_is_a(key, "ED25519")) {
-    return "Ed25519";
-  }
-  if (EVP_PKEY_is_a(key, "ED448")) {
-    return "Ed448";
-  }
-  if (EVP_PKEY_is_a(key, "X25519")) {
-    return "X25519";
-  }
-  if (EVP_PKEY_is_a(key, "X448")) {
-    return "X448";
-  }
-  const char* name = EVP_PKEY_get0_type_name(key);
-  return name != nullptr ? name : "unknown";
-}
-
-CertificateFacts facts_of(X509* cert) {
-  CertificateFacts facts;
-  facts.subject = name_text(X509_get_subject_name(cert));
-  facts.issuer = name_text(X509_get_issuer_name(cert));
-  facts.serial = serial_text(cert);
-  facts.not_before = rfc3339(X509_get0_notBefore(cert));
-  facts.not_after = rfc3339(X509_get0_notAfter(cert));
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (X509_digest(cert, EVP_sha256(), digest, &length) == 1) {
-    facts.sha256_fingerprint = to_hex(std::span<const std::uint8_t>(digest, length));
-  }
-  facts.key_type = key_type(X509_get0_pubkey(cert));
-  ERR_clear_error();
-  return facts;
-}
-
-// Reads a secret file (a private key, a passphrase), refusing one that others may read or write:
-// a signature is only worth something if nobody else could have made it. `what` names it in
-// messages ("private key", "passphrase file").
-Result<std::string> read_secret_file(const std::string& path,
-                                     const char* what,
-                                     std::size_t limit,
-                                     bool allow_insecure) {
-  internal::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    const int error = errno;
-    return make_sys_error(error == ENOENT ? Errc::not_found : Errc::io_error,
-                          fmt::format("cannot open the {}", what), path, error);
-  }
-  // fstat of the descriptor we read, so that the checked file is the one used.
-  struct stat status {};
-  if (::fstat(fd.get(), &status) != 0) {
-    return make_sys_error(Errc::io_error, fmt::format("cannot stat the {}", what), path, errno);
-  }
-  if (S_ISDIR(status.st_mode)) {
-    return internal::directory_given(path);
-  }
-  if (!S_ISREG(status.st_mode) || static_cast<std::uint64_t>(status.st_size) > limit) {
-    return make_error(Errc::corrupt, fmt::format("{} is not a {} (not a regular file of at most "
-                                                 "{} bytes)",
-                                                 path, what, limit));
-  }
-  const auto mode = static_cast<unsigned>(status.st_mode & 07777U);
-  if ((mode & 0077U) != 0 && !allow_insecure) {
-    const char* access = (mode & 0044U) != 0 ? "readable" : "writable";
-    Error error{
-        Errc::invalid_argument,
-        fmt::format("the {} {} is {} by other users (mode {:04o})", what, path, access, mode),
-        {},
-        {},
-        0,
-        fmt::format("chmod 600 {}, or use --allow-insecure-key-permissions", path)};
-    return tl::unexpected(std::move(error));
-  }
-  std::string content(static_cast<std::size_t>(status.st_size) + 1, '\0');
-  auto got = internal::read_full(
-      fd.get(), std::as_writable_bytes(std::span(content.data(), content.size())), path, 0);
-  CUSTODY_TRY(got);
-  if (*got > limit) {
-    return make_error(Errc::corrupt,
-                      fmt::format("{} is not a {} (larger than {} bytes)", path, what, limit));
-  }
-  content.resize(*got);
-  return content;
-}
-
-// Reads the passphrase from the controlling terminal with echo off: never from the command line,
-// where `ps` and the shell history would show it.
-Result<void> prompt_passphrase(const std::string& key_path, Secret& secret) {
-  internal::UniqueFd tty(::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!tty) {
-    return make_error(Errc::invalid_argument,
-                      fmt::format("no terminal to ask for the passphrase of {}: give it in a file "
-                                  "or an environment variable",
-                                  key_path));
-  }
-  termios saved{};
-  if (::tcgetattr(tty.get(), &saved) != 0) {
-    return make_sys_error(Errc::io_error, "cannot read the terminal settings", "/dev/tty", errno);
-  }
-  termios quiet = saved;
-  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-  quiet.c_lflag |= static_cast<tcflag_t>(ECHONL);  // the Enter key still moves to a new line
-  // Echo comes back however this function is left.
-  struct Restore {
-    int fd;
-    const termios& settings;
-    ~Restore() { ::tcsetattr(fd, TCSAFLUSH, &settings); }
-  };
-  const std::string prompt = fmt::format("Passphrase for {}: ", key_path);
-  if (::tcsetattr(tty.get(), TCSAFLUSH, &quiet) != 0) {
-    return make_sys_error(Errc::io_error, "cannot switch off the terminal echo", "/dev/tty", errno);
-  }
-  const Restore restore{tty.get(), saved};
-  CUSTODY_TRY(internal::write_full(tty.get(), std::as_bytes(std::span(prompt)), "/dev/tty", 0));
-  for (;;) {
-    char c = 0;
-    const ssize_t got = ::read(tty.get(), &c, 1);
-    if (got < 0 && errno == EINTR) {
-      continue;
-    }
-    if (got < 0) {
-      return make_sys_error(Errc::io_error, "cannot read the passphrase", "/dev/tty", errno);
-    }
-    if (got == 0 || c == '\n' || c == '\r') {
-      return {};
-    }
-    if (!secret.push_back(c)) {
-      return make_error(
-          Errc::invalid_argument,
-          fmt::format("the passphrase is longer than {} characters", k_max_passphrase));
-    }
-  }
-}
-
-Result<void> obtain_passphrase(const PassphraseSource& source,
-                               const std::string& key_path,
-                               bool allow_insecure,
-                               Secret& secret) {
-  const auto take_line = [&](std::string_view text) -> Result<void> {
-    // The first line is the passphrase, without its line end (as in openssl's "file:" source).
-    text = text.substr(0, text.find('\n'));
-    if (!text.empty() && text.back() == '\r') {
-      text.remove_suffix(1);
-    }
-    for (char c : text) {
-      if (!secret.push_back(c)) {
-        return make_error(Errc::invalid_argument, fmt::format("the passphrase for {} is longer "
-                                                              "than {} characters",
-                                                              key_path, k_max_passphrase));
-      }
-    }
-    return {};
-  };
-  switch (source.kind) {
-    case PassphraseSource::Kind::none:
-      break;
-    case PassphraseSource::Kind::file: {
-      auto content =
-          read_secret_file(source.value, "passphrase file", k_max_passphrase_file, allow_insecure);
-      CUSTODY_TRY(content);
-      auto taken = take_line(*content);
-      OPENSSL_cleanse(content->data(), content->size());
-      return taken;
-    }
-    case PassphraseSource::Kind::environment: {
-      const char* value = std::getenv(source.value.c_str());
-      if (value == nullptr) {
-        return make_error(Errc::invalid_argument,
-                          fmt::format("the environment variable {} (the passphrase for {}) is not "
-                                      "set",
-                                      source.value, key_path));
-      }
-      return take_line(value);
-    }
-    case PassphraseSource::Kind::prompt:
-      return prompt_passphrase(key_path, secret);
-  }
-  return make_error(Errc::invalid_argument,
-                    fmt::format("{} is protected by a passphrase, and none was given (from a file, "
-                                "an environment variable or the terminal)",
-                                key_path));
-}
-
-// A passphrase that does not open the key, with the next step.
-tl::unexpected<Error> wrong_passphrase(const std::string& path) {
-  Error error{Errc::invalid_argument,
-              fmt::format("the passphrase does not open {}", path),
-              {},
-              {},
-              0,
-              "check the passphrase (its file's first line, the environment variable, or what "
-              "was typed) and that this is the right key file; nothing was done with it"};
-  return tl::unexpected(std::move(error));
-}
-
-// The state of OpenSSL's passphrase callback: the passphrase is fetched only when a key turns
-// out to be encrypted, and at most once.
-struct PassphraseRequest {
-  const PassphraseSource* source = nullptr;
-  const std::string* key_path = nullptr;
-  bool allow_insecure = false;
-  bool asked = false;
-  std::optional<Error> error;
-  Secret secret;
-};
-
-int passphrase_callback(char* buffer, int size, int /*rwflag*/, void* user) {
-  auto* request = static_cast<PassphraseRequest*>(user);
-  if (!request->asked) {
-    request->asked = true;
-    auto obtained = obtain_passphrase(*request->source, *request->key_path, request->allow_insecure,
-                                      request->secret);
-    if (!obtained) {
-      request->error = std::move(obtained.error());
-    }
-  }
-  const std::string& text = request->secret.text();
-  if (request->error || text.empty() || text.size() > static_cast<std::size_t>(size)) {
-    return -1;
-  }
-  std::memcpy(buffer, text.data(), text.size());
-  return static_cast<int>(text.size());
-}
-
-// Certificates from a PEM bundle (or one DER certificate).
-Result<std::vector<X509Ptr>> read_certificates(const std::string& path, std::string_view what) {
-  auto content = internal::read_small_file(path, k_max_certificate_file);
-  CUSTODY_TRY(content);
-  std::vector<X509Ptr> certificates;
-  BioPtr bio = memory_bio(*content);
-  while (bio) {
-    X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-    if (!cert) {
-      break;
-    }
-    certificates.push_back(std::move(cert));
-  }
-  if (certificates.empty()) {
-    const auto* bytes = reinterpret_cast<const unsigned char*>(content->data());
-    X509Ptr cert(d2i_X509(nullptr, &bytes, static_cast<long>(content->size())));
-    if (cert) {
-      certificates.push_back(std::move(cert));
-    }
-  }
-  if (certificates.empty()) {
-    // OpenSSL's error queue says only "no start line" or "wrong tag": not for people.
-    ERR_clear_error();
-    return make_error(Errc::corrupt,
-                      fmt::format("{} ({}) holds no certificate in PEM or DER", path, what));
-  }
-  // The end of the PEM data leaves a "no start line" error behind.
-  ERR_clear_error();
-  return certificates;
-}
 
 bool is_pkcs12_name(const std::string& path) {
   const std::string name = lower(path);
@@ -494,7 +147,7 @@ Result<void> check_key_type(const EVP_PKEY* key, const std::string& path) {
   if (EVP_PKEY_is_a(key, "EC") || EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_is_a(key, "RSA-PSS")) {
     return {};
   }
-  const std::string type = key_type(key);
+  const std::string type = internal::key_type(key);
   if (type == "Ed25519" || type == "Ed448") {
     return make_error(Errc::invalid_argument,
                       fmt::format("{} cannot sign CMS in OpenSSL 3.0: use ECDSA P-256/P-384 or RSA "
@@ -516,7 +169,7 @@ Result<void> check_key_type(const EVP_PKEY* key, const std::string& path) {
 // SHA-256, or a digest as strong as the curve (the pairing NIST SP 800-57 recommends).
 const EVP_MD* digest_for(const EVP_PKEY* key) {
   if (EVP_PKEY_is_a(key, "EC")) {
-    const std::string curve = ec_curve_name(key);
+    const std::string curve = internal::ec_curve_name(key);
     if (curve == "P-384") {
       return EVP_sha384();
     }
@@ -601,15 +254,6 @@ std::string signature_failure(const DrainedErrors& errors) {
 
 }  // namespace
 
-CertificateFacts internal::certificate_facts(X509* cert) {
-  return facts_of(cert);
-}
-
-Result<std::vector<internal::X509Ptr>> internal::read_certificate_file(const std::string& path,
-                                                                       std::string_view what) {
-  return read_certificates(path, what);
-}
-
 struct Identity::Impl {
   EvpPkeyPtr key;
   X509Ptr cert;
@@ -661,7 +305,7 @@ Result<Identity> Identity::load(const IdentityOptions& options) {
   std::string cert_origin = key_path;
   if (!options.cert_path.empty()) {
     // A certificate file may carry its chain after it (a "fullchain" file).
-    auto certificates = read_certificates(options.cert_path, "signer certificate");
+    auto certificates = internal::read_certificate_file(options.cert_path, "signer certificate");
     CUSTODY_TRY(certificates);
     impl->cert = std::move(certificates->front());
     std::move(certificates->begin() + 1, certificates->end(), std::back_inserter(chain));
@@ -675,7 +319,7 @@ Result<Identity> Identity::load(const IdentityOptions& options) {
                                   key_path));
   }
   if (!options.chain_path.empty()) {
-    auto certificates = read_certificates(options.chain_path, "certificate chain");
+    auto certificates = internal::read_certificate_file(options.chain_path, "certificate chain");
     CUSTODY_TRY(certificates);
     std::move(certificates->begin(), certificates->end(), std::back_inserter(chain));
   }
@@ -684,7 +328,7 @@ Result<Identity> Identity::load(const IdentityOptions& options) {
     return make_error(
         Errc::invalid_argument,
         fmt::format("the private key {} does not match the certificate in {} ({})", key_path,
-                    cert_origin, name_text(X509_get_subject_name(impl->cert.get()))));
+                    cert_origin, internal::name_text(X509_get_subject_name(impl->cert.get()))));
   }
   // CMS refuses a certificate added twice: keep each once, and the signer's only as signer.
   for (X509Ptr& cert : chain) {
@@ -695,11 +339,11 @@ Result<Identity> Identity::load(const IdentityOptions& options) {
     }
   }
   for (const std::string& path : options.signer_trust_files) {
-    auto anchors = read_certificates(path, "trust anchors");
+    auto anchors = internal::read_certificate_file(path, "trust anchors");
     CUSTODY_TRY(anchors);
     std::move(anchors->begin(), anchors->end(), std::back_inserter(impl->signer_anchors));
   }
-  impl->facts = facts_of(impl->cert.get());
+  impl->facts = internal::certificate_facts(impl->cert.get());
   impl->digest = digest_for(impl->key.get());
   ERR_clear_error();
   return Identity(std::move(impl));
@@ -816,7 +460,7 @@ Result<SignatureCheck> verify_detached(std::string_view cms_der,
 
   std::vector<X509Ptr> anchors;
   for (const std::string& path : trust_files) {
-    auto certificates = read_certificates(path, "trust anchors");
+    auto certificates = internal::read_certificate_file(path, "trust anchors");
     CUSTODY_TRY(certificates);
     std::move(certificates->begin(), certificates->end(), std::back_inserter(anchors));
   }
@@ -856,7 +500,7 @@ Result<SignatureCheck> verify_detached(std::string_view cms_der,
     const std::optional<std::time_t> signed_at = signing_time_of(signer_info);
     if (i == 0) {
       if (signer != nullptr) {
-        check.signer = facts_of(signer);
+        check.signer = internal::certificate_facts(signer);
       }
       if (signed_at) {
         check.signing_time = rfc3339(*signed_at);
@@ -904,7 +548,7 @@ Result<SignatureCheck> verify_detached(std::string_view cms_der,
 
 Result<void> check_trust_files(const std::vector<std::string>& paths) {
   for (const std::string& path : paths) {
-    auto certificates = read_certificates(path, "trust anchors");
+    auto certificates = internal::read_certificate_file(path, "trust anchors");
     if (!certificates) {
       Error error = std::move(certificates).error();
       if (error.code == Errc::corrupt) {
@@ -924,25 +568,6 @@ Result<void> check_trust_files(const std::vector<std::string>& paths) {
     }
   }
   return {};
-}
-
-std::string common_name(const std::string& subject) {
-  // RFC 2253 one-line subject: "CN=Erika Mustermann,O=BKA,C=DE".
-  const std::size_t at = subject.find("CN=");
-  if (at == std::string::npos) {
-    return subject;
-  }
-  std::string name;
-  for (std::size_t i = at + 3; i < subject.size(); ++i) {
-    if (subject[i] == '\\' && i + 1 < subject.size()) {
-      name += subject[++i];
-    } else if (subject[i] == ',') {
-      break;
-    } else {
-      name += subject[i];
-    }
-  }
-  return name;
 }
 
 }  // namespace custody
