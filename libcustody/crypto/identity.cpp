@@ -3,25 +3,22 @@
 // a signer can sign, signing, and verifying signatures against trust anchors.
 #include "crypto/certificate.hpp"
 #include "crypto/identity_access.hpp"
+#include "crypto/key_loading.hpp"
 #include "crypto/openssl_ptr.hpp"
 #include "crypto/openssl_util.hpp"
-#include "crypto/secret_input.hpp"
 
 #include <custody/identity.hpp>
 
 #include <fmt/format.h>
-#include <openssl/bio.h>
 #include <openssl/cms.h>
-#include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <climits>
 #include <ctime>
+#include <iterator>
 #include <optional>
 #include <utility>
 
@@ -34,151 +31,14 @@ using internal::CmsPtr;
 using internal::crypto_error;
 using internal::drain_errors;
 using internal::DrainedErrors;
-using internal::EvpPkeyPtr;
-using internal::lower;
-using internal::memory_bio;
-using internal::obtain_passphrase;
-using internal::passphrase_callback;
-using internal::PassphraseRequest;
-using internal::read_secret_file;
 using internal::rfc3339;
-using internal::Secret;
 using internal::stack_view;
 using internal::view_bio;
 using internal::ViewState;
-using internal::wrong_passphrase;
 using internal::X509Ptr;
 using internal::X509StackPtr;
 using internal::X509StoreCtxPtr;
 using internal::X509StorePtr;
-using Pkcs12Ptr = std::unique_ptr<PKCS12, internal::OpenSslFree<PKCS12_free>>;
-
-constexpr std::size_t k_max_key_file = 1024 * 1024;
-
-bool is_pkcs12_name(const std::string& path) {
-  const std::string name = lower(path);
-  return name.ends_with(".p12") || name.ends_with(".pfx");
-}
-
-struct LoadedKey {
-  EvpPkeyPtr key;
-  X509Ptr cert;                 // from a PKCS#12 file
-  std::vector<X509Ptr> extras;  // further certificates of a PKCS#12 file
-};
-
-Result<LoadedKey> load_pkcs12(const std::string& bytes, const IdentityOptions& options) {
-  const std::string& path = options.key_path;
-  const auto* der = reinterpret_cast<const unsigned char*>(bytes.data());
-  Pkcs12Ptr p12(d2i_PKCS12(nullptr, &der, static_cast<long>(bytes.size())));
-  if (!p12) {
-    return make_error(Errc::corrupt, fmt::format("{} is neither a PEM private key nor a PKCS#12 "
-                                                 "file: {}",
-                                                 path, internal::openssl_errors()));
-  }
-  // A PKCS#12 file may have no password at all ("" or none): try that before asking.
-  const bool has_mac = PKCS12_mac_present(p12.get()) == 1;
-  const bool opens_without = has_mac && (PKCS12_verify_mac(p12.get(), nullptr, 0) == 1 ||
-                                         PKCS12_verify_mac(p12.get(), "", 0) == 1);
-  ERR_clear_error();
-  Secret secret;
-  const char* password = nullptr;
-  if (!opens_without && (has_mac || options.passphrase.kind != PassphraseSource::Kind::none)) {
-    CUSTODY_TRY(obtain_passphrase(options.passphrase, path, options.allow_insecure_key_permissions,
-                                  secret));
-    password = secret.text().c_str();
-    if (has_mac &&
-        PKCS12_verify_mac(p12.get(), password, static_cast<int>(secret.text().size())) != 1) {
-      ERR_clear_error();
-      return wrong_passphrase(path);
-    }
-  }
-  EVP_PKEY* key = nullptr;
-  X509* cert = nullptr;
-  STACK_OF(X509)* extras = nullptr;
-  if (PKCS12_parse(p12.get(), password, &key, &cert, &extras) != 1) {
-    auto error = make_error(Errc::corrupt, fmt::format("cannot read the PKCS#12 file {}: {}", path,
-                                                       internal::openssl_errors()));
-    error.value().hint =
-        "PKCS#12 files from old tools may use RC2 or 3DES, which OpenSSL 3.0 reads only with "
-        "its legacy provider: re-export the identity with current algorithms";
-    return error;
-  }
-  LoadedKey loaded{EvpPkeyPtr(key), X509Ptr(cert), {}};
-  const X509StackPtr owned_extras(extras);
-  while (sk_X509_num(owned_extras.get()) > 0) {
-    loaded.extras.emplace_back(sk_X509_shift(owned_extras.get()));
-  }
-  if (!loaded.key) {
-    return make_error(Errc::invalid_argument,
-                      fmt::format("the PKCS#12 file {} holds no private key", path));
-  }
-  return loaded;
-}
-
-Result<LoadedKey> load_pem_key(const std::string& bytes, const IdentityOptions& options) {
-  const std::string& path = options.key_path;
-  PassphraseRequest request;
-  request.source = &options.passphrase;
-  request.key_path = &path;
-  request.allow_insecure = options.allow_insecure_key_permissions;
-  BioPtr bio = memory_bio(bytes);
-  EvpPkeyPtr key(bio ? PEM_read_bio_PrivateKey_ex(bio.get(), nullptr, passphrase_callback, &request,
-                                                  nullptr, nullptr)
-                     : nullptr);
-  if (key) {
-    ERR_clear_error();
-    return LoadedKey{std::move(key), nullptr, {}};
-  }
-  if (request.error) {
-    ERR_clear_error();
-    return tl::unexpected(std::move(*request.error));
-  }
-  if (request.asked) {
-    ERR_clear_error();
-    return wrong_passphrase(path);
-  }
-  return make_error(Errc::corrupt, fmt::format("{} holds no PEM private key: {}", path,
-                                               internal::openssl_errors()));
-}
-
-// Keys that cannot make a CMS signature in OpenSSL 3.0 are refused at load, not at the first
-// signature.
-Result<void> check_key_type(const EVP_PKEY* key, const std::string& path) {
-  if (EVP_PKEY_is_a(key, "EC") || EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_is_a(key, "RSA-PSS")) {
-    return {};
-  }
-  const std::string type = internal::key_type(key);
-  if (type == "Ed25519" || type == "Ed448") {
-    return make_error(Errc::invalid_argument,
-                      fmt::format("{} cannot sign CMS in OpenSSL 3.0: use ECDSA P-256/P-384 or RSA "
-                                  "({})",
-                                  type, path));
-  }
-  if (type == "X25519" || type == "X448") {
-    return make_error(Errc::invalid_argument,
-                      fmt::format("{} is a key-agreement key and cannot sign: use ECDSA "
-                                  "P-256/P-384 or RSA ({})",
-                                  type, path));
-  }
-  return make_error(Errc::invalid_argument,
-                    fmt::format("{} keys are not supported for signing: use ECDSA P-256/P-384 or "
-                                "RSA ({})",
-                                type, path));
-}
-
-// SHA-256, or a digest as strong as the curve (the pairing NIST SP 800-57 recommends).
-const EVP_MD* digest_for(const EVP_PKEY* key) {
-  if (EVP_PKEY_is_a(key, "EC")) {
-    const std::string curve = internal::ec_curve_name(key);
-    if (curve == "P-384") {
-      return EVP_sha384();
-    }
-    if (curve == "P-521") {
-      return EVP_sha512();
-    }
-  }
-  return EVP_sha256();
-}
 
 // The signingTime attribute of `signer_info`, if any.
 std::optional<std::time_t> signing_time_of(CMS_SignerInfo* signer_info) {
@@ -255,7 +115,7 @@ std::string signature_failure(const DrainedErrors& errors) {
 }  // namespace
 
 struct Identity::Impl {
-  EvpPkeyPtr key;
+  internal::EvpPkeyPtr key;
   X509Ptr cert;
   std::vector<X509Ptr> chain;
   std::vector<X509Ptr> signer_anchors;  // IdentityOptions::signer_trust_files
@@ -282,69 +142,26 @@ X509* internal::IdentityAccess::certificate(const Identity& identity) {
 
 Result<Identity> Identity::load(const IdentityOptions& options) {
   ERR_clear_error();
-  const std::string& key_path = options.key_path;
-  if (key_path.empty()) {
+  if (options.key_path.empty()) {
     return make_error(Errc::invalid_argument, "no private key given");
   }
   // A --trust file that is missing or holds no certificate is the user's to fix (not found, or a
   // usage error), as for the tools that check signatures.
   CUSTODY_TRY(check_trust_files(options.signer_trust_files));
-  auto bytes = read_secret_file(key_path, "private key", k_max_key_file,
-                                options.allow_insecure_key_permissions);
-  CUSTODY_TRY(bytes);
-  // PEM is text; anything else is taken for PKCS#12 (DER), whatever its name.
-  const bool pkcs12 = is_pkcs12_name(key_path) || bytes->find("-----BEGIN") == std::string::npos;
-  auto loaded = pkcs12 ? load_pkcs12(*bytes, options) : load_pem_key(*bytes, options);
-  OPENSSL_cleanse(bytes->data(), bytes->size());
-  CUSTODY_TRY(loaded);
-  CUSTODY_TRY(check_key_type(loaded->key.get(), key_path));
+  auto signing = internal::load_signing_key(options);
+  CUSTODY_TRY(signing);
 
   auto impl = std::make_unique<Impl>();
-  impl->key = std::move(loaded->key);
-  std::vector<X509Ptr> chain = std::move(loaded->extras);
-  std::string cert_origin = key_path;
-  if (!options.cert_path.empty()) {
-    // A certificate file may carry its chain after it (a "fullchain" file).
-    auto certificates = internal::read_certificate_file(options.cert_path, "signer certificate");
-    CUSTODY_TRY(certificates);
-    impl->cert = std::move(certificates->front());
-    std::move(certificates->begin() + 1, certificates->end(), std::back_inserter(chain));
-    cert_origin = options.cert_path;
-  } else if (loaded->cert) {
-    impl->cert = std::move(loaded->cert);
-  } else {
-    return make_error(Errc::invalid_argument,
-                      fmt::format("no certificate for the private key {}: give the certificate "
-                                  "file",
-                                  key_path));
-  }
-  if (!options.chain_path.empty()) {
-    auto certificates = internal::read_certificate_file(options.chain_path, "certificate chain");
-    CUSTODY_TRY(certificates);
-    std::move(certificates->begin(), certificates->end(), std::back_inserter(chain));
-  }
-  if (X509_check_private_key(impl->cert.get(), impl->key.get()) != 1) {
-    ERR_clear_error();
-    return make_error(
-        Errc::invalid_argument,
-        fmt::format("the private key {} does not match the certificate in {} ({})", key_path,
-                    cert_origin, internal::name_text(X509_get_subject_name(impl->cert.get()))));
-  }
-  // CMS refuses a certificate added twice: keep each once, and the signer's only as signer.
-  for (X509Ptr& cert : chain) {
-    const auto same = [&](const X509Ptr& other) { return X509_cmp(other.get(), cert.get()) == 0; };
-    if (X509_cmp(cert.get(), impl->cert.get()) != 0 &&
-        std::none_of(impl->chain.begin(), impl->chain.end(), same)) {
-      impl->chain.push_back(std::move(cert));
-    }
-  }
+  impl->key = std::move(signing->key);
+  impl->cert = std::move(signing->cert);
+  impl->chain = std::move(signing->chain);
   for (const std::string& path : options.signer_trust_files) {
     auto anchors = internal::read_certificate_file(path, "trust anchors");
     CUSTODY_TRY(anchors);
     std::move(anchors->begin(), anchors->end(), std::back_inserter(impl->signer_anchors));
   }
   impl->facts = internal::certificate_facts(impl->cert.get());
-  impl->digest = digest_for(impl->key.get());
+  impl->digest = internal::digest_for(impl->key.get());
   ERR_clear_error();
   return Identity(std::move(impl));
 }
