@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include <climits>
+#include <ctime>
 #include <iterator>
 #include <utility>
 
