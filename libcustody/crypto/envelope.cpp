@@ -5,6 +5,7 @@
 #include "core/untrusted_json.hpp"
 #include "crypto/identity_access.hpp"
 #include "crypto/openssl_ptr.hpp"
+#include "crypto/openssl_util.hpp"
 
 #include <custody/envelope.hpp>
 #include <custody/hash.hpp>
@@ -42,11 +43,14 @@ using nlohmann::json;
 
 template <auto free_function>
 using Free = internal::OpenSslFree<free_function>;
+using internal::BignumPtr;
+using internal::BioMethodPtr;
+using internal::CmsPtr;
+using internal::crypto_error;
 using internal::X509Ptr;
-using CmsPtr = std::unique_ptr<CMS_ContentInfo, Free<CMS_ContentInfo_free>>;
+// BIO_free, not internal::BioPtr's BIO_free_all: CipherChain frees what CMS_dataInit pushed on
+// top of our BIOs.
 using BioPtr = std::unique_ptr<BIO, Free<BIO_free>>;
-using BioMethodPtr = std::unique_ptr<BIO_METHOD, Free<BIO_meth_free>>;
-using BignumPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
 
 constexpr std::size_t k_io_buffer = std::size_t{1} << 20U;  // file reads and writes
 constexpr std::size_t k_max_envelope_file = 1024 * 1024;    // a .p7m is a few hundred bytes
@@ -55,10 +59,6 @@ constexpr std::uint64_t k_min_rsa_bits = 2048;
 constexpr const char* k_cipher_name = "aes-256-gcm";
 constexpr const char* k_format_name = "custody-envelope";
 constexpr int k_format_version = 1;
-
-tl::unexpected<Error> crypto_error(std::string_view what) {
-  return make_error(Errc::crypto, fmt::format("{}: {}", what, internal::openssl_errors()));
-}
 
 tl::unexpected<Error> error_with_hint(Errc code, std::string message, std::string hint) {
   auto error = make_error(code, std::move(message));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // RFC 3161 trusted time: requests, TSA replies over HTTP, and verification of tokens.
 #include "crypto/openssl_ptr.hpp"
+#include "crypto/openssl_util.hpp"
 
 #include <custody/timestamp.hpp>
 
@@ -45,15 +46,17 @@ using TsTstInfoPtr = std::unique_ptr<TS_TST_INFO, Free<TS_TST_INFO_free>>;
 using TsVerifyCtxPtr = std::unique_ptr<TS_VERIFY_CTX, Free<TS_VERIFY_CTX_free>>;
 using X509AlgorPtr = std::unique_ptr<X509_ALGOR, Free<X509_ALGOR_free>>;
 using Asn1IntegerPtr = std::unique_ptr<ASN1_INTEGER, Free<ASN1_INTEGER_free>>;
-using BignumPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
-using BioPtr = std::unique_ptr<BIO, Free<BIO_free_all>>;
 using Pkcs7Ptr = std::unique_ptr<PKCS7, Free<PKCS7_free>>;
-using CmsPtr = std::unique_ptr<CMS_ContentInfo, Free<CMS_ContentInfo_free>>;
-using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
-using X509StorePtr = std::unique_ptr<X509_STORE, Free<X509_STORE_free>>;
 using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, Free<ASN1_OBJECT_free>>;
 using CurlPtr = std::unique_ptr<CURL, Free<curl_easy_cleanup>>;
 using CurlListPtr = std::unique_ptr<curl_slist, Free<curl_slist_free_all>>;
+using internal::BignumPtr;
+using internal::BioPtr;
+using internal::CmsPtr;
+using internal::crypto_error;
+using internal::X509Ptr;
+using internal::X509StorePtr;
+using internal::X509ViewPtr;
 
 struct OpensslDeleter {
   void operator()(void* memory) const { OPENSSL_free(memory); }
@@ -61,19 +64,9 @@ struct OpensslDeleter {
 template <typename T>
 using OpensslBuffer = std::unique_ptr<T, OpensslDeleter>;
 
-// A stack that only borrows its certificates.
-struct X509ViewDeleter {
-  void operator()(STACK_OF(X509) * stack) const { sk_X509_free(stack); }
-};
-using X509ViewPtr = std::unique_ptr<STACK_OF(X509), X509ViewDeleter>;
-
 constexpr std::size_t k_max_reply = 1024 * 1024;
 constexpr std::size_t k_max_trust_file = 64 * 1024 * 1024;
 constexpr const char* k_timestamp_token_oid = "1.2.840.113549.1.9.16.2.14";
-
-tl::unexpected<Error> crypto_error(std::string_view what) {
-  return make_error(Errc::crypto, fmt::format("{}: {}", what, internal::openssl_errors()));
-}
 
 tl::unexpected<Error> corrupt_error(std::string_view what) {
   return make_error(Errc::corrupt, fmt::format("{}: {}", what, internal::openssl_errors()));
@@ -167,7 +160,7 @@ Result<X509StorePtr> trust_store(const std::vector<std::string>& paths) {
   for (const std::string& path : paths) {
     auto text = read_trust_file(path);
     CUSTODY_TRY(text);
-    BioPtr bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
+    BioPtr bio = internal::memory_bio(*text);
     if (!bio) {
       return crypto_error("cannot make a BIO");
     }
