@@ -54,40 +54,12 @@ std::string proof_member(const std::string& payload_name) {
   return "custody/items/" + payload_name + ".proof.json";
 }
 
-// SHA-256 of the first `length` bytes of `path` (all of it when nullopt), streamed.
+// SHA-256 of the first `length` bytes of `path` (all of it when nullopt), as hash_file says.
 Result<std::string> sha256_of_file(const std::string& path, std::optional<std::uint64_t> length) {
-  internal::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    const int error = errno;
-    return make_sys_error(error == ENOENT ? Errc::not_found : Errc::io_error, "cannot open", path,
-                          error);
-  }
-  auto hasher = Hasher::create(HashAlgorithm::sha256);
-  CUSTODY_TRY(hasher);
-  std::vector<std::byte> buffer(std::size_t{1} << 20U);
-  std::uint64_t done = 0;
-  while (!length || done < *length) {
-    std::span<std::byte> piece(buffer);
-    if (length) {
-      piece = piece.first(
-          static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), *length - done)));
-    }
-    auto got = internal::pread_full(fd.get(), piece, path, done);
-    CUSTODY_TRY(got);
-    hasher->update(piece.first(*got));
-    done += *got;
-    if (*got < piece.size()) {
-      break;
-    }
-  }
-  // value_or rather than "length && done != *length": GCC merges that into one branch on both
-  // values, which valgrind's memcheck reports as a jump on an uninitialised value.
-  if (const std::uint64_t expected = length.value_or(done); done != expected) {
-    return make_error(
-        Errc::corrupt,
-        fmt::format("{} is shorter ({} bytes) than the {} bytes expected", path, done, expected));
-  }
-  return hasher->finish_hex();
+  constexpr std::array k_sha256{HashAlgorithm::sha256};
+  auto digests = hash_file(path, k_sha256, length);
+  CUSTODY_TRY(digests);
+  return digests->at(HashAlgorithm::sha256);
 }
 
 Result<void> check_state(const std::string& code, const char* what) {
