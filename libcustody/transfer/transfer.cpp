@@ -813,7 +813,7 @@ Result<bool> unpack(const ReceiveOptions& options,
     auto report = validate_bag(bag, validation);
     CUSTODY_TRY(report);
     if (!report->valid()) {
-      for (const std::string& line : report->lines(BagSeverity::error)) {
+      for (const std::string& line : report->lines(Verdict::fail)) {
         out.fail("bag", line);
       }
       return false;
@@ -844,7 +844,7 @@ Result<bool> unpack(const ReceiveOptions& options,
     return false;
   }
   if (!extracted->extracted) {
-    for (const std::string& line : extracted->report.lines(BagSeverity::error)) {
+    for (const std::string& line : extracted->report.lines(Verdict::fail)) {
       out.fail("bag", line);
     }
     return false;
