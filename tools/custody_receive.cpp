@@ -61,8 +61,7 @@ ExitCode run(ReceiveOptions& options,
   } else if (!common.quiet || !received->accepted) {
     fmt::print("{}: {}\n", received->accepted ? "RECEIVED" : "REJECTED", options.input);
     for (const ReceiveCheck& check : received->checks) {
-      const char* word = !check.passed ? "FAIL" : (check.warning ? "WARN" : "PASS");
-      fmt::print("{}  {:<20} {}\n", word, check.subject, check.detail);
+      fmt::print("{}  {:<20} {}\n", verdict_label(check.verdict), check.subject, check.detail);
     }
     if (!received->package_id.empty()) {
       print_facts(*received);

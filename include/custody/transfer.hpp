@@ -11,6 +11,7 @@
 #include <custody/error.hpp>
 #include <custody/identity.hpp>
 #include <custody/progress.hpp>
+#include <custody/verdict.hpp>
 
 #include <cstdint>
 #include <map>
@@ -112,15 +113,19 @@ struct ReceiveOptions {
   std::vector<std::string> allowed_signers;
 };
 
+// One check of a package: pass; warn (passed, but worth saying); fail; not_checked (it could not
+// be made, and the detail says why: an encrypted package without the receiver's key, a sender
+// without --trust), which a package is not accepted with either.
 struct ReceiveCheck {
   std::string subject;  // "package", "bag", "sender", "data/disk1.aff4", ...
-  bool passed = false;
-  bool warning = false;  // passed, but worth saying
+  Verdict verdict = Verdict::fail;
   std::string detail;
 };
 
 struct ReceiveResult {
-  bool accepted = false;  // every check passed; OUTPUT holds the bag, the receipt is written
+  // Every check passed or warned (none failed, none could not be made); receiving: OUTPUT holds
+  // the bag, the receipt is written.
+  bool accepted = false;
   std::vector<ReceiveCheck> checks;
   std::string package_id;
   std::string sender_subject;

@@ -599,17 +599,23 @@ class PrivateDirectory {
 struct Receiving {
   ReceiveResult& result;
   void pass(std::string subject, std::string detail) {
-    result.checks.push_back({std::move(subject), true, false, std::move(detail)});
+    result.checks.push_back({std::move(subject), Verdict::pass, std::move(detail)});
   }
   void warn(std::string subject, std::string detail) {
-    result.checks.push_back({std::move(subject), true, true, std::move(detail)});
+    result.checks.push_back({std::move(subject), Verdict::warn, std::move(detail)});
   }
   void fail(std::string subject, std::string detail) {
-    result.checks.push_back({std::move(subject), false, false, std::move(detail)});
+    result.checks.push_back({std::move(subject), Verdict::fail, std::move(detail)});
   }
+  // A check that could not be made: the package is not accepted either.
+  void not_checked(std::string subject, std::string detail) {
+    result.checks.push_back({std::move(subject), Verdict::not_checked, std::move(detail)});
+  }
+  // A check failed, or could not be made.
   bool failed() const {
-    return std::any_of(result.checks.begin(), result.checks.end(),
-                       [](const ReceiveCheck& c) { return !c.passed; });
+    return std::any_of(result.checks.begin(), result.checks.end(), [](const ReceiveCheck& check) {
+      return check.verdict == Verdict::fail || check.verdict == Verdict::not_checked;
+    });
   }
 };
 
@@ -1083,7 +1089,7 @@ void check_sender(const ReceiveOptions& options,
     return;
   }
   if (options.trust.empty()) {
-    out.fail("sender", "no --trust given: the sender's certificate cannot be checked");
+    out.not_checked("sender", "no --trust given: the sender's certificate cannot be checked");
     return;
   }
   auto check = verify_detached(*signature, *manifest, options.trust);
@@ -1458,7 +1464,7 @@ std::string receive_result_to_json(const ReceiveResult& result, const ReceiveOpt
   json checks = json::array();
   for (const ReceiveCheck& check : result.checks) {
     checks.push_back(json{{"subject", check.subject},
-                          {"result", !check.passed ? "fail" : (check.warning ? "warn" : "pass")},
+                          {"result", verdict_name(check.verdict)},
                           {"detail", check.detail}});
   }
   json items = json::array();
@@ -1612,9 +1618,9 @@ Result<ReceiveResult> receive(const ReceiveOptions& given,
   if (encrypted) {
     if (receiver == nullptr) {
       // Only checking (custody-verify): said as the check that could not be made.
-      out.fail("package",
-               "it is encrypted: give the receiver's key and certificate (--key, --cert) to "
-               "check it");
+      out.not_checked("package",
+                      "it is encrypted: give the receiver's key and certificate (--key, --cert) "
+                      "to check it");
       return result;
     }
     // A key the package is not for is found before anything is decrypted.
