@@ -596,6 +596,14 @@ class PrivateDirectory {
   std::string m_path;
 };
 
+// Whether a package fails with these checks: one failed, or could not be made.
+bool any_failed(const std::vector<ReceiveCheck>& checks) {
+  return std::any_of(checks.begin(), checks.end(), [](const ReceiveCheck& check) {
+    return check.verdict == Verdict::fail || check.verdict == Verdict::not_checked;
+  });
+}
+
+// The checks of a package, as they are made.
 struct Receiving {
   ReceiveResult& result;
   void pass(std::string subject, std::string detail) {
@@ -610,12 +618,6 @@ struct Receiving {
   // A check that could not be made: the package is not accepted either.
   void not_checked(std::string subject, std::string detail) {
     result.checks.push_back({std::move(subject), Verdict::not_checked, std::move(detail)});
-  }
-  // A check failed, or could not be made.
-  bool failed() const {
-    return std::any_of(result.checks.begin(), result.checks.end(), [](const ReceiveCheck& check) {
-      return check.verdict == Verdict::fail || check.verdict == Verdict::not_checked;
-    });
   }
 };
 
@@ -732,112 +734,91 @@ std::map<std::string, Arrival> find_arrivals(const std::string& bag) {
   return arrivals;
 }
 
-// Decrypts (when encrypted) and extracts into `bag`; a bag directory is copied there, or, only
-// checked, is checked where it is (`bag` then names it). The package's files and hashes go into
-// `package_files`.
-Result<bool> unpack(const ReceiveOptions& options,
-                    const CancelToken* cancel,
-                    const Identity* receiver,
-                    const PrivateDirectory& scratch,
-                    std::string& bag,
-                    Receiving& out,
-                    json& package_files,
-                    std::map<std::string, Arrival>& arrivals) {
-  std::string archive = options.input;
+// What a package's checks are run for.
+enum class Purpose : std::uint8_t {
+  verify,   // verify_package: a bag directory is checked in place, and may be a received one
+  receive,  // receive_transfer: a bag directory is copied (to be released), never a received one
+};
+
+// A package as checked: the checks' verdicts and, once it is unpacked, the bag with what the
+// receipt needs of it. The private directory (and the bag in it) goes with it.
+struct CheckedPackage {
+  ReceiveResult result;
+  std::optional<PrivateDirectory> scratch;
+  std::string bag;  // in `scratch`, or the input itself (a bag directory verified in place)
+  json transfer;    // custody/transfer.json, once it is known to be a transfer statement
+  json package_files = json::array();       // the package's own files and their hashes
+  std::map<std::string, Arrival> arrivals;  // a bag receive_transfer released: what arrived
+};
+
+// The name, size and SHA-256 of one of the package's own files, for the receipt.
+Result<void> add_package_file(const std::string& path, json& package_files) {
+  auto digest = sha256_of_file(path, std::nullopt);
+  CUSTODY_TRY(digest);
   std::error_code ignored;
-  if (is_encrypted_package(options.input)) {
-    auto arrived = check_package(options.input);
-    CUSTODY_TRY(arrived);
-    if (!arrived->complete) {
-      std::string problems;
-      for (const std::string& problem : arrived->problems) {
-        problems += (problems.empty() ? "" : "; ") + problem;
-      }
-      out.fail("package", "incomplete or altered in transit: " + problems);
-      return false;
-    }
-    auto index = read_envelope_index(options.input);
-    CUSTODY_TRY(index);
-    const std::string index_path = index_path_of(options.input);
-    if (auto digest = sha256_of_file(index_path, std::nullopt)) {
-      package_files.push_back(json{{"name", fs::path(index_path).filename().string()},
-                                   {"size", fs::file_size(index_path, ignored)},
-                                   {"sha256", *digest}});
-    }
-    for (const EnvelopeSegment& segment : index->segments) {
-      package_files.push_back(
-          json{{"name", segment.ciphertext}, {"size", segment.size}, {"sha256", segment.sha256}});
-      package_files.push_back(json{{"name", segment.envelope},
-                                   {"size", segment.envelope_size},
-                                   {"sha256", segment.envelope_sha256}});
-    }
-    archive = scratch.file("package");
-    if (receiver == nullptr) {
-      return make_error(Errc::invalid_argument,
-                        "the package is encrypted: give the receiver's key and certificate (--key, "
-                        "--cert) to check it");
-    }
-    auto decrypted = decrypt_package(options.input, *receiver, archive);
-    if (!decrypted && decrypted.error().code == Errc::io_error) {
-      return tl::unexpected(decrypted.error());  // our disk, not the package
-    }
-    if (!decrypted) {
-      out.fail("package", "cannot be decrypted: " + decrypted.error().message);
-      return false;
-    }
-    out.pass("package", fmt::format("decrypted {} segment{}: every AES-256-GCM tag verified",
-                                    decrypted->segments, decrypted->segments == 1 ? "" : "s"));
-  } else if (fs::is_directory(options.input, ignored)) {
-    arrivals = find_arrivals(options.input);
-    if (!arrivals.empty() && !options.check_only) {
-      const auto& [payload, arrival] = *arrivals.begin();
-      return tl::unexpected(
-          Error{Errc::already_exists,
-                fmt::format("this package was received already: {} holds its \"received\" custody "
-                            "event (event {}, by {} at {})",
-                            payload, arrival.event, arrival.by, arrival.time),
-                options.input,
-                {},
-                0,
-                "check a received bag with custody-verify DIR --trust ... (the sender's and the "
-                "receiver's CAs); receive a package once, from the files the sender sent"});
-    }
-    if (options.check_only) {
-      bag = options.input;  // only read: checked where it is
-    } else {
-      fs::copy(options.input, bag, fs::copy_options::recursive | fs::copy_options::copy_symlinks,
-               ignored);
-      if (ignored) {
-        return make_error(Errc::io_error,
-                          fmt::format("cannot copy {}: {}", options.input, ignored.message()));
-      }
-    }
-    BagValidateOptions validation;
-    for (const auto& [payload, arrival] : arrivals) {
-      validation.payload_prefixes[payload] = arrival.size;
-    }
-    auto report = validate_bag(bag, validation);
-    CUSTODY_TRY(report);
-    if (!report->valid()) {
-      for (const std::string& line : report->lines(Verdict::fail)) {
-        out.fail("bag", line);
-      }
-      return false;
-    }
-    out.pass("bag", arrivals.empty()
-                        ? "a valid BagIt bag: every payload file listed, nothing unlisted, all "
-                          "hashes"
-                        : "a bag released by custody-receive: each container's first bytes, as "
-                          "its \"received\" event says they arrived, have every hash the "
-                          "manifests list; nothing unlisted");
-    return true;
-  } else {
-    auto digest = sha256_of_file(options.input, std::nullopt);
-    CUSTODY_TRY(digest);
-    package_files.push_back(json{{"name", fs::path(options.input).filename().string()},
-                                 {"size", fs::file_size(options.input, ignored)},
-                                 {"sha256", *digest}});
+  package_files.push_back(json{{"name", fs::path(path).filename().string()},
+                               {"size", fs::file_size(path, ignored)},
+                               {"sha256", *digest}});
+  return {};
+}
+
+// The files of an encrypted package as its index lists them: the index, then each segment's
+// ciphertext and envelope.
+void add_envelope_files(const std::string& input, const EnvelopeIndex& index, json& package_files) {
+  // The index was read just before; should it not hash now, the receipt lists the segments only.
+  (void)add_package_file(index_path_of(input), package_files);
+  for (const EnvelopeSegment& segment : index.segments) {
+    package_files.push_back(
+        json{{"name", segment.ciphertext}, {"size", segment.size}, {"sha256", segment.sha256}});
+    package_files.push_back(json{{"name", segment.envelope},
+                                 {"size", segment.envelope_size},
+                                 {"sha256", segment.envelope_sha256}});
   }
+}
+
+// An encrypted package: every segment must be there as the index lists it; then it is decrypted
+// into `archive`, each segment's AES-256-GCM tag checked. False when the package fails.
+Result<bool> decrypt(const std::string& input,
+                     const Identity* receiver,
+                     const std::string& archive,
+                     json& package_files,
+                     Receiving& out) {
+  auto arrived = check_package(input);
+  CUSTODY_TRY(arrived);
+  if (!arrived->complete) {
+    std::string problems;
+    for (const std::string& problem : arrived->problems) {
+      problems += (problems.empty() ? "" : "; ") + problem;
+    }
+    out.fail("package", "incomplete or altered in transit: " + problems);
+    return false;
+  }
+  auto index = read_envelope_index(input);
+  CUSTODY_TRY(index);
+  add_envelope_files(input, *index, package_files);
+  if (receiver == nullptr) {
+    return make_error(Errc::invalid_argument,
+                      "the package is encrypted: give the receiver's key and certificate (--key, "
+                      "--cert) to check it");
+  }
+  auto decrypted = decrypt_package(input, *receiver, archive);
+  if (!decrypted && decrypted.error().code == Errc::io_error) {
+    return tl::unexpected(decrypted.error());  // our disk, not the package
+  }
+  if (!decrypted) {
+    out.fail("package", "cannot be decrypted: " + decrypted.error().message);
+    return false;
+  }
+  out.pass("package", fmt::format("decrypted {} segment{}: every AES-256-GCM tag verified",
+                                  decrypted->segments, decrypted->segments == 1 ? "" : "s"));
+  return true;
+}
+
+// A tar or zip, extracted safely into `bag` (where extract_bag_archive validates the bag).
+Result<bool> extract(const std::string& archive,
+                     const CancelToken* cancel,
+                     const std::string& bag,
+                     Receiving& out) {
   BagExtractLimits limits;
   limits.cancel = cancel;
   auto extracted = extract_bag_archive(archive, bag, limits);
@@ -857,6 +838,96 @@ Result<bool> unpack(const ReceiveOptions& options,
   }
   out.pass("bag", "a valid BagIt bag: every payload file listed, nothing unlisted, all hashes");
   return true;
+}
+
+// A package whose containers hold its "received" event is not received again.
+tl::unexpected<Error> received_already(const std::string& input,
+                                       const std::map<std::string, Arrival>& arrivals) {
+  const auto& [payload, arrival] = *arrivals.begin();
+  return tl::unexpected(
+      Error{Errc::already_exists,
+            fmt::format("this package was received already: {} holds its \"received\" custody "
+                        "event (event {}, by {} at {})",
+                        payload, arrival.event, arrival.by, arrival.time),
+            input,
+            {},
+            0,
+            "check a received bag with custody-verify DIR --trust ... (the sender's and the "
+            "receiver's CAs); receive a package once, from the files the sender sent"});
+}
+
+// A bag directory validated where it is; a released bag's containers as the prefixes that arrived.
+Result<bool> validate_bag_directory(const std::string& bag,
+                                    const std::map<std::string, Arrival>& arrivals,
+                                    Receiving& out) {
+  BagValidateOptions validation;
+  for (const auto& [payload, arrival] : arrivals) {
+    validation.payload_prefixes[payload] = arrival.size;
+  }
+  auto report = validate_bag(bag, validation);
+  CUSTODY_TRY(report);
+  if (!report->valid()) {
+    for (const std::string& line : report->lines(Verdict::fail)) {
+      out.fail("bag", line);
+    }
+    return false;
+  }
+  out.pass("bag", arrivals.empty()
+                      ? "a valid BagIt bag: every payload file listed, nothing unlisted, all "
+                        "hashes"
+                      : "a bag released by custody-receive: each container's first bytes, as "
+                        "its \"received\" event says they arrived, have every hash the "
+                        "manifests list; nothing unlisted");
+  return true;
+}
+
+// A bag directory: verifying, it is only read, where it is, and may be one that receive_transfer
+// released; receiving, it is copied into the private directory, unless it was received already.
+Result<bool> take_bag_directory(const std::string& input,
+                                Purpose purpose,
+                                CheckedPackage& checked,
+                                Receiving& out) {
+  checked.arrivals = find_arrivals(input);
+  if (purpose == Purpose::verify) {
+    checked.bag = input;
+  } else {
+    if (!checked.arrivals.empty()) {
+      return received_already(input, checked.arrivals);
+    }
+    std::error_code failure;
+    fs::copy(input, checked.bag, fs::copy_options::recursive | fs::copy_options::copy_symlinks,
+             failure);
+    if (failure) {
+      return make_error(Errc::io_error,
+                        fmt::format("cannot copy {}: {}", input, failure.message()));
+    }
+  }
+  return validate_bag_directory(checked.bag, checked.arrivals, out);
+}
+
+// Decrypts (when encrypted) and extracts the package into the private directory, or takes a bag
+// directory (take_bag_directory); the package's own files and their hashes go into
+// `checked.package_files`. False when the package fails (its checks say why).
+Result<bool> unpack(const PackageCheckOptions& options,
+                    Purpose purpose,
+                    const Identity* receiver,
+                    const CancelToken* cancel,
+                    CheckedPackage& checked) {
+  Receiving out{checked.result};
+  std::error_code ignored;
+  if (is_encrypted_package(options.input)) {
+    const std::string archive = checked.scratch->file("package");
+    auto decrypted = decrypt(options.input, receiver, archive, checked.package_files, out);
+    if (!decrypted || !*decrypted) {
+      return decrypted;
+    }
+    return extract(archive, cancel, checked.bag, out);
+  }
+  if (fs::is_directory(options.input, ignored)) {
+    return take_bag_directory(options.input, purpose, checked, out);
+  }
+  CUSTODY_TRY(add_package_file(options.input, checked.package_files));
+  return extract(options.input, cancel, checked.bag, out);
 }
 
 // Every byte released must be the sender's: each file of the bag must be listed in the signed
@@ -1078,7 +1149,7 @@ void check_facts(const std::string& bag,
 // The sender's signature over the tag manifest, its timestamp, and the validity of the sender's
 // certificate: one that has expired since is accepted only when a trusted timestamp proves the
 // signature was made before (or with accept_expired_signers).
-void check_sender(const ReceiveOptions& options,
+void check_sender(const PackageCheckOptions& options,
                   const std::string& bag,
                   const json& transfer,
                   Receiving& out) {
@@ -1195,7 +1266,7 @@ void check_declared_payload(const std::string& bag, const json& transfer, Receiv
 
 // One container: verified in full, its log extending the packed proof, its hashes as declared;
 // in a received bag, its "received" event as the manifest says it arrived.
-void check_item(const ReceiveOptions& options,
+void check_item(const PackageCheckOptions& options,
                 const CancelToken* cancel,
                 const std::string& bag,
                 const json& item,
@@ -1382,8 +1453,7 @@ Result<void> record_receipt(const ReceiveOptions& options,
   const std::string bytes = canonical(receipt);
   auto signature = receiver.sign_detached(bytes);
   CUSTODY_TRY(signature);
-  result.receipt_path =
-      options.receipt.empty() ? options.output + ".receipt.json" : options.receipt;
+  result.receipt_path = options.receipt;  // receive() gave it its default
   CUSTODY_TRY(internal::write_file_atomically(result.receipt_path, bytes, false));
   CUSTODY_TRY(internal::write_file_atomically(result.receipt_path + ".p7s", *signature, false));
   return {};
@@ -1430,16 +1500,311 @@ tl::unexpected<Error> existing_output(const std::string& path, bool receipt) {
 }  // namespace
 
 namespace {
+
+// What is read before anything is unpacked: the signers allowed and the package's own files.
+struct PackageInputs {
+  std::set<std::string> allowed_signers;  // SHA-256 fingerprints
+  bool encrypted = false;
+  std::optional<EnvelopeIndex> index;  // of an encrypted package
+  internal::InputGuard files;          // which no output may be (by device and inode)
+};
+
+// Signers the user allows to sign packages that others packed, by fingerprint.
+Result<std::set<std::string>> read_allowed_signers(const std::vector<std::string>& files) {
+  std::set<std::string> allowed;
+  for (const std::string& file : files) {
+    CUSTODY_TRY(not_a_directory(file, "a certificate",
+                                "give --allow-signer the signer's certificate file (PEM or DER)"));
+    auto certificates = internal::read_certificate_file(file, "allowed signer's certificate");
+    if (!certificates && certificates.error().code != Errc::not_found) {
+      return tl::unexpected(Error{Errc::invalid_argument,
+                                  "this file holds no certificate",
+                                  file,
+                                  {},
+                                  0,
+                                  "give --allow-signer the signer's certificate (PEM or DER)"});
+    }
+    CUSTODY_TRY(certificates);
+    for (const internal::X509Ptr& certificate : *certificates) {
+      allowed.insert(internal::certificate_facts(certificate.get()).sha256_fingerprint);
+    }
+  }
+  return allowed;
+}
+
+// The allowed signers, and the package's files: there, and, when encrypted, its index and segments.
+Result<PackageInputs> guard_package_inputs(const PackageCheckOptions& options) {
+  PackageInputs inputs;
+  auto allowed = read_allowed_signers(options.allowed_signers);
+  CUSTODY_TRY(allowed);
+  inputs.allowed_signers = std::move(*allowed);
+  inputs.encrypted = is_encrypted_package(options.input);
+  std::error_code ignored;
+  if (!inputs.encrypted && !fs::exists(options.input, ignored)) {
+    return tl::unexpected(Error{Errc::not_found, "no such package", options.input, {}, 0, {}});
+  }
+  inputs.files.add(options.input);
+  if (inputs.encrypted) {
+    auto index = read_envelope_index(options.input);
+    CUSTODY_TRY(index);
+    const std::string index_path = index_path_of(options.input);
+    const fs::path directory = fs::path(index_path).parent_path();
+    inputs.files.add(index_path);
+    for (const EnvelopeSegment& segment : index->segments) {
+      inputs.files.add((directory / segment.ciphertext).string());
+      inputs.files.add((directory / segment.envelope).string());
+    }
+    inputs.index = std::move(*index);
+  }
+  return inputs;
+}
+
+// A key the package is not for is found before anything is decrypted.
+Result<void> check_recipient(const EnvelopeIndex& index, const Identity& receiver) {
+  const std::string& mine = receiver.certificate().sha256_fingerprint;
+  std::string recipients;
+  bool found = false;
+  for (const CertificateFacts& recipient : index.recipients) {
+    found = found || recipient.sha256_fingerprint == mine;
+    recipients += (recipients.empty() ? "" : "; ") + recipient.subject;
+  }
+  if (found) {
+    return {};
+  }
+  return tl::unexpected(
+      Error{Errc::invalid_argument,
+            fmt::format("this package is not encrypted to the certificate {}; it is for: {}",
+                        receiver.certificate().subject, recipients),
+            {},
+            {},
+            0,
+            "give the key and certificate of one of those recipients (--key, --cert)"});
+}
+
+// What is refused before the package is unpacked: a directory that is not a bag, an encrypted
+// package not for the receiver. False when the package cannot be checked at all: encrypted, and no
+// receiver's key (only verifying), which is said as the check that could not be made.
+Result<bool> check_before_unpacking(const PackageCheckOptions& options,
+                                    const PackageInputs& inputs,
+                                    const Identity* receiver,
+                                    Receiving& out) {
+  std::error_code ignored;
+  if (!inputs.encrypted && fs::is_directory(options.input, ignored) &&
+      !fs::exists(fs::path(options.input) / "bagit.txt", ignored)) {
+    return tl::unexpected(Error{Errc::invalid_argument,
+                                "this is a directory, but not a bag (it holds no bagit.txt)",
+                                options.input,
+                                {},
+                                0,
+                                "give a package made by custody-pack: NAME.tar, NAME.zip, "
+                                "NAME.tar.enc.json or a bag directory"});
+  }
+  if (!inputs.encrypted) {
+    return true;
+  }
+  if (receiver == nullptr) {
+    out.not_checked("package",
+                    "it is encrypted: give the receiver's key and certificate (--key, --cert) "
+                    "to check it");
+    return false;
+  }
+  CUSTODY_TRY(check_recipient(*inputs.index, *receiver));
+  return true;
+}
+
+// custody/transfer.json, when it is a transfer statement (version 1) with items; null (said as a
+// failed check) otherwise.
+json read_transfer_statement(const std::string& bag, Receiving& out) {
+  auto text = internal::read_small_file(bag + "/" + k_transfer_member, k_tag_limit);
+  json transfer = text ? internal::parse_untrusted_json(*text) : json();
+  if (!transfer.is_object() || text_at(transfer, "/format") != k_transfer_format ||
+      !transfer.contains("version") || transfer["version"] != 1 || !transfer.contains("items") ||
+      !transfer["items"].is_array() || transfer["items"].empty()) {
+    out.fail("transfer",
+             "custody/transfer.json is missing, lists no item, or is not a custody "
+             "transfer statement (version 1)");
+    return json();
+  }
+  return transfer;
+}
+
+// The checks of the unpacked bag, in order: what the sender's signature covers, the payload
+// declared, the sender, the facts, then each item.
+Result<void> check_bag(const PackageCheckOptions& options,
+                       const std::set<std::string>& allowed_signers,
+                       const CancelToken* cancel,
+                       CheckedPackage& checked) {
+  Receiving out{checked.result};
+  const std::string& bag = checked.bag;
+  const json& transfer = checked.transfer;
+  checked.result.package_id = text_at(transfer, "/package_id");
+  check_coverage(bag, out);
+  check_declared_payload(bag, transfer, out);
+  check_sender(options, bag, transfer, out);
+  auto manifest = internal::read_small_file(bag + "/tagmanifest-sha256.txt", k_tag_limit);
+  const std::map<std::string, std::string> listed =
+      manifest ? manifest_entries(*manifest) : std::map<std::string, std::string>{};
+  check_facts(bag, transfer, listed, allowed_signers, out);
+  for (const json& item : transfer["items"]) {
+    check_item(options, cancel, bag, item, checked.result.package_id, out, listed,
+               checked.arrivals);
+    if (cancel != nullptr && cancel->cancelled()) {
+      // Nothing is released or recorded: the private directory goes with the checked package.
+      return make_error(Errc::cancelled, "receiving was interrupted; nothing was released");
+    }
+  }
+  return {};
+}
+
+// The one sequence of checks of a package, for verify_package and receive_transfer: what is
+// refused before unpacking, then the package unpacked into a private directory (beside
+// `scratch_beside`, or in the system's temporary directory when that is empty), then the bag's
+// checks. It stops at the first check that leaves nothing more to check; the result's checks say
+// which.
+Result<CheckedPackage> check_transfer_package(const PackageCheckOptions& options,
+                                              const PackageInputs& inputs,
+                                              const Identity* receiver,
+                                              Purpose purpose,
+                                              const std::string& scratch_beside,
+                                              const CancelToken* cancel) {
+  CheckedPackage checked;
+  Receiving out{checked.result};
+  auto ready = check_before_unpacking(options, inputs, receiver, out);
+  CUSTODY_TRY(ready);
+  if (!*ready) {
+    return checked;
+  }
+  auto scratch = PrivateDirectory::create(scratch_beside);
+  CUSTODY_TRY(scratch);
+  checked.scratch.emplace(std::move(*scratch));
+  checked.bag = checked.scratch->file("bag");
+  auto unpacked = unpack(options, purpose, receiver, cancel, checked);
+  CUSTODY_TRY(unpacked);
+  if (!*unpacked) {
+    return checked;
+  }
+  checked.result.received_bag = !checked.arrivals.empty();
+  checked.transfer = read_transfer_statement(checked.bag, out);
+  if (checked.transfer.is_null()) {
+    return checked;
+  }
+  CUSTODY_TRY(check_bag(options, inputs.allowed_signers, cancel, checked));
+  return checked;
+}
+
+// Receiving needs what verifying does not: an output, --trust, and a receiver who can sign the
+// receipt. What the user must fix comes before the package is unpacked, which may take hours.
+Result<void> check_receive_options(const ReceiveOptions& options, const Identity* receiver) {
+  if (options.output.empty()) {
+    return make_error(Errc::invalid_argument, "no output directory given (-o DIR)");
+  }
+  if (receiver == nullptr) {
+    return make_error(Errc::invalid_argument, "receiving needs the receiver's identity");
+  }
+  if (options.check.trust.empty()) {
+    return tl::unexpected(Error{Errc::invalid_argument,
+                                "--trust is required: a package is only worth its sender's "
+                                "certificate, which is checked against the CAs you trust",
+                                {},
+                                {},
+                                0,
+                                "give the PEM file of the sending authority's CA (and of the "
+                                "lab that sealed the evidence) with --trust"});
+  }
+  // The receipt will be signed: a receiver who cannot sign learns it before the package is
+  // unpacked.
+  return receiver->check_can_sign();
+}
+
+// The output directory, the receipt and its signature: none of them one of the package's files,
+// each in a directory that exists, none there yet.
+Result<void> check_receive_outputs(const ReceiveOptions& options,
+                                   const internal::InputGuard& package_files) {
+  const std::string& receipt = options.receipt;
+  for (const std::string& output : {options.output, receipt, receipt + ".p7s"}) {
+    CUSTODY_TRY(package_files.check_output(output));
+  }
+  CUSTODY_TRY(internal::check_output_directory(options.output));
+  CUSTODY_TRY(internal::check_output_directory(receipt));
+  std::error_code ignored;
+  if (fs::exists(fs::symlink_status(options.output, ignored))) {
+    return existing_output(options.output, false);
+  }
+  CUSTODY_TRY(not_a_directory(receipt, "a receipt file",
+                              "--receipt names the file to write, which must not exist"));
+  for (const std::string& path : {receipt, receipt + ".p7s"}) {
+    if (fs::exists(fs::symlink_status(path, ignored))) {
+      return existing_output(receipt, true);
+    }
+  }
+  return {};
+}
+
+// A package that checked out: "received" recorded in every container, the receipt written, and
+// only then the bag renamed to the output.
+Result<void> release(const ReceiveOptions& options,
+                     const Identity& receiver,
+                     CheckedPackage& checked) {
+  CUSTODY_TRY(record_receipt(options, receiver, checked.bag, checked.transfer,
+                             checked.package_files, checked.result));
+  ::chmod(checked.bag.c_str(), 0755);
+  std::error_code failure;
+  fs::rename(checked.bag, options.output, failure);
+  if (failure) {
+    return make_error(Errc::io_error, fmt::format("cannot move the received bag to {}: {}",
+                                                  options.output, failure.message()));
+  }
+  CUSTODY_TRY(internal::fsync_parent_directory(options.output));
+  checked.result.accepted = true;
+  return {};
+}
+
+Result<ReceiveResult> verify(const PackageCheckOptions& options,
+                             const Identity* receiver,
+                             const CancelToken* cancel) {
+  auto inputs = guard_package_inputs(options);
+  CUSTODY_TRY(inputs);
+  auto checked = check_transfer_package(options, *inputs, receiver, Purpose::verify, "", cancel);
+  CUSTODY_TRY(checked);
+  checked->result.accepted = !any_failed(checked->result.checks);
+  return std::move(checked->result);  // the private directory goes with `checked`
+}
+
 Result<ReceiveResult> receive(const ReceiveOptions& given,
                               const Identity* receiver,
-                              const CancelToken* cancel);
-Result<ReceiptImport> import(const std::string& container,
-                             const std::string& receipt_path,
-                             const std::vector<std::string>& trust,
-                             const Identity& identity);
+                              const CancelToken* cancel) {
+  ReceiveOptions options = given;
+  while (options.output.size() > 1 && options.output.back() == '/') {
+    options.output.pop_back();  // "received/" names the same new directory
+  }
+  if (options.receipt.empty()) {
+    options.receipt = options.output + ".receipt.json";  // after the output lost its '/'
+  }
+  CUSTODY_TRY(check_receive_options(options, receiver));
+  auto inputs = guard_package_inputs(options.check);
+  CUSTODY_TRY(inputs);
+  CUSTODY_TRY(check_receive_outputs(options, inputs->files));
+  auto checked = check_transfer_package(options.check, *inputs, receiver, Purpose::receive,
+                                        options.output, cancel);
+  CUSTODY_TRY(checked);
+  if (!any_failed(checked->result.checks)) {
+    CUSTODY_TRY(release(options, *receiver, *checked));
+  }
+  // Rejected: the private directory goes with `checked`, and nothing is released.
+  return std::move(checked->result);
+}
+
 }  // namespace
 
 // JSON of the wrong shape anywhere in a package or receipt is corrupt input, never a crash.
+Result<ReceiveResult> verify_package(const PackageCheckOptions& options,
+                                     const Identity* receiver,
+                                     ProgressSink* /*progress*/,
+                                     const CancelToken* cancel) {
+  return internal::json_errors_are_corrupt("the package's JSON is not valid",
+                                           [&] { return verify(options, receiver, cancel); });
+}
+
 Result<ReceiveResult> receive_transfer(const ReceiveOptions& options,
                                        const Identity* receiver,
                                        ProgressSink* /*progress*/,
@@ -1448,16 +1813,10 @@ Result<ReceiveResult> receive_transfer(const ReceiveOptions& options,
                                            [&] { return receive(options, receiver, cancel); });
 }
 
-Result<ReceiptImport> import_receipt(const std::string& container,
-                                     const std::string& receipt_path,
-                                     const std::vector<std::string>& trust,
-                                     const Identity& identity) {
-  return internal::json_errors_are_corrupt(
-      fmt::format("{} is not a valid receipt", receipt_path),
-      [&] { return import(container, receipt_path, trust, identity); });
-}
+namespace {
 
-std::string receive_result_to_json(const ReceiveResult& result, const ReceiveOptions& options) {
+// The members both documents share; `paths`: each item's path as received.
+std::string package_document(json out, const ReceiveResult& result, bool paths) {
   const auto text_or_null = [](const std::string& text) {
     return text.empty() ? json() : json(text);
   };
@@ -1477,37 +1836,16 @@ std::string receive_result_to_json(const ReceiveResult& result, const ReceiveOpt
       entry["sha256"] = item.sha256;
       entry["received_event"] = item.received_event;
     }
-    if (!options.check_only) {
+    if (paths) {
       entry["path"] = item.container;
     }
     items.push_back(std::move(entry));
   }
-  json sender = result.sender_subject.empty()
-                    ? json()
-                    : json{{"subject", result.sender_subject},
-                           {"sha256_fingerprint", text_or_null(result.sender_fingerprint)}};
-  json out;
-  if (options.check_only) {
-    out = json{{"format", "custody-package-verification"},
-               {"version", 1},
-               {"verdict", result.accepted ? "INTACT" : "NOT INTACT"},
-               {"intact", result.accepted},
-               {"package", options.input},
-               {"received_bag", result.received_bag}};
-  } else {
-    const std::string receipt = result.receipt_path;
-    out = json{{"format", "custody-receive-result"},
-               {"version", 1},
-               {"verdict", result.accepted ? "RECEIVED" : "REJECTED"},
-               {"received", result.accepted},
-               {"package", options.input},
-               {"output", result.accepted ? json(options.output) : json()},
-               {"receipt", result.accepted && !receipt.empty()
-                               ? json{{"path", receipt}, {"signature", receipt + ".p7s"}}
-                               : json()}};
-  }
   out["package_id"] = text_or_null(result.package_id);
-  out["sender"] = sender;
+  out["sender"] = result.sender_subject.empty()
+                      ? json()
+                      : json{{"subject", result.sender_subject},
+                             {"sha256_fingerprint", text_or_null(result.sender_fingerprint)}};
   out["facts"] = facts_json(result.facts);
   out["facts_confirmed"] = result.facts_confirmed;
   out["checks"] = checks;
@@ -1515,189 +1853,51 @@ std::string receive_result_to_json(const ReceiveResult& result, const ReceiveOpt
   return out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-namespace {
-Result<ReceiveResult> receive(const ReceiveOptions& given,
-                              const Identity* receiver,
-                              const CancelToken* cancel) {
-  ReceiveOptions options = given;
-  while (options.output.size() > 1 && options.output.back() == '/') {
-    options.output.pop_back();  // "received/" names the same new directory
-  }
-  std::error_code ignored;
-  const std::string receipt =
-      options.receipt.empty() ? options.output + ".receipt.json" : options.receipt;
-  if (!options.check_only) {
-    // What the user must fix comes before the package is unpacked, which may take hours.
-    if (options.output.empty()) {
-      return make_error(Errc::invalid_argument, "no output directory given (-o DIR)");
-    }
-    if (receiver == nullptr) {
-      return make_error(Errc::invalid_argument, "receiving needs the receiver's identity");
-    }
-    if (options.trust.empty()) {
-      return tl::unexpected(Error{Errc::invalid_argument,
-                                  "--trust is required: a package is only worth its sender's "
-                                  "certificate, which is checked against the CAs you trust",
-                                  {},
-                                  {},
-                                  0,
-                                  "give the PEM file of the sending authority's CA (and of the "
-                                  "lab that sealed the evidence) with --trust"});
-    }
-    // The receipt will be signed: a receiver who cannot sign learns it before the package is
-    // unpacked.
-    CUSTODY_TRY(receiver->check_can_sign());
-  }
-  // Signers the user allows to sign packages that others packed, by fingerprint.
-  std::set<std::string> allowed_signers;
-  for (const std::string& file : options.allowed_signers) {
-    CUSTODY_TRY(not_a_directory(file, "a certificate",
-                                "give --allow-signer the signer's certificate file (PEM or DER)"));
-    auto certificates = internal::read_certificate_file(file, "allowed signer's certificate");
-    if (!certificates && certificates.error().code != Errc::not_found) {
-      return tl::unexpected(Error{Errc::invalid_argument,
-                                  "this file holds no certificate",
-                                  file,
-                                  {},
-                                  0,
-                                  "give --allow-signer the signer's certificate (PEM or DER)"});
-    }
-    CUSTODY_TRY(certificates);
-    for (const internal::X509Ptr& certificate : *certificates) {
-      allowed_signers.insert(internal::certificate_facts(certificate.get()).sha256_fingerprint);
-    }
-  }
-  const bool encrypted = is_encrypted_package(options.input);
-  if (!encrypted && !fs::exists(options.input, ignored)) {
-    return tl::unexpected(Error{Errc::not_found, "no such package", options.input, {}, 0, {}});
-  }
-  // The package's own files, which no output may be (by device and inode).
-  internal::InputGuard inputs;
-  inputs.add(options.input);
-  std::optional<EnvelopeIndex> index;
-  if (encrypted) {
-    auto read = read_envelope_index(options.input);
-    CUSTODY_TRY(read);
-    index = std::move(*read);
-    const fs::path directory = fs::path(index_path_of(options.input)).parent_path();
-    inputs.add(index_path_of(options.input));
-    for (const EnvelopeSegment& segment : index->segments) {
-      inputs.add((directory / segment.ciphertext).string());
-      inputs.add((directory / segment.envelope).string());
-    }
-  }
-  if (!options.check_only) {
-    for (const std::string& output : {options.output, receipt, receipt + ".p7s"}) {
-      CUSTODY_TRY(inputs.check_output(output));
-    }
-    CUSTODY_TRY(internal::check_output_directory(options.output));
-    CUSTODY_TRY(internal::check_output_directory(receipt));
-    if (fs::exists(fs::symlink_status(options.output, ignored))) {
-      return existing_output(options.output, false);
-    }
-    CUSTODY_TRY(not_a_directory(receipt, "a receipt file",
-                                "--receipt names the file to write, which must not exist"));
-    for (const std::string& path : {receipt, receipt + ".p7s"}) {
-      if (fs::exists(fs::symlink_status(path, ignored))) {
-        return existing_output(receipt, true);
-      }
-    }
-  }
-  if (!encrypted && fs::is_directory(options.input, ignored) &&
-      !fs::exists(fs::path(options.input) / "bagit.txt", ignored)) {
-    return tl::unexpected(Error{Errc::invalid_argument,
-                                "this is a directory, but not a bag (it holds no bagit.txt)",
-                                options.input,
-                                {},
-                                0,
-                                "give a package made by custody-pack: NAME.tar, NAME.zip, "
-                                "NAME.tar.enc.json or a bag directory"});
-  }
-  ReceiveResult result;
-  Receiving out{result};
-  if (encrypted) {
-    if (receiver == nullptr) {
-      // Only checking (custody-verify): said as the check that could not be made.
-      out.not_checked("package",
-                      "it is encrypted: give the receiver's key and certificate (--key, --cert) "
-                      "to check it");
-      return result;
-    }
-    // A key the package is not for is found before anything is decrypted.
-    const std::string& mine = receiver->certificate().sha256_fingerprint;
-    std::string recipients;
-    bool found = false;
-    for (const CertificateFacts& recipient : index->recipients) {
-      found = found || recipient.sha256_fingerprint == mine;
-      recipients += (recipients.empty() ? "" : "; ") + recipient.subject;
-    }
-    if (!found) {
-      return tl::unexpected(
-          Error{Errc::invalid_argument,
-                fmt::format("this package is not encrypted to the certificate {}; it is for: {}",
-                            receiver->certificate().subject, recipients),
-                {},
-                {},
-                0,
-                "give the key and certificate of one of those recipients (--key, --cert)"});
-    }
-  }
-  auto scratch = PrivateDirectory::create(options.output);
-  CUSTODY_TRY(scratch);
-  std::string bag = scratch->file("bag");
-  json package_files = json::array();
-  std::map<std::string, Arrival> arrivals;
-  auto unpacked = unpack(options, cancel, receiver, *scratch, bag, out, package_files, arrivals);
-  CUSTODY_TRY(unpacked);
-  if (!*unpacked) {
-    return result;
-  }
-  result.received_bag = !arrivals.empty();
-  auto transfer_text = internal::read_small_file(bag + "/" + k_transfer_member, k_tag_limit);
-  const json transfer = transfer_text ? internal::parse_untrusted_json(*transfer_text) : json();
-  if (!transfer.is_object() || text_at(transfer, "/format") != k_transfer_format ||
-      !transfer.contains("version") || transfer["version"] != 1 || !transfer.contains("items") ||
-      !transfer["items"].is_array() || transfer["items"].empty()) {
-    out.fail("transfer",
-             "custody/transfer.json is missing, lists no item, or is not a custody "
-             "transfer statement (version 1)");
-    return result;
-  }
-  result.package_id = text_at(transfer, "/package_id");
-  check_coverage(bag, out);
-  check_declared_payload(bag, transfer, out);
-  check_sender(options, bag, transfer, out);
-  auto manifest = internal::read_small_file(bag + "/tagmanifest-sha256.txt", k_tag_limit);
-  std::map<std::string, std::string> listed;
-  if (manifest) {
-    for (const auto& [name, digest] : manifest_entries(*manifest)) {
-      listed[name] = digest;
-    }
-  }
-  check_facts(bag, transfer, listed, allowed_signers, out);
-  for (const json& item : transfer["items"]) {
-    check_item(options, cancel, bag, item, result.package_id, out, listed, arrivals);
-    if (cancel != nullptr && cancel->cancelled()) {
-      // Nothing is released or recorded: the private directory goes with this return.
-      return make_error(Errc::cancelled, "receiving was interrupted; nothing was released");
-    }
-  }
-  if (out.failed() || options.check_only) {
-    result.accepted = options.check_only && !out.failed();
-    return result;  // the scratch directory goes, and nothing is released
-  }
-  CUSTODY_TRY(record_receipt(options, *receiver, bag, transfer, package_files, result));
-  ::chmod(bag.c_str(), 0755);
-  fs::rename(bag, options.output, ignored);
-  if (ignored) {
-    return make_error(Errc::io_error, fmt::format("cannot move the received bag to {}: {}",
-                                                  options.output, ignored.message()));
-  }
-  CUSTODY_TRY(internal::fsync_parent_directory(options.output));
-  result.accepted = true;
-  return result;
+}  // namespace
+
+std::string receive_result_to_json(const ReceiveResult& result, const ReceiveOptions& options) {
+  const std::string& receipt = result.receipt_path;
+  return package_document(
+      json{{"format", "custody-receive-result"},
+           {"version", 1},
+           {"verdict", result.accepted ? "RECEIVED" : "REJECTED"},
+           {"received", result.accepted},
+           {"package", options.check.input},
+           {"output", result.accepted ? json(options.output) : json()},
+           {"receipt", result.accepted && !receipt.empty()
+                           ? json{{"path", receipt}, {"signature", receipt + ".p7s"}}
+                           : json()}},
+      result, true);
 }
 
+std::string receive_result_to_json(const ReceiveResult& result,
+                                   const PackageCheckOptions& options) {
+  return package_document(json{{"format", "custody-package-verification"},
+                               {"version", 1},
+                               {"verdict", result.accepted ? "INTACT" : "NOT INTACT"},
+                               {"intact", result.accepted},
+                               {"package", options.input},
+                               {"received_bag", result.received_bag}},
+                          result, false);
+}
+
+namespace {
+Result<ReceiptImport> import(const std::string& container,
+                             const std::string& receipt_path,
+                             const std::vector<std::string>& trust,
+                             const Identity& identity);
+}  // namespace
+
+Result<ReceiptImport> import_receipt(const std::string& container,
+                                     const std::string& receipt_path,
+                                     const std::vector<std::string>& trust,
+                                     const Identity& identity) {
+  return internal::json_errors_are_corrupt(
+      fmt::format("{} is not a valid receipt", receipt_path),
+      [&] { return import(container, receipt_path, trust, identity); });
+}
+
+namespace {
 Result<ReceiptImport> import(const std::string& container,
                              const std::string& receipt_path,
                              const std::vector<std::string>& trust,
