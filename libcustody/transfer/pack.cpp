@@ -372,19 +372,38 @@ Result<BagWriteResult> write_package(const BagSpec& spec,
   return written;
 }
 
+// Every container's log: each container is readable, with a readable log, before any of them
+// gets an event.
+Result<std::vector<CustodyLog>> read_logs(const std::vector<std::string>& containers) {
+  std::vector<CustodyLog> logs;
+  for (const std::string& container : containers) {
+    auto log = read_custody_log(container);
+    CUSTODY_TRY(log);
+    logs.push_back(std::move(*log));
+  }
+  return logs;
+}
+
+// custody/transfer.json: the package, its sender, the facts and the items.
+json transfer_statement(const PackResult& result, const TransferFacts& facts, json items) {
+  return json{{"format", k_transfer_format},
+              {"version", 1},
+              {"package_id", result.package_id},
+              {"created", utc_now()},
+              {"sender", json{{"subject", result.sender_subject},
+                              {"sha256_fingerprint", result.sender_fingerprint}}},
+              {"facts", facts_json(facts)},
+              {"items", std::move(items)}};
+}
+
 Result<PackResult> pack(const PackOptions& options,
                         const Identity& sender,
                         std::vector<Touched>& touched,
                         const CancelToken* cancel) {
   CUSTODY_TRY(check_pack_options(options));
   CUSTODY_TRY(sender.check_can_sign());
-  // Every container is readable, with a readable log, before any of them gets an event.
-  std::vector<CustodyLog> logs;
-  for (const std::string& container : options.containers) {
-    auto log = read_custody_log(container);
-    CUSTODY_TRY(log);
-    logs.push_back(std::move(*log));
-  }
+  auto logs = read_logs(options.containers);
+  CUSTODY_TRY(logs);
   auto sink = open_package_sink(options);
   CUSTODY_TRY(sink);
   PackResult result;
@@ -403,7 +422,7 @@ Result<PackResult> pack(const PackOptions& options,
     }
     const std::string& container = options.containers[i];
     std::error_code ignored;
-    touched.push_back({container, fs::file_size(container, ignored), logs[i].events.size(), {}});
+    touched.push_back({container, fs::file_size(container, ignored), (*logs)[i].events.size(), {}});
     auto packaged = record_packaged(container, options, result.package_id, sender);
     CUSTODY_TRY(packaged);
     auto log = read_custody_log(container);
@@ -426,14 +445,7 @@ Result<PackResult> pack(const PackOptions& options,
                          {"proof", proof_member(fs::path(container).filename().string())}});
     result.items.push_back(std::move(item));
   }
-  json transfer{{"format", k_transfer_format},
-                {"version", 1},
-                {"package_id", result.package_id},
-                {"created", utc_now()},
-                {"sender", json{{"subject", signer.subject},
-                                {"sha256_fingerprint", signer.sha256_fingerprint}}},
-                {"facts", facts_json(options.facts)},
-                {"items", items}};
+  const json transfer = transfer_statement(result, options.facts, std::move(items));
   spec.tag_files.insert(spec.tag_files.begin(),
                         BagTagFile{k_transfer_member, internal::canonical_json(transfer)});
   spec.info = bag_info(options.facts, result.package_id, options.containers.size());

@@ -242,6 +242,91 @@ constexpr std::array<FactPlace, 10> k_fact_places{{
     {&TransferFacts::contact_email, "contact email", "Contact-Email", nullptr},
 }};
 
+// bag-info.txt against custody/transfer.json (`stated`); false when they differ, which is said.
+bool compare_bag_info(const std::string& bag, const TransferFacts& stated, PackageChecker& out) {
+  bool same = true;
+  auto info_text = internal::read_small_file(bag + "/bag-info.txt", k_tag_limit);
+  const auto info = info_text ? bag_info_fields(*info_text) : std::map<std::string, std::string>{};
+  const auto info_value = [&](const char* label) {
+    const auto found = info.find(label);
+    return found == info.end() ? std::string() : found->second;
+  };
+  for (const FactPlace& place : k_fact_places) {
+    const std::string& value = stated.*place.member;
+    if (info_value(place.label) != value) {
+      out.fail("facts", fmt::format("bag-info.txt says {}: \"{}\", but custody/transfer.json says "
+                                    "\"{}\"",
+                                    place.label, info_value(place.label), value));
+      same = false;
+    }
+  }
+  if (info_value("Custody-Package-Id") != out.result.package_id) {
+    out.fail("facts",
+             "the Custody-Package-Id of bag-info.txt is not the package identifier of "
+             "custody/transfer.json");
+    same = false;
+  }
+  return same;
+}
+
+// An item's "packaged" event, from its proof in the bag; null when the item names no signed proof
+// or the proof holds no event (the item's check says so).
+json packaged_event(const std::string& bag,
+                    const json& item,
+                    const std::map<std::string, std::string>& listed) {
+  const std::string proof_name = text_at(item, "/proof");
+  if (!proof_name.starts_with("custody/items/") || proof_name.find("..") != std::string::npos ||
+      listed.count(proof_name) == 0) {
+    return json();
+  }
+  auto proof_text = internal::read_small_file(bag + "/" + proof_name, k_tag_limit);
+  const json proof = proof_text ? internal::parse_untrusted_json(*proof_text) : json();
+  const json::json_pointer event("/event/event");
+  return proof.is_object() && proof.contains(event) && proof.at(event).is_object() ? proof.at(event)
+                                                                                   : json();
+}
+
+// The signer and the facts of the "packaged" event of `payload` against the package's signer and
+// statement; false when they differ, which is said (a signer allowed with --allow-signer is a
+// warning).
+bool compare_packaged_event(const json& event,
+                            const std::string& payload,
+                            const std::set<std::string>& allowed_signers,
+                            PackageChecker& out) {
+  bool same = true;
+  const ReceiveResult& result = out.result;
+  const std::string packer = text_at(event, "/actor/certificate_sha256");
+  if (!result.sender_fingerprint.empty() && packer != result.sender_fingerprint &&
+      allowed_signers.count(result.sender_fingerprint) != 0) {
+    out.warn("sender",
+             fmt::format("the package is signed by {}, who did not pack {} (its "
+                         "\"packaged\" event is signed by the certificate with "
+                         "SHA-256 {}): accepted with --allow-signer",
+                         result.sender_subject, payload, packer.empty() ? "(none)" : packer));
+  } else if (!result.sender_fingerprint.empty() && packer != result.sender_fingerprint) {
+    out.fail("sender",
+             fmt::format("the package is signed by {}, but {} was packaged by another signer (its "
+                         "\"packaged\" event is signed by the certificate with SHA-256 {}): the "
+                         "package was signed again by someone who did not pack it",
+                         result.sender_subject, payload, packer.empty() ? "(none)" : packer));
+    same = false;
+  }
+  for (const FactPlace& place : k_fact_places) {
+    if (place.event == nullptr) {
+      continue;
+    }
+    const std::string recorded = text_at(event, place.event);
+    if (recorded != result.facts.*place.member) {
+      out.fail("facts", fmt::format("the {} differs: custody/transfer.json says \"{}\", but the "
+                                    "\"packaged\" event of {}, which the sender signed when "
+                                    "packing, says \"{}\"",
+                                    place.words, result.facts.*place.member, payload, recorded));
+      same = false;
+    }
+  }
+  return same;
+}
+
 }  // namespace
 
 // The facts and the signer against what the sender recorded when packing: bag-info.txt must state
@@ -254,76 +339,17 @@ void check_facts(const std::string& bag,
                  const std::map<std::string, std::string>& listed,
                  const std::set<std::string>& allowed_signers,
                  PackageChecker& out) {
-  TransferFacts& stated = out.result.facts;
-  read_facts(transfer, stated);
-  bool confirmed = true;
-  const auto differ = [&](std::string subject, std::string detail) {
-    out.fail(std::move(subject), std::move(detail));
-    confirmed = false;
-  };
-  auto info_text = internal::read_small_file(bag + "/bag-info.txt", k_tag_limit);
-  const auto info = info_text ? bag_info_fields(*info_text) : std::map<std::string, std::string>{};
-  const auto info_value = [&](const char* label) {
-    const auto found = info.find(label);
-    return found == info.end() ? std::string() : found->second;
-  };
-  for (const FactPlace& place : k_fact_places) {
-    const std::string& value = stated.*place.member;
-    if (info_value(place.label) != value) {
-      differ("facts", fmt::format("bag-info.txt says {}: \"{}\", but custody/transfer.json says "
-                                  "\"{}\"",
-                                  place.label, info_value(place.label), value));
-    }
-  }
-  if (info_value("Custody-Package-Id") != out.result.package_id) {
-    differ("facts",
-           "the Custody-Package-Id of bag-info.txt is not the package identifier of "
-           "custody/transfer.json");
-  }
+  read_facts(transfer, out.result.facts);
+  bool confirmed = compare_bag_info(bag, out.result.facts, out);
   for (const json& item : transfer["items"]) {
-    const std::string payload = text_at(item, "/payload");
-    const std::string proof_name = text_at(item, "/proof");
-    if (!proof_name.starts_with("custody/items/") || proof_name.find("..") != std::string::npos ||
-        listed.count(proof_name) == 0) {
+    const json event = packaged_event(bag, item, listed);
+    if (event.is_null()) {
       confirmed = false;  // the item's check names it
       continue;
     }
-    auto proof_text = internal::read_small_file(bag + "/" + proof_name, k_tag_limit);
-    const json proof = proof_text ? internal::parse_untrusted_json(*proof_text) : json();
-    const json event = proof.is_object() && proof.contains(json::json_pointer("/event/event"))
-                           ? proof.at(json::json_pointer("/event/event"))
-                           : json();
-    if (!event.is_object()) {
-      confirmed = false;  // the item's check names it
-      continue;
-    }
-    const std::string packer = text_at(event, "/actor/certificate_sha256");
-    if (!out.result.sender_fingerprint.empty() && packer != out.result.sender_fingerprint &&
-        allowed_signers.count(out.result.sender_fingerprint) != 0) {
-      out.warn("sender",
-               fmt::format("the package is signed by {}, who did not pack {} (its "
-                           "\"packaged\" event is signed by the certificate with "
-                           "SHA-256 {}): accepted with --allow-signer",
-                           out.result.sender_subject, payload, packer.empty() ? "(none)" : packer));
-    } else if (!out.result.sender_fingerprint.empty() && packer != out.result.sender_fingerprint) {
-      differ("sender",
-             fmt::format("the package is signed by {}, but {} was packaged by another signer (its "
-                         "\"packaged\" event is signed by the certificate with SHA-256 {}): the "
-                         "package was signed again by someone who did not pack it",
-                         out.result.sender_subject, payload, packer.empty() ? "(none)" : packer));
-    }
-    for (const FactPlace& place : k_fact_places) {
-      if (place.event == nullptr) {
-        continue;
-      }
-      const std::string recorded = text_at(event, place.event);
-      if (recorded != stated.*place.member) {
-        differ("facts", fmt::format("the {} differs: custody/transfer.json says \"{}\", but the "
-                                    "\"packaged\" event of {}, which the sender signed when "
-                                    "packing, says \"{}\"",
-                                    place.words, stated.*place.member, payload, recorded));
-      }
-    }
+    const bool same =
+        compare_packaged_event(event, text_at(item, "/payload"), allowed_signers, out);
+    confirmed = confirmed && same;
   }
   out.result.facts_confirmed = confirmed && !out.result.sender_fingerprint.empty();
   if (out.result.facts_confirmed) {
@@ -333,84 +359,121 @@ void check_facts(const std::string& bag,
   }
 }
 
-// The sender's signature over the tag manifest, its timestamp, and the validity of the sender's
-// certificate: one that has expired since is accepted only when a trusted timestamp proves the
-// signature was made before (or with accept_expired_signers).
-void check_sender(const PackageCheckOptions& options,
-                  const std::string& bag,
-                  const json& transfer,
-                  PackageChecker& out) {
+namespace {
+
+// The sender's signature over tagmanifest-sha256.txt, read from the bag.
+struct SenderSignature {
+  std::string signature;  // CMS (DER)
+  SignatureCheck check;
+};
+
+// The signature over the tag manifest, by a signer the given CAs vouch for, who is the sender that
+// custody/transfer.json names, over a tag manifest that lists what the signature must cover. Sets
+// the result's sender; nullopt after a check that failed or could not be made.
+std::optional<SenderSignature> check_sender_signature(const PackageCheckOptions& options,
+                                                      const std::string& bag,
+                                                      const json& transfer,
+                                                      PackageChecker& out) {
   auto manifest = internal::read_small_file(bag + "/tagmanifest-sha256.txt", k_tag_limit);
   auto signature = internal::read_small_file(bag + "/" + k_signature_member, k_tag_limit);
   if (!manifest || !signature) {
     out.fail("sender", "the package carries no signature over tagmanifest-sha256.txt");
-    return;
+    return std::nullopt;
   }
   if (options.trust.empty()) {
     out.not_checked("sender", "no --trust given: the sender's certificate cannot be checked");
-    return;
+    return std::nullopt;
   }
   auto check = verify_detached(*signature, *manifest, options.trust);
   if (!check || !check->signature_valid) {
     out.fail("sender",
              "the signature over tagmanifest-sha256.txt does not verify: the package "
              "was altered or the signature forged");
-    return;
+    return std::nullopt;
   }
   out.result.sender_subject = check->signer.subject;
   if (!check->chain_trusted) {
     out.fail("sender", fmt::format("signed by {}, who is not vouched for by the given CAs ({})",
                                    check->signer.subject, check->trust_problem));
-    return;
+    return std::nullopt;
   }
   if (text_at(transfer, "/sender/sha256_fingerprint") != check->signer.sha256_fingerprint) {
     out.fail("sender", "the signer is not the sender named in custody/transfer.json");
-    return;
+    return std::nullopt;
   }
   // The tag manifest must list what the signature is meant to cover.
   const std::map<std::string, std::string> listed = manifest_entries(*manifest);
   for (const char* required : {"bag-info.txt", "manifest-sha256.txt", k_transfer_member}) {
     if (listed.count(required) == 0) {
       out.fail("sender", fmt::format("the signed tag manifest does not list {}", required));
-      return;
+      return std::nullopt;
     }
   }
   out.result.sender_fingerprint = check->signer.sha256_fingerprint;
-  auto token = internal::read_small_file(bag + "/" + k_token_member, k_tag_limit);
+  return SenderSignature{std::move(*signature), std::move(*check)};
+}
+
+// The sender's timestamp token: whether there is one, and its check (when it could be read).
+struct SenderTimestamp {
+  bool present = false;
   std::optional<TimestampCheck> stamp;
+  bool trusted = false;  // over the signature, by a TSA the given CAs vouch for
+};
+
+SenderTimestamp read_sender_timestamp(const PackageCheckOptions& options,
+                                      const std::string& bag,
+                                      const std::string& signature) {
+  SenderTimestamp time;
+  auto token = internal::read_small_file(bag + "/" + k_token_member, k_tag_limit);
+  time.present = static_cast<bool>(token);
   if (token) {
-    if (auto checked = verify_timestamp(*token, *signature, options.tsa_trust)) {
-      stamp = *checked;
+    if (auto checked = verify_timestamp(*token, signature, options.tsa_trust)) {
+      time.stamp = *checked;
     }
   }
-  const bool trusted_time =
-      stamp && stamp->imprint_matches && stamp->signature_valid && !options.tsa_trust.empty();
-  const std::string& expiry = check->signer.not_after;
+  time.trusted = time.stamp && time.stamp->imprint_matches && time.stamp->signature_valid &&
+                 !options.tsa_trust.empty();
+  return time;
+}
+
+// The sender's certificate: one that has expired since is accepted only when a trusted timestamp
+// proves the signature was made before (or with accept_expired_signers, as a warning).
+void check_sender_validity(const PackageCheckOptions& options,
+                           const SignatureCheck& check,
+                           const SenderTimestamp& time,
+                           PackageChecker& out) {
+  const std::string& expiry = check.signer.not_after;
   const bool expired = !expiry.empty() && expiry < utc_now();
-  if (expired && !(trusted_time && stamp->time <= expiry)) {
+  if (expired && !(time.trusted && time.stamp->time <= expiry)) {
     const std::string why = fmt::format(
         "signed by {}, whose certificate has expired (on {}), and no trusted time proves that the "
         "package was signed before ({}); its date, {}, is the sender's own claim",
-        check->signer.subject, expiry,
-        !token          ? "it is not timestamped"
-        : !trusted_time ? "its timestamp is not checked against a TSA you trust: give "
+        check.signer.subject, expiry,
+        !time.present   ? "it is not timestamped"
+        : !time.trusted ? "its timestamp is not checked against a TSA you trust: give "
                           "--tsa-trust"
                         : "its timestamp is later than the expiry",
-        check->signing_time.empty() ? std::string("unknown") : check->signing_time);
+        check.signing_time.empty() ? std::string("unknown") : check.signing_time);
     if (options.accept_expired_signers) {
       out.warn("sender", why + " (accepted with --accept-expired-signers)");
     } else {
       out.fail("sender", why + "; if you accept that claim, give --accept-expired-signers");
     }
-  } else {
-    out.pass("sender",
-             fmt::format("signed by {} ({}){}", check->signer.subject, check->signing_time,
-                         expired ? fmt::format("; the certificate expired on {}, after "
-                                               "the trusted time of the signature",
-                                               expiry)
-                                 : std::string()));
+    return;
   }
-  if (!token) {
+  out.pass("sender", fmt::format("signed by {} ({}){}", check.signer.subject, check.signing_time,
+                                 expired ? fmt::format("; the certificate expired on {}, after "
+                                                       "the trusted time of the signature",
+                                                       expiry)
+                                         : std::string()));
+}
+
+// The timestamp over the sender's signature.
+void check_sender_time(const PackageCheckOptions& options,
+                       const SenderTimestamp& time,
+                       PackageChecker& out) {
+  const std::optional<TimestampCheck>& stamp = time.stamp;
+  if (!time.present) {
     out.warn("time", "the sender's signature is not timestamped: its time is the sender's claim");
   } else if (!stamp || !stamp->imprint_matches) {
     out.fail("time", "the timestamp is not over the sender's signature");
@@ -424,6 +487,24 @@ void check_sender(const PackageCheckOptions& options,
     out.pass("time", fmt::format("signed by {} at the latest (trusted time by {})", stamp->time,
                                  stamp->tsa_subject));
   }
+}
+
+}  // namespace
+
+// The sender's signature over the tag manifest, the validity of the sender's certificate, and the
+// signature's timestamp.
+void check_sender(const PackageCheckOptions& options,
+                  const std::string& bag,
+                  const json& transfer,
+                  PackageChecker& out) {
+  const std::optional<SenderSignature> signed_by =
+      check_sender_signature(options, bag, transfer, out);
+  if (!signed_by) {
+    return;
+  }
+  const SenderTimestamp time = read_sender_timestamp(options, bag, signed_by->signature);
+  check_sender_validity(options, signed_by->check, time, out);
+  check_sender_time(options, time, out);
 }
 
 // Every payload file must be an item of the transfer statement (a signed file the statement does
@@ -451,26 +532,15 @@ void check_declared_payload(const std::string& bag, const json& transfer, Packag
   }
 }
 
-// One container: verified in full, its log extending the packed proof, its hashes as declared;
-// in a received bag, its "received" event as the manifest says it arrived.
-void check_item(const PackageCheckOptions& options,
-                const CancelToken* cancel,
-                const std::string& bag,
-                const json& item,
-                const std::map<std::string, std::string>& listed,
-                const std::map<std::string, Arrival>& arrivals,
-                PackageChecker& out) {
-  const std::string& package_id = out.result.package_id;
-  const std::string payload = text_at(item, "/payload");
-  const std::string proof_name = text_at(item, "/proof");
-  if (payload.find("..") != std::string::npos || !payload.starts_with("data/") ||
-      proof_name.find("..") != std::string::npos || !proof_name.starts_with("custody/items/") ||
-      listed.count(proof_name) == 0) {
-    out.fail(payload.empty() ? "item" : payload,
-             "custody/transfer.json names an item or proof outside the signed bag");
-    return;
-  }
-  const std::string path = bag + "/" + payload;
+namespace {
+
+// The container verified in full (verify_container); a container without a seal of its own is a
+// warning (the sender's signature covers its bytes). False when a check failed, which is said.
+bool check_container(const PackageCheckOptions& options,
+                     const CancelToken* cancel,
+                     const std::string& path,
+                     const std::string& payload,
+                     PackageChecker& out) {
   VerifyOptions verify;
   verify.trust_files = options.trust;
   verify.tsa_trust_files = options.tsa_trust;
@@ -478,7 +548,7 @@ void check_item(const PackageCheckOptions& options,
   auto report = verify_container({path}, verify, nullptr, cancel);
   if (!report) {
     out.fail(payload, "cannot be read as a container: " + report.error().message);
-    return;
+    return false;
   }
   bool verified = true;
   for (const Check& check : report->checks) {
@@ -495,21 +565,30 @@ void check_item(const PackageCheckOptions& options,
     verified = false;
     out.fail(payload, describe_check(check));
   }
-  if (!verified) {
-    return;
-  }
-  const std::string proof_path = bag + "/" + proof_name;
+  return verified;
+}
+
+// The container's custody log: it extends the tree head the sender packed (the item's proof of
+// its "packaged" event, of this package), nothing follows its last event, and its image hashes and
+// log are those custody/transfer.json declares. The log, or nullopt after a failed check.
+std::optional<LogVerification> check_item_log(const PackageCheckOptions& options,
+                                              const std::string& bag,
+                                              const json& item,
+                                              const std::string& payload,
+                                              PackageChecker& out) {
+  const std::string path = bag + "/" + payload;
+  const std::string proof_path = bag + "/" + text_at(item, "/proof");
   auto proof_text = internal::read_small_file(proof_path, k_tag_limit);
   auto proof = proof_text ? check_custody_proof(*proof_text, options.trust, options.tsa_trust)
                           : Result<ProofCheck>(tl::unexpected(proof_text.error()));
   if (!proof || !proof->valid) {
     out.fail(payload, "the inclusion proof of its \"packaged\" event does not hold");
-    return;
+    return std::nullopt;
   }
   auto log = verify_custody_log(path, options.trust, options.tsa_trust, {proof_path});
   if (!log || !log->intact) {
     out.fail(payload, "its custody log does not extend the tree head the sender packed");
-    return;
+    return std::nullopt;
   }
   if (log->log.trailing_bytes != 0) {
     // custody-pack and custody-receive only append complete events: anything after the last end
@@ -517,63 +596,115 @@ void check_item(const PackageCheckOptions& options,
     out.fail(payload, fmt::format("{} bytes follow the container's last complete end record: "
                                   "something that is not a custody event was added to it",
                                   log->log.trailing_bytes));
-    return;
+    return std::nullopt;
   }
   const json packed = internal::parse_untrusted_json(*proof_text);
-  if (text_at(packed, "/event/event/details/package_id") != package_id ||
+  if (text_at(packed, "/event/event/details/package_id") != out.result.package_id ||
       text_at(packed, "/event/event/action") != "packaged") {
     out.fail(payload, "its proof is of an event of another package");
-    return;
+    return std::nullopt;
   }
   if (!item.contains("image_hashes") || item["image_hashes"] != json(log->log.image_hashes) ||
       text_at(item, "/log_id") != log->log.log_id) {
     out.fail(payload, "its image hashes or log differ from what custody/transfer.json declares");
-    return;
+    return std::nullopt;
   }
-  std::string received;
-  if (!arrivals.empty()) {
-    const auto arrival = arrivals.find(payload);
-    if (arrival == arrivals.end()) {
-      out.fail(payload,
-               "the other items hold their \"received\" event, this one does not: it is not the "
-               "container that was received (cut back, or replaced)");
-      return;
-    }
-    auto manifest = internal::read_small_file(bag + "/manifest-sha256.txt", k_tag_limit);
-    const auto entries =
-        manifest ? manifest_entries(*manifest) : std::map<std::string, std::string>{};
-    const auto listed_sha256 = entries.find(payload);
-    if (listed_sha256 == entries.end() || arrival->second.sha256 != listed_sha256->second) {
-      out.fail(payload, fmt::format("its \"received\" event (event {}) records other bytes than "
-                                    "manifest-sha256.txt lists",
-                                    arrival->second.event));
-      return;
-    }
-    received =
-        fmt::format(", received as event {} by {} at {} ({} bytes arrived)", arrival->second.event,
-                    arrival->second.by, arrival->second.time, arrival->second.size);
+  return std::move(*log);
+}
+
+// In a bag custody-receive released: the item's "received" event, recording the bytes that
+// manifest-sha256.txt lists. Words for the item's check ("" when the bag was not received), or
+// nullopt after a failed check.
+std::optional<std::string> check_arrival(const std::string& bag,
+                                         const std::string& payload,
+                                         const std::map<std::string, Arrival>& arrivals,
+                                         PackageChecker& out) {
+  if (arrivals.empty()) {
+    return std::string();
   }
-  const auto sha256 = log->log.image_hashes.find("sha256");
+  const auto arrival = arrivals.find(payload);
+  if (arrival == arrivals.end()) {
+    out.fail(payload,
+             "the other items hold their \"received\" event, this one does not: it is not the "
+             "container that was received (cut back, or replaced)");
+    return std::nullopt;
+  }
+  auto manifest = internal::read_small_file(bag + "/manifest-sha256.txt", k_tag_limit);
+  const auto entries =
+      manifest ? manifest_entries(*manifest) : std::map<std::string, std::string>{};
+  const auto listed_sha256 = entries.find(payload);
+  if (listed_sha256 == entries.end() || arrival->second.sha256 != listed_sha256->second) {
+    out.fail(payload, fmt::format("its \"received\" event (event {}) records other bytes than "
+                                  "manifest-sha256.txt lists",
+                                  arrival->second.event));
+    return std::nullopt;
+  }
+  return fmt::format(", received as event {} by {} at {} ({} bytes arrived)", arrival->second.event,
+                     arrival->second.by, arrival->second.time, arrival->second.size);
+}
+
+// An item that passed: said, and added to the result's items.
+void add_checked_item(const std::string& bag,
+                      const json& item,
+                      const std::string& payload,
+                      const LogVerification& log,
+                      const std::string& received,
+                      const std::map<std::string, Arrival>& arrivals,
+                      PackageChecker& out) {
+  const auto sha256 = log.log.image_hashes.find("sha256");
   std::uint64_t packaged_event = 0;
   if (item.contains("packaged_event") && item["packaged_event"].is_number_unsigned()) {
     packaged_event = item["packaged_event"].get<std::uint64_t>();
   }
   out.pass(payload,
-           fmt::format("intact: {} events, packaged as event {}{}{}", log->log.events.size(),
+           fmt::format("intact: {} events, packaged as event {}{}{}", log.log.events.size(),
                        packaged_event, received,
-                       sha256 == log->log.image_hashes.end() ? std::string()
-                                                             : ", image sha256 " + sha256->second));
+                       sha256 == log.log.image_hashes.end() ? std::string()
+                                                            : ", image sha256 " + sha256->second));
   PackedItem checked;
-  checked.container = path;
+  checked.container = bag + "/" + payload;
   checked.payload_name = payload;
   checked.packaged_event = packaged_event;
-  checked.log_id = log->log.log_id;
+  checked.log_id = log.log.log_id;
   if (const auto arrival = arrivals.find(payload); arrival != arrivals.end()) {
     checked.size = arrival->second.size;
     checked.sha256 = arrival->second.sha256;
     checked.received_event = arrival->second.event;
   }
   out.result.items.push_back(std::move(checked));
+}
+
+}  // namespace
+
+// One container: within the signed bag, verified in full, its log extending the packed proof, its
+// hashes as declared; in a received bag, its "received" event as the manifest says it arrived.
+void check_item(const PackageCheckOptions& options,
+                const CancelToken* cancel,
+                const std::string& bag,
+                const json& item,
+                const std::map<std::string, std::string>& listed,
+                const std::map<std::string, Arrival>& arrivals,
+                PackageChecker& out) {
+  const std::string payload = text_at(item, "/payload");
+  const std::string proof_name = text_at(item, "/proof");
+  if (payload.find("..") != std::string::npos || !payload.starts_with("data/") ||
+      proof_name.find("..") != std::string::npos || !proof_name.starts_with("custody/items/") ||
+      listed.count(proof_name) == 0) {
+    out.fail(payload.empty() ? "item" : payload,
+             "custody/transfer.json names an item or proof outside the signed bag");
+    return;
+  }
+  if (!check_container(options, cancel, bag + "/" + payload, payload, out)) {
+    return;
+  }
+  const std::optional<LogVerification> log = check_item_log(options, bag, item, payload, out);
+  if (!log) {
+    return;
+  }
+  const std::optional<std::string> received = check_arrival(bag, payload, arrivals, out);
+  if (received) {
+    add_checked_item(bag, item, payload, *log, *received, arrivals, out);
+  }
 }
 
 }  // namespace custody::internal

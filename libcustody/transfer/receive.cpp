@@ -30,67 +30,79 @@ using nlohmann::json;
 namespace internal {
 namespace {
 
+// One item: its "received" event recorded in its container, with the size that arrived and the
+// SHA-256 that manifest-sha256.txt lists (the bag's validation hashed every payload file against
+// it already). The item as received (its path still in the bag).
+Result<PackedItem> record_received(const Identity& receiver,
+                                   const std::string& bag,
+                                   const json& item,
+                                   const std::map<std::string, std::string>& payload_hashes,
+                                   const ReceiveResult& result) {
+  const std::string payload = text_at(item, "/payload");
+  PackedItem received;
+  received.container = bag + "/" + payload;
+  received.payload_name = payload;
+  received.log_id = text_at(item, "/log_id");
+  std::error_code ignored;
+  received.size = fs::file_size(received.container, ignored);
+  if (item.contains("packaged_event") && item["packaged_event"].is_number_unsigned()) {
+    received.packaged_event = item["packaged_event"].get<std::uint64_t>();
+  }
+  const auto validated = payload_hashes.find(payload);
+  if (validated == payload_hashes.end()) {
+    return make_error(Errc::internal, payload + " is not in the validated manifest");
+  }
+  received.sha256 = validated->second;
+  std::transform(received.sha256.begin(), received.sha256.end(), received.sha256.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  EventDraft draft;
+  draft.action = "received";
+  draft.tool_name = "custody-receive";
+  draft.details = {{"package_id", result.package_id},
+                   {"sender", result.sender_subject},
+                   {"arrived_size", std::to_string(received.size)},
+                   {"arrived_sha256", received.sha256}};
+  auto added = append_custody_event(received.container, draft, &receiver);
+  CUSTODY_TRY(added);
+  received.received_event = added->sequence;
+  return received;
+}
+
+// "received" in every container, then the receipt (OPTIONS.receipt, and its signature in .p7s):
+// the package's files, and each item as it arrived.
 Result<void> record_receipt(const ReceiveOptions& options,
                             const Identity& receiver,
-                            const std::string& bag,
-                            const json& transfer,
-                            const json& package_files,
-                            ReceiveResult& result) {
-  auto manifest = internal::read_small_file(bag + "/manifest-sha256.txt", k_tag_limit);
+                            CheckedPackage& checked) {
+  ReceiveResult& result = checked.result;
+  auto manifest = internal::read_small_file(checked.bag + "/manifest-sha256.txt", k_tag_limit);
   CUSTODY_TRY(manifest);
   const std::map<std::string, std::string> payload_hashes = manifest_entries(*manifest);
   json items = json::array();
   result.items.clear();
-  for (const json& item : transfer["items"]) {
-    const std::string payload = text_at(item, "/payload");
-    const std::string path = bag + "/" + payload;
-    std::error_code ignored;
-    PackedItem received;
-    received.container = options.output + "/" + payload;
-    received.payload_name = payload;
-    received.log_id = text_at(item, "/log_id");
-    received.size = fs::file_size(path, ignored);
-    if (item.contains("packaged_event") && item["packaged_event"].is_number_unsigned()) {
-      received.packaged_event = item["packaged_event"].get<std::uint64_t>();
-    }
-    // The bag's validation hashed every payload file against manifest-sha256.txt already.
-    const auto validated = payload_hashes.find(payload);
-    if (validated == payload_hashes.end()) {
-      return make_error(Errc::internal, payload + " is not in the validated manifest");
-    }
-    received.sha256 = validated->second;
-    std::transform(received.sha256.begin(), received.sha256.end(), received.sha256.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    EventDraft draft;
-    draft.action = "received";
-    draft.tool_name = "custody-receive";
-    draft.details = {{"package_id", result.package_id},
-                     {"sender", result.sender_subject},
-                     {"arrived_size", std::to_string(received.size)},
-                     {"arrived_sha256", received.sha256}};
-    auto added = append_custody_event(path, draft, &receiver);
-    CUSTODY_TRY(added);
-    received.received_event = added->sequence;
-    items.push_back(json{{"payload", payload},
-                         {"log_id", received.log_id},
-                         {"size", received.size},
-                         {"sha256", received.sha256},
+  for (const json& item : checked.transfer["items"]) {
+    auto received = record_received(receiver, checked.bag, item, payload_hashes, result);
+    CUSTODY_TRY(received);
+    received->container = options.output + "/" + received->payload_name;  // once released
+    items.push_back(json{{"payload", received->payload_name},
+                         {"log_id", received->log_id},
+                         {"size", received->size},
+                         {"sha256", received->sha256},
                          {"image_hashes", item.value("image_hashes", json::object())},
-                         {"received_event", added->sequence}});
-    result.items.push_back(std::move(received));
+                         {"received_event", received->received_event}});
+    result.items.push_back(std::move(*received));
   }
   const CertificateFacts& facts = receiver.certificate();
-  json receipt{
-      {"format", k_receipt_format},
-      {"version", 1},
-      {"package_id", result.package_id},
-      {"received_at", utc_now()},
-      {"receiver",
-       json{{"subject", facts.subject}, {"sha256_fingerprint", facts.sha256_fingerprint}}},
-      {"sender", json{{"subject", result.sender_subject},
-                      {"sha256_fingerprint", text_at(transfer, "/sender/sha256_fingerprint")}}},
-      {"package", json{{"files", package_files}}},
-      {"items", items}};
+  const std::string sender_fingerprint = text_at(checked.transfer, "/sender/sha256_fingerprint");
+  json receipt{{"format", k_receipt_format},
+               {"version", 1},
+               {"package_id", result.package_id},
+               {"received_at", utc_now()},
+               {"receiver",
+                json{{"subject", facts.subject}, {"sha256_fingerprint", facts.sha256_fingerprint}}},
+               {"sender", json{{"subject", result.sender_subject},
+                               {"sha256_fingerprint", sender_fingerprint}}},
+               {"package", json{{"files", checked.package_files}}},
+               {"items", items}};
   const std::string bytes = internal::canonical_json(receipt);
   auto signature = receiver.sign_detached(bytes);
   CUSTODY_TRY(signature);
@@ -381,8 +393,7 @@ Result<void> check_receive_outputs(const ReceiveOptions& options,
 Result<void> release(const ReceiveOptions& options,
                      const Identity& receiver,
                      CheckedPackage& checked) {
-  CUSTODY_TRY(record_receipt(options, receiver, checked.bag, checked.transfer,
-                             checked.package_files, checked.result));
+  CUSTODY_TRY(record_receipt(options, receiver, checked));
   ::chmod(checked.bag.c_str(), 0755);
   std::error_code failure;
   fs::rename(checked.bag, options.output, failure);
