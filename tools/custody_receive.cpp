@@ -38,8 +38,8 @@ ExitCode run(ReceiveOptions& options,
                               "(and an encrypted package needs the receiver's key)",
                               "give the receiving authority's key and certificate");
   }
-  std::vector<std::string> all_trust = options.trust;
-  all_trust.insert(all_trust.end(), options.tsa_trust.begin(), options.tsa_trust.end());
+  std::vector<std::string> all_trust = options.check.trust;
+  all_trust.insert(all_trust.end(), options.check.tsa_trust.begin(), options.check.tsa_trust.end());
   // A trust file that is missing (66) or not a certificate (64) is the user's to fix, before
   // anything is unpacked.
   if (auto usable = check_trust_files(all_trust); !usable) {
@@ -59,10 +59,9 @@ ExitCode run(ReceiveOptions& options,
   if (common.json) {
     fmt::print("{}", receive_result_to_json(*received, options));
   } else if (!common.quiet || !received->accepted) {
-    fmt::print("{}: {}\n", received->accepted ? "RECEIVED" : "REJECTED", options.input);
+    fmt::print("{}: {}\n", received->accepted ? "RECEIVED" : "REJECTED", options.check.input);
     for (const ReceiveCheck& check : received->checks) {
-      const char* word = !check.passed ? "FAIL" : (check.warning ? "WARN" : "PASS");
-      fmt::print("{}  {:<20} {}\n", word, check.subject, check.detail);
+      fmt::print("{}  {:<20} {}\n", verdict_label(check.verdict), check.subject, check.detail);
     }
     if (!received->package_id.empty()) {
       print_facts(*received);
@@ -103,24 +102,24 @@ int main(int argc, char** argv) {
       "      --trust bka-ca.pem --tsa-trust tsa-ca.pem\n"
       "  custody-receive transfer.tar.enc.json -o received/ --key paris.key --cert paris.pem "
       "--trust bka-ca.pem");
-  app.add_option("PACKAGE", options.input,
+  app.add_option("PACKAGE", options.check.input,
                  "NAME.tar, NAME.zip, a bag directory, or an encrypted package (NAME.tar.enc.json)")
       ->required();
   app.add_option("-o,--output", options.output, "The new directory for the received bag")
       ->required()
       ->type_name("DIR");
   add_identity_options(app, identity, "");
-  app.add_option("--trust", options.trust, "CA certificates (PEM) the sender must chain to")
+  app.add_option("--trust", options.check.trust, "CA certificates (PEM) the sender must chain to")
       ->type_name("FILE")
       ->allow_extra_args(false);
-  app.add_option("--tsa-trust", options.tsa_trust, "CA certificates (PEM) of trusted TSAs")
+  app.add_option("--tsa-trust", options.check.tsa_trust, "CA certificates (PEM) of trusted TSAs")
       ->type_name("FILE")
       ->allow_extra_args(false);
-  app.add_flag("--accept-expired-signers", options.accept_expired_signers,
+  app.add_flag("--accept-expired-signers", options.check.accept_expired_signers,
                "Accept a sender (or a signer in a container) whose certificate has expired "
                "since, although no trusted timestamp proves the signature was made before (a "
                "warning instead of a failure)");
-  app.add_option("--allow-signer", options.allowed_signers,
+  app.add_option("--allow-signer", options.check.allowed_signers,
                  "Accept a package signed by this certificate although another signer packed its "
                  "items (a package signed again, e.g. by a forwarding authority); repeatable")
       ->type_name("CERT")

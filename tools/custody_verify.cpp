@@ -145,8 +145,7 @@ void print_package(const ReceiveResult& checked, const std::string& path) {
                    "\"received\" event and later signed events (nothing was recorded)"
                  : "passes every check (nothing was released or recorded)");
   for (const ReceiveCheck& check : checked.checks) {
-    fmt::print("  {}  {:<20} {}\n", !check.passed ? "FAIL" : (check.warning ? "WARN" : "PASS"),
-               check.subject, check.detail);
+    fmt::print("  {}  {:<20} {}\n", verdict_label(check.verdict), check.subject, check.detail);
   }
   if (!checked.package_id.empty()) {
     const TransferFacts& facts = checked.facts;

@@ -42,6 +42,7 @@
 #include <custody/byte_sink.hpp>
 #include <custody/error.hpp>
 #include <custody/progress.hpp>
+#include <custody/verdict.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -56,13 +57,10 @@ namespace custody {
 
 // ---- Validation -------------------------------------------------------------------------------
 
-enum class BagSeverity : std::uint8_t {
-  error,    // the bag is not valid
-  warning,  // the bag is valid, but something is unusual (e.g. "./data/x" in a manifest)
-};
-
+// A problem of a bag has the verdict fail (the bag is not valid) or warn (the bag is valid, but
+// something is unusual, e.g. "./data/x" in a manifest).
 struct BagProblem {
-  BagSeverity severity = BagSeverity::error;
+  Verdict verdict = Verdict::fail;
   std::string file;  // relative to the bag ("data/a.txt", "manifest-sha256.txt"); "" = the bag
   std::string message;
 };
@@ -83,10 +81,10 @@ struct BagReport {
   std::uint64_t payload_bytes = 0;
   std::vector<BagProblem> problems;  // in the order found: bagit.txt, bag-info, manifests, files
 
-  // True when no problem is an error (warnings allowed).
+  // True when no problem fails (warnings allowed).
   bool valid() const;
-  // Problems of one severity, as "file: message" lines, for diagnostics.
-  std::vector<std::string> lines(BagSeverity severity) const;
+  // Problems of one verdict (fail or warn), as "file: message" lines, for diagnostics.
+  std::vector<std::string> lines(Verdict verdict) const;
 };
 
 // Validates the bag in `directory` (see the file comment). Errc::not_found if it does not exist,

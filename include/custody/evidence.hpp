@@ -66,8 +66,8 @@ struct EvidenceOptions {
 };
 
 // The outcome of one evidence item: a verification report, the checks of a transfer package or
-// bag (receive_transfer with check_only: nothing released or recorded), or the Error that kept it
-// from being checked (a missing segment, an unreadable container, ...).
+// bag (verify_package: nothing released or recorded), or the Error that kept it from being checked
+// (a missing segment, an unreadable container, ...).
 struct EvidenceReport {
   EvidenceItem item;
   std::optional<VerificationReport> verification;  // every kind but packages and bags
@@ -77,11 +77,11 @@ struct EvidenceReport {
   bool verified() const;
 };
 
-// The ReceiveOptions with which verify_evidence checks a package or bag at `path`.
-ReceiveOptions package_check_options(const std::string& path, const EvidenceOptions& options);
+// The options with which verify_evidence checks a package or bag at `path` (verify_package).
+PackageCheckOptions package_check_options(const std::string& path, const EvidenceOptions& options);
 
 // Verifies each item with the check for its kind: verify_container (AFF4, striped, AFF4-L),
-// verify_e01, verify_record (raw), receive_transfer check_only (packages and bags). One report
+// verify_e01, verify_record (raw), verify_package (packages and bags). One report
 // per item, in order; an item that cannot be checked keeps its Error and the others are still
 // checked. Errc::cancelled (nothing more is checked) is the only Error returned.
 Result<std::vector<EvidenceReport>> verify_evidence(const std::vector<EvidenceItem>& items,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Cryptographic hashes through OpenSSL 3 EVP: the algorithms custody records, an incremental
-// single-algorithm Hasher, and a multi-algorithm one-pass hash of a whole Source that spreads the
-// algorithms over the cores.
+// single-algorithm Hasher, a multi-algorithm one-pass hash of a whole Source that spreads the
+// algorithms over the cores, and one of a file (or its first bytes).
 #pragma once
 
 #include <custody/error.hpp>
@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -86,5 +87,13 @@ Result<DigestSet> hash_source(Source& source,
                               std::span<const HashAlgorithm> algorithms,
                               ProgressSink* progress = nullptr,
                               const CancelToken* cancel = nullptr);
+
+// Reads the file at `path` once (its first `length` bytes when given, all of it otherwise) and
+// computes every algorithm in `algorithms`, on the calling thread: for files that are not evidence
+// being imaged (a package, a receipt, a container's prefix). Errc::not_found if it does not exist,
+// Errc::io_error if it cannot be opened or read, Errc::corrupt if it is shorter than `length`.
+Result<DigestSet> hash_file(const std::string& path,
+                            std::span<const HashAlgorithm> algorithms,
+                            std::optional<std::uint64_t> length = std::nullopt);
 
 }  // namespace custody

@@ -6,11 +6,13 @@
 // token), written as a directory, a pax tar or a zip, optionally encrypted to the receiving
 // authorities (envelope.hpp). The receiver checks all of it, records "received" in every
 // container's log and signs a receipt, which the sender imports as "delivery-confirmed".
+// verify_package() makes the same checks (custody-verify) and releases and records nothing.
 #pragma once
 
 #include <custody/error.hpp>
 #include <custody/identity.hpp>
 #include <custody/progress.hpp>
+#include <custody/verdict.hpp>
 
 #include <cstdint>
 #include <map>
@@ -92,17 +94,11 @@ Result<PackResult> pack_transfer(const PackOptions& options,
 // (custody-pack(1) lists the members), with a line break at the end.
 std::string pack_result_to_json(const PackResult& result, const PackOptions& options);
 
-struct ReceiveOptions {
-  std::string input;   // NAME.tar, NAME.zip, a bag directory, or an encrypted package's file
-  std::string output;  // the directory to create with the received bag
+// What checking a package needs: the package, and whom to trust.
+struct PackageCheckOptions {
+  std::string input;  // NAME.tar, NAME.zip, a bag directory, or an encrypted package's file
   std::vector<std::string> trust;      // CAs the sender's certificate must chain to
   std::vector<std::string> tsa_trust;  // CAs of trusted TSAs
-  std::string receipt;                 // default: OUTPUT.receipt.json (+ .p7s)
-  // Only check (custody-verify on a package): nothing is recorded, released or written; `output`
-  // may be empty (the private directory is made in the system's temporary directory). A bag
-  // directory is checked in place, and may be one that custody-receive released (its containers
-  // hold their "received" event: each is checked as the prefix that arrived plus later events).
-  bool check_only = false;
   // Accept a sender (or a signer in a container) whose certificate has expired since, although no
   // trusted timestamp proves that the signature was made before: a warning instead of a failure.
   bool accept_expired_signers = false;
@@ -112,15 +108,26 @@ struct ReceiveOptions {
   std::vector<std::string> allowed_signers;
 };
 
+// Receiving: the package is checked as verify_package checks it, then released to `output`.
+struct ReceiveOptions {
+  PackageCheckOptions check;  // the package and whom to trust (`trust` is required)
+  std::string output;         // the directory to create with the received bag
+  std::string receipt;        // default: OUTPUT.receipt.json (+ .p7s)
+};
+
+// One check of a package: pass; warn (passed, but worth saying); fail; not_checked (it could not
+// be made, and the detail says why: an encrypted package without the receiver's key, a sender
+// without --trust), which a package is not accepted with either.
 struct ReceiveCheck {
   std::string subject;  // "package", "bag", "sender", "data/disk1.aff4", ...
-  bool passed = false;
-  bool warning = false;  // passed, but worth saying
+  Verdict verdict = Verdict::fail;
   std::string detail;
 };
 
 struct ReceiveResult {
-  bool accepted = false;  // every check passed; OUTPUT holds the bag, the receipt is written
+  // Every check passed or warned (none failed, none could not be made); receiving: OUTPUT holds
+  // the bag, the receipt is written.
+  bool accepted = false;
   std::vector<ReceiveCheck> checks;
   std::string package_id;
   std::string sender_subject;
@@ -129,22 +136,36 @@ struct ReceiveResult {
   // same and every item's "packaged" event, signed by the package's signer, recorded the same.
   TransferFacts facts;
   bool facts_confirmed = false;
-  bool received_bag = false;  // check_only: a bag custody-receive released (see ReceiveOptions)
+  // The package is a bag that receive_transfer released (its containers hold their "received"
+  // event); only verify_package accepts one.
+  bool received_bag = false;
   std::string receipt_path;
   std::vector<PackedItem> items;  // as received, with their "received" event
 };
 
-// Receives a package: decrypts it (when encrypted) and extracts it into a private temporary
-// directory, validates the bag, checks the sender's signature and timestamp, every container
-// (verify_container: hashes, seals, custody log) and that each item's log still extends the
-// proof the sender packed; then records a signed "received" event in every container and writes
-// the signed receipt, and only then renames the bag to `output`. On any failure nothing is left
-// that looks received. A rejected package is a result (accepted == false), not an Error; Errors
-// are for what prevents checking (Errc::not_found, Errc::already_exists for `output`, I/O).
-// `receiver` may be null only with check_only and a package that is not encrypted.
-// Refused before anything is unpacked: Errc::invalid_argument without --trust (receiving), for an
-// encrypted package not encrypted to the receiver's certificate, a directory that is not a bag,
-// an allowed signer's file that holds no certificate (Errc::not_found when it is missing);
+// Checks a package (custody-verify on a package) with every check receive_transfer makes, in the
+// same order, and releases and records nothing: it is decrypted (when encrypted) and extracted into
+// a private directory in the system's temporary directory, which is removed before it returns. A
+// bag directory is checked in place, and may be one that receive_transfer released (its containers
+// hold their "received" event: each is checked as the prefix that arrived plus later events, and
+// the result says received_bag). `receiver` is needed only to decrypt an encrypted package; without
+// it the package's check is not_checked. A package that does not check out is a result (accepted
+// == false), not an Error. Errors, before anything is unpacked: Errc::not_found (no package),
+// Errc::invalid_argument (an encrypted package not encrypted to the receiver's certificate, a
+// directory that is not a bag, an allowed signer's file that holds no certificate); then I/O.
+Result<ReceiveResult> verify_package(const PackageCheckOptions& options,
+                                     const Identity* receiver,
+                                     ProgressSink* progress = nullptr,
+                                     const CancelToken* cancel = nullptr);
+
+// Receives a package: runs the checks of verify_package on it (in a private directory beside
+// `output`; a bag directory is copied there), then records a signed "received" event in every
+// container and writes the signed receipt, and only then renames the bag to `output`. On any
+// failure nothing is left that looks received. A rejected package is a result (accepted == false),
+// not an Error; Errors are for what prevents checking (Errc::not_found, Errc::already_exists for
+// `output`, I/O).
+// Refused before anything is unpacked, besides verify_package's refusals: Errc::invalid_argument
+// without `output`, without a receiver's identity that can sign, or without --trust;
 // Errc::already_exists for an output or receipt that exists (named as a package received before
 // when it holds one), an output that is an input or lies inside one, a missing output directory,
 // and a package whose containers already hold its "received" event.
@@ -153,10 +174,12 @@ Result<ReceiveResult> receive_transfer(const ReceiveOptions& options,
                                        ProgressSink* progress = nullptr,
                                        const CancelToken* cancel = nullptr);
 
-// The result as one versioned JSON document with a line break at the end: "format":
-// "custody-receive-result" (receiving) or "custody-package-verification" (check_only), "version":
-// 1; custody-receive(1) and custody-package(5) list the members.
+// The result as one versioned JSON document with a line break at the end, "version": 1:
+// "format": "custody-receive-result" for receive_transfer's result (with `options` of receiving),
+// "custody-package-verification" for verify_package's (with its options). custody-receive(1) and
+// custody-package(5) list the members.
 std::string receive_result_to_json(const ReceiveResult& result, const ReceiveOptions& options);
+std::string receive_result_to_json(const ReceiveResult& result, const PackageCheckOptions& options);
 
 struct ReceiptImport {
   std::uint64_t event = 0;  // the "delivery-confirmed" event

@@ -41,15 +41,14 @@ bool EvidenceReport::verified() const {
   return verification ? verification->verified : package && package->accepted;
 }
 
-ReceiveOptions package_check_options(const std::string& path, const EvidenceOptions& options) {
-  ReceiveOptions receive;
-  receive.input = path;
-  receive.trust = options.verify.trust_files;
-  receive.tsa_trust = options.verify.tsa_trust_files;
-  receive.check_only = true;
-  receive.accept_expired_signers = options.verify.accept_expired_signers;
-  receive.allowed_signers = options.allowed_signers;
-  return receive;
+PackageCheckOptions package_check_options(const std::string& path, const EvidenceOptions& options) {
+  PackageCheckOptions check;
+  check.input = path;
+  check.trust = options.verify.trust_files;
+  check.tsa_trust = options.verify.tsa_trust_files;
+  check.accept_expired_signers = options.verify.accept_expired_signers;
+  check.allowed_signers = options.allowed_signers;
+  return check;
 }
 
 Result<std::vector<EvidenceReport>> verify_evidence(const std::vector<EvidenceItem>& items,
@@ -64,8 +63,8 @@ Result<std::vector<EvidenceReport>> verify_evidence(const std::vector<EvidenceIt
     EvidenceReport report;
     report.item = item;
     if (item.kind == EvidenceKind::transfer_package || item.kind == EvidenceKind::bag_directory) {
-      auto checked = receive_transfer(package_check_options(item.paths.front(), options),
-                                      options.receiver, progress, cancel);
+      auto checked = verify_package(package_check_options(item.paths.front(), options),
+                                    options.receiver, progress, cancel);
       if (checked) {
         report.package = std::move(*checked);
       } else {

@@ -25,15 +25,14 @@
 namespace custody {
 
 bool BagReport::valid() const {
-  return std::none_of(problems.begin(), problems.end(), [](const BagProblem& problem) {
-    return problem.severity == BagSeverity::error;
-  });
+  return std::none_of(problems.begin(), problems.end(),
+                      [](const BagProblem& problem) { return problem.verdict == Verdict::fail; });
 }
 
-std::vector<std::string> BagReport::lines(BagSeverity severity) const {
+std::vector<std::string> BagReport::lines(Verdict verdict) const {
   std::vector<std::string> out;
   for (const auto& problem : problems) {
-    if (problem.severity == severity) {
+    if (problem.verdict == verdict) {
       out.push_back(problem.file.empty() ? problem.message : problem.file + ": " + problem.message);
     }
   }
@@ -171,25 +170,25 @@ class Validator {
   std::map<std::string, Count> m_problem_counts;
 
   void error(std::string file, std::string message) {
-    problem(BagSeverity::error, std::move(file), std::move(message));
+    problem(Verdict::fail, std::move(file), std::move(message));
   }
   void warning(std::string file, std::string message) {
-    problem(BagSeverity::warning, std::move(file), std::move(message));
+    problem(Verdict::warn, std::move(file), std::move(message));
   }
   // At most k_max_problems_per_file per file, then one line saying more were left out (and, if
   // an error is among them, one error line, so that leaving problems out never makes a bag valid).
-  void problem(BagSeverity severity, std::string file, std::string message) {
+  void problem(Verdict verdict, std::string file, std::string message) {
     Count& count = m_problem_counts[file];
     if (count.listed < k_max_problems_per_file) {
       ++count.listed;
-      count.error_listed = count.error_listed || severity == BagSeverity::error;
-      m_report.problems.push_back({severity, std::move(file), std::move(message)});
+      count.error_listed = count.error_listed || verdict == Verdict::fail;
+      m_report.problems.push_back({verdict, std::move(file), std::move(message)});
       return;
     }
-    const bool note_error = severity == BagSeverity::error && !count.error_listed;
+    const bool note_error = verdict == Verdict::fail && !count.error_listed;
     if (!count.noted || note_error) {
       m_report.problems.push_back(
-          {severity, file,
+          {verdict, file,
            fmt::format("has more problems than the {} listed; fix these first",
                        k_max_problems_per_file)});
       count.noted = true;

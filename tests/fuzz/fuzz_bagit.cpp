@@ -41,7 +41,7 @@ CUSTODY_FUZZ_TARGET(bagit)(const std::uint8_t* data, std::size_t size) {
   }
   if (auto report = custody::validate_bag(bag.string())) {
     (void)report->valid();
-    (void)report->lines(custody::BagSeverity::error);
+    (void)report->lines(custody::Verdict::fail);
   }
   return 0;
 }

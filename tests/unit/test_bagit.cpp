@@ -74,7 +74,7 @@ void write_text(const std::string& path, std::string_view content) {
 
 bool has_problem(const BagReport& report, const std::string& file, const std::string& fragment) {
   return std::any_of(report.problems.begin(), report.problems.end(), [&](const BagProblem& p) {
-    return p.severity == BagSeverity::error && p.file == file &&
+    return p.verdict == Verdict::fail && p.file == file &&
            p.message.find(fragment) != std::string::npos;
   });
 }
@@ -117,10 +117,9 @@ BagWriteResult write_archive_ok(const BagSpec& spec,
 
 void expect_valid(const std::string& directory) {
   const auto report = validated(directory);
-  BOOST_CHECK_MESSAGE(report.valid(),
-                      directory + " errors:" + joined(report.lines(BagSeverity::error)));
-  BOOST_CHECK_MESSAGE(report.lines(BagSeverity::warning).empty(),
-                      directory + " warnings:" + joined(report.lines(BagSeverity::warning)));
+  BOOST_CHECK_MESSAGE(report.valid(), directory + " errors:" + joined(report.lines(Verdict::fail)));
+  BOOST_CHECK_MESSAGE(report.lines(Verdict::warn).empty(),
+                      directory + " warnings:" + joined(report.lines(Verdict::warn)));
 }
 
 // sha256sum -c and sha512sum -c inside the bag: the manifests need no BagIt tool.
@@ -175,7 +174,7 @@ void expect_extracted_ok(const std::string& archive, const std::string& destinat
   auto outcome = extract_bag_archive(archive, destination);
   BOOST_REQUIRE_MESSAGE(outcome, why(outcome));
   BOOST_CHECK_MESSAGE(outcome->extracted,
-                      "not extracted:" + joined(outcome->report.lines(BagSeverity::error)));
+                      "not extracted:" + joined(outcome->report.lines(Verdict::fail)));
   BOOST_CHECK(fs::is_directory(destination + "/data"));
 }
 
@@ -193,15 +192,15 @@ BOOST_AUTO_TEST_CASE(conformance_suite) {
   for (const auto& version : bags_in(k_suite)) {
     for (const auto& bag : bags_in(version + "/valid")) {
       const auto report = validated(bag);
-      BOOST_CHECK_MESSAGE(report.valid(), bag + " should be valid; errors:" +
-                                              joined(report.lines(BagSeverity::error)));
+      BOOST_CHECK_MESSAGE(report.valid(),
+                          bag + " should be valid; errors:" + joined(report.lines(Verdict::fail)));
       ++valid_count;
     }
     for (const std::string group : {"/invalid", "/linux-only", "/windows-only"}) {
       for (const auto& bag : bags_in(version + group)) {
         const auto report = validated(bag);
         BOOST_CHECK_MESSAGE(!report.valid(), bag + " should be invalid, but passed");
-        BOOST_TEST_MESSAGE(bag << ":" << joined(report.lines(BagSeverity::error)));
+        BOOST_TEST_MESSAGE(bag << ":" << joined(report.lines(Verdict::fail)));
         ++invalid_count;
       }
     }
@@ -219,8 +218,8 @@ BOOST_AUTO_TEST_CASE(conformance_warnings) {
   for (const std::string bag : {"made-with-md5sum-tools", "relative-path",
                                 "same-filename-listed-twice-with-the-same-hash"}) {
     const auto report = validated(directory + bag);
-    BOOST_CHECK_MESSAGE(report.valid(), bag + joined(report.lines(BagSeverity::error)));
-    BOOST_CHECK_MESSAGE(!report.lines(BagSeverity::warning).empty(), bag + ": no warning");
+    BOOST_CHECK_MESSAGE(report.valid(), bag + joined(report.lines(Verdict::fail)));
+    BOOST_CHECK_MESSAGE(!report.lines(Verdict::warn).empty(), bag + ": no warning");
   }
   BOOST_CHECK(has_problem(validated(directory + "duplicate-file-with-different-case"),
                           "data/HELLO.txt", "missing"));
@@ -275,7 +274,7 @@ BOOST_AUTO_TEST_CASE(fetch_incomplete_bag) {
   write_text(bag + "/fetch.txt", "https://example.org/later 1 data/later\n");
   const auto report = validated(bag);
   BOOST_CHECK_MESSAGE(has_problem(report, "data/later", "incomplete bag"),
-                      joined(report.lines(BagSeverity::error)));
+                      joined(report.lines(Verdict::fail)));
   write_text(bag + "/data/later", "x");
   BOOST_CHECK(validated(bag).valid());
 }
@@ -327,7 +326,7 @@ BOOST_AUTO_TEST_CASE(payload_prefixes) {
   options.payload_prefixes["data/E1/disk1.aff4"] = size;
   auto report = validate_bag(bag, options);
   BOOST_REQUIRE_MESSAGE(report, why(report));
-  BOOST_CHECK_MESSAGE(report->valid(), joined(report->lines(BagSeverity::error)));
+  BOOST_CHECK_MESSAGE(report->valid(), joined(report->lines(Verdict::fail)));
   BOOST_CHECK_EQUAL(report->payload_bytes, size + 5);  // with "neko\n" and the empty file
   // A changed byte inside the prefix is still found.
   {
@@ -430,7 +429,7 @@ BOOST_AUTO_TEST_CASE(tampering_detected) {
     const auto report = validated(bag);
     BOOST_CHECK_MESSAGE(
         has_problem(report, edit.named, edit.fragment),
-        edit.file + " edit not reported as expected:" + joined(report.lines(BagSeverity::error)));
+        edit.file + " edit not reported as expected:" + joined(report.lines(Verdict::fail)));
   }
   // An edited tag manifest no longer matches the file it lists.
   const std::string bag = sample.scratch.file("tagmanifest");
@@ -600,8 +599,7 @@ BOOST_AUTO_TEST_CASE(extract_from_stream) {
     const std::string destination = archive + ".out";
     auto outcome = extract_bag_archive(stream, destination);
     BOOST_REQUIRE_MESSAGE(outcome, why(outcome));
-    BOOST_CHECK_MESSAGE(outcome->extracted,
-                        archive + joined(outcome->report.lines(BagSeverity::error)));
+    BOOST_CHECK_MESSAGE(outcome->extracted, archive + joined(outcome->report.lines(Verdict::fail)));
   }
 }
 

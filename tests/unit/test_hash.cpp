@@ -113,6 +113,34 @@ BOOST_AUTO_TEST_CASE(hash_source_of_missing_file_is_not_found) {
   BOOST_TEST((source.error().code == Errc::not_found));
 }
 
+// A file, or its first bytes, read once with every algorithm; a file shorter than the prefix asked
+// for is corrupt, a missing one not found.
+BOOST_AUTO_TEST_CASE(hash_file_hashes_a_file_or_its_first_bytes) {
+  test::TempDir dir;
+  const std::string path = dir.file("random.bin");
+  const std::vector<char> data = test::random_bytes((2U << 20U) + 777U, 11);
+  test::write_file(path, data);
+  const std::vector<HashAlgorithm> two{HashAlgorithm::md5, HashAlgorithm::sha256};
+  auto whole = hash_file(path, two);
+  BOOST_REQUIRE(whole);
+  BOOST_TEST(whole->at(HashAlgorithm::md5) == test::first_word_of("md5sum " + path));
+  BOOST_TEST(whole->at(HashAlgorithm::sha256) == test::first_word_of("sha256sum " + path));
+  const std::size_t prefix = (1U << 20U) + 3U;
+  auto first = hash_file(path, two, prefix);
+  BOOST_REQUIRE(first);
+  BOOST_TEST(first->at(HashAlgorithm::sha256) ==
+             digest_of(HashAlgorithm::sha256, std::string_view(data.data(), prefix)));
+  auto exact = hash_file(path, two, data.size());
+  BOOST_REQUIRE(exact);
+  BOOST_TEST(exact->at(HashAlgorithm::sha256) == whole->at(HashAlgorithm::sha256));
+  auto longer = hash_file(path, two, data.size() + 1);
+  BOOST_REQUIRE(!longer);
+  BOOST_TEST((longer.error().code == Errc::corrupt));
+  auto missing = hash_file(dir.file("missing.bin"), two);
+  BOOST_REQUIRE(!missing);
+  BOOST_TEST((missing.error().code == Errc::not_found));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace custody

@@ -32,7 +32,7 @@ void write_text(const std::string& path, const std::string& text) {
 
 bool has_problem(const BagReport& report, const std::string& text) {
   return std::any_of(report.problems.begin(), report.problems.end(), [&](const BagProblem& p) {
-    return p.severity == BagSeverity::error && p.message.find(text) != std::string::npos;
+    return p.verdict == Verdict::fail && p.message.find(text) != std::string::npos;
   });
 }
 
