@@ -357,8 +357,7 @@ Result<SourceKind> parse_kind(const std::string& text) {
   return make_error(Errc::corrupt, fmt::format("unknown source kind \"{}\"", text));
 }
 
-// A member that must be a non-negative integer fitting in 32 bits as the old readers took it
-// (the low 32 bits).
+// A non-negative integer member kept in 32 bits: its low 32 bits (a larger value is not refused).
 Result<std::uint32_t> number32(const json& object, const char* name, const std::string& where) {
   auto value = Reader::number(object, name, where);
   CUSTODY_TRY(value);
