@@ -12,6 +12,10 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <map>
+#include <optional>
+#include <type_traits>
+#include <utility>
 
 namespace custody {
 
@@ -221,240 +225,456 @@ json record_body(const AcquisitionRecord& record) {
   return body;
 }
 
-// Typed access to a parsed record, throwing std::runtime_error with the member's path; the
-// caller turns that into Errc::corrupt.
+// Typed access to a parsed record: a missing or mistyped member is an Errc::corrupt naming it by
+// its path ("image.segments[].size"); parse_record says which record it is.
 class Reader {
  public:
-  static const json& member(const json& object, const char* name, const std::string& where) {
+  static Result<const json*> member(const json& object,
+                                    const char* name,
+                                    const std::string& where) {
     if (!object.is_object() || !object.contains(name)) {
-      throw std::runtime_error(fmt::format("missing member \"{}{}\"", where, name));
+      return make_error(Errc::corrupt, fmt::format("missing member \"{}{}\"", where, name));
     }
-    return object.at(name);
+    return &object.at(name);
   }
-  static std::string string(const json& object, const char* name, const std::string& where = "") {
-    const json& value = member(object, name, where);
-    if (!value.is_string()) {
-      throw std::runtime_error(fmt::format("member \"{}{}\" is not a string", where, name));
+  static Result<std::string> string(const json& object,
+                                    const char* name,
+                                    const std::string& where = "") {
+    auto value = member(object, name, where);
+    CUSTODY_TRY(value);
+    if (!(*value)->is_string()) {
+      return make_error(Errc::corrupt, fmt::format("member \"{}{}\" is not a string", where, name));
     }
-    return value.get<std::string>();
+    return (*value)->get<std::string>();
   }
-  static std::uint64_t number(const json& object, const char* name, const std::string& where = "") {
-    const json& value = member(object, name, where);
-    if (!value.is_number_unsigned() &&
-        !(value.is_number_integer() && value.get<std::int64_t>() >= 0)) {
-      throw std::runtime_error(
-          fmt::format("member \"{}{}\" is not a non-negative integer", where, name));
+  static Result<std::uint64_t> number(const json& object,
+                                      const char* name,
+                                      const std::string& where = "") {
+    auto value = member(object, name, where);
+    CUSTODY_TRY(value);
+    const json& number = **value;
+    if (!number.is_number_unsigned() &&
+        !(number.is_number_integer() && number.get<std::int64_t>() >= 0)) {
+      return make_error(Errc::corrupt,
+                        fmt::format("member \"{}{}\" is not a non-negative integer", where, name));
     }
-    return value.get<std::uint64_t>();
+    return number.get<std::uint64_t>();
   }
+  static Result<bool> boolean(const json& object, const char* name, const std::string& where) {
+    auto value = member(object, name, where);
+    CUSTODY_TRY(value);
+    if (!(*value)->is_boolean()) {
+      return make_error(Errc::corrupt,
+                        fmt::format("member \"{}{}\" is not a boolean", where, name));
+    }
+    return (*value)->get<bool>();
+  }
+  // The member's value as json::get<T> takes it (a number or boolean for a number), or nullopt
+  // when absent or null.
   template <typename T>
-  static std::optional<T> optional(const json& object, const char* name) {
+  static Result<std::optional<T>> optional(const json& object,
+                                           const char* name,
+                                           const std::string& where) {
     if (!object.is_object() || !object.contains(name) || object.at(name).is_null()) {
-      return std::nullopt;
+      return std::optional<T>();
     }
-    return object.at(name).get<T>();
+    const json& value = object.at(name);
+    if (!holds<T>(value)) {
+      return make_error(Errc::corrupt,
+                        fmt::format("member \"{}{}\" is not {}", where, name, kind_of<T>()));
+    }
+    return std::optional<T>(value.get<T>());
   }
-  static DigestSet digests(const json& object, const std::string& where) {
-    if (!object.is_object()) {
-      throw std::runtime_error(fmt::format("member \"{}\" is not an object", where));
+  // The digests in member `name` of `object`; `label` names that member in an error.
+  static Result<DigestSet> digests(const json& object,
+                                   const char* name,
+                                   const std::string& where,
+                                   const std::string& label) {
+    auto value = member(object, name, where);
+    CUSTODY_TRY(value);
+    if (!(*value)->is_object()) {
+      return make_error(Errc::corrupt, fmt::format("member \"{}\" is not an object", label));
     }
     DigestSet out;
-    for (const auto& [name, value] : object.items()) {
-      auto algorithm = parse_hash_name(name);
-      if (!algorithm || !value.is_string()) {
-        throw std::runtime_error(fmt::format("unknown or invalid hash \"{}.{}\"", where, name));
+    for (const auto& [key, hex] : (*value)->items()) {
+      auto algorithm = parse_hash_name(key);
+      if (!algorithm || !hex.is_string()) {
+        return make_error(Errc::corrupt,
+                          fmt::format("unknown or invalid hash \"{}.{}\"", label, key));
       }
-      out[*algorithm] = value.get<std::string>();
+      out[*algorithm] = hex.get<std::string>();
     }
     return out;
   }
+
+ private:
+  template <typename T>
+  static bool holds(const json& value) {
+    if constexpr (std::is_same_v<T, std::string>) {
+      return value.is_string();
+    } else if constexpr (std::is_same_v<T, bool>) {
+      return value.is_boolean();
+    } else {
+      return value.is_number() || value.is_boolean();
+    }
+  }
+  template <typename T>
+  static const char* kind_of() {
+    if constexpr (std::is_same_v<T, std::string>) {
+      return "a string";
+    } else if constexpr (std::is_same_v<T, bool>) {
+      return "a boolean";
+    } else {
+      return "a number";
+    }
+  }
 };
 
-AcquisitionStatus parse_status(const std::string& text) {
+// Stores a read value in `out`, or passes its error on.
+template <typename T>
+Result<void> read_into(T& out, Result<T> value) {
+  CUSTODY_TRY(value);
+  out = std::move(*value);
+  return {};
+}
+
+Result<AcquisitionStatus> parse_status(const std::string& text) {
   for (AcquisitionStatus status :
        {AcquisitionStatus::complete, AcquisitionStatus::interrupted, AcquisitionStatus::failed}) {
     if (text == status_name(status)) {
       return status;
     }
   }
-  throw std::runtime_error(fmt::format("unknown status \"{}\"", text));
+  return make_error(Errc::corrupt, fmt::format("unknown status \"{}\"", text));
 }
 
-SourceKind parse_kind(const std::string& text) {
+Result<SourceKind> parse_kind(const std::string& text) {
   for (SourceKind kind : {SourceKind::file, SourceKind::block_device, SourceKind::stream}) {
     if (text == source_kind_name(kind)) {
       return kind;
     }
   }
-  throw std::runtime_error(fmt::format("unknown source kind \"{}\"", text));
+  return make_error(Errc::corrupt, fmt::format("unknown source kind \"{}\"", text));
 }
 
-std::vector<ByteRange> ranges_from_json(const json& object, const char* name) {
-  std::vector<ByteRange> out;
-  const json& items = Reader::member(object, name, "imported_from.");
-  if (!items.is_array()) {
-    throw std::runtime_error(fmt::format("member \"imported_from.{}\" is not an array", name));
+// A non-negative integer member kept in 32 bits: its low 32 bits (a larger value is not refused).
+Result<std::uint32_t> number32(const json& object, const char* name, const std::string& where) {
+  auto value = Reader::number(object, name, where);
+  CUSTODY_TRY(value);
+  return static_cast<std::uint32_t>(*value);
+}
+
+Result<std::vector<ByteRange>> ranges_from_json(const json& object, const char* name) {
+  auto items = Reader::member(object, name, "imported_from.");
+  CUSTODY_TRY(items);
+  if (!(*items)->is_array()) {
+    return make_error(Errc::corrupt,
+                      fmt::format("member \"imported_from.{}\" is not an array", name));
   }
-  for (const json& item : items) {
-    out.push_back(ByteRange{Reader::number(item, "offset", "imported_from.ranges[]."),
-                            Reader::number(item, "length", "imported_from.ranges[].")});
+  std::vector<ByteRange> out;
+  for (const json& item : **items) {
+    ByteRange range;
+    CUSTODY_TRY(read_into(range.offset, Reader::number(item, "offset", "imported_from.ranges[].")));
+    CUSTODY_TRY(read_into(range.length, Reader::number(item, "length", "imported_from.ranges[].")));
+    out.push_back(range);
   }
   return out;
 }
 
-ImportRecord import_from_json(const json& object) {
-  ImportRecord imported;
-  imported.format = Reader::string(object, "format", "imported_from.");
-  const json& files = Reader::member(object, "files", "imported_from.");
-  if (!files.is_array()) {
-    throw std::runtime_error("member \"imported_from.files\" is not an array");
+Result<std::vector<ImportedFile>> imported_files_from_json(const json& object) {
+  auto files = Reader::member(object, "files", "imported_from.");
+  CUSTODY_TRY(files);
+  if (!(*files)->is_array()) {
+    return make_error(Errc::corrupt, "member \"imported_from.files\" is not an array");
   }
-  for (const json& file : files) {
-    imported.files.push_back(ImportedFile{Reader::string(file, "name", "imported_from.files[]."),
-                                          Reader::number(file, "size", "imported_from.files[].")});
+  std::vector<ImportedFile> out;
+  for (const json& file : **files) {
+    ImportedFile imported;
+    CUSTODY_TRY(read_into(imported.name, Reader::string(file, "name", "imported_from.files[].")));
+    CUSTODY_TRY(read_into(imported.size, Reader::number(file, "size", "imported_from.files[].")));
+    out.push_back(std::move(imported));
   }
-  imported.bytes_per_sector =
-      static_cast<std::uint32_t>(Reader::number(object, "bytes_per_sector", "imported_from."));
-  if (imported.bytes_per_sector == 0) {
-    throw std::runtime_error("imported_from.bytes_per_sector is 0");
-  }
-  imported.claimed_hashes = Reader::digests(
-      Reader::member(object, "claimed_hashes", "imported_from."), "imported_from.claimed_hashes");
-  imported.hashes_match = Reader::optional<bool>(object, "hashes_match");
-  const json& headers = Reader::member(object, "headers", "imported_from.");
-  for (const auto& [name, value] : headers.items()) {
+  return out;
+}
+
+Result<std::map<std::string, std::string>> imported_headers_from_json(const json& object) {
+  auto headers = Reader::member(object, "headers", "imported_from.");
+  CUSTODY_TRY(headers);
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : (*headers)->items()) {
     if (!value.is_string()) {
-      throw std::runtime_error(fmt::format("imported_from.headers.{} is not a string", name));
+      return make_error(Errc::corrupt,
+                        fmt::format("imported_from.headers.{} is not a string", name));
     }
-    imported.headers[name] = value.get<std::string>();
+    out[name] = value.get<std::string>();
   }
-  imported.acquiry_errors = ranges_from_json(object, "acquiry_errors");
-  imported.checksum_errors = ranges_from_json(object, "checksum_errors");
+  return out;
+}
+
+Result<ImportRecord> import_from_json(const json& object) {
+  const char* where = "imported_from.";
+  ImportRecord imported;
+  CUSTODY_TRY(read_into(imported.format, Reader::string(object, "format", where)));
+  CUSTODY_TRY(read_into(imported.files, imported_files_from_json(object)));
+  CUSTODY_TRY(read_into(imported.bytes_per_sector, number32(object, "bytes_per_sector", where)));
+  if (imported.bytes_per_sector == 0) {
+    return make_error(Errc::corrupt, "imported_from.bytes_per_sector is 0");
+  }
+  CUSTODY_TRY(read_into(imported.claimed_hashes, Reader::digests(object, "claimed_hashes", where,
+                                                                 "imported_from.claimed_hashes")));
+  CUSTODY_TRY(
+      read_into(imported.hashes_match, Reader::optional<bool>(object, "hashes_match", where)));
+  CUSTODY_TRY(read_into(imported.headers, imported_headers_from_json(object)));
+  CUSTODY_TRY(read_into(imported.acquiry_errors, ranges_from_json(object, "acquiry_errors")));
+  CUSTODY_TRY(read_into(imported.checksum_errors, ranges_from_json(object, "checksum_errors")));
   return imported;
 }
 
-AcquisitionRecord record_from_json(const json& body) {
-  AcquisitionRecord record;
-  record.status = parse_status(Reader::string(body, "status"));
+// Status (and the error of a failed acquisition), tool and host.
+Result<void> read_origin(const json& body, AcquisitionRecord& record) {
+  auto status = Reader::string(body, "status");
+  CUSTODY_TRY(status);
+  CUSTODY_TRY(read_into(record.status, parse_status(*status)));
   if (record.status == AcquisitionStatus::failed) {
-    record.error = Reader::optional<std::string>(body, "error").value_or("");
+    auto error = Reader::optional<std::string>(body, "error", "");
+    CUSTODY_TRY(error);
+    record.error = error->value_or("");
   }
-  const json& tool = Reader::member(body, "tool", "");
-  record.tool_name = Reader::string(tool, "name", "tool.");
-  record.tool_version = Reader::string(tool, "version", "tool.");
-  const json& host = Reader::member(body, "host", "");
-  record.hostname = Reader::string(host, "hostname", "host.");
-  record.system = Reader::string(host, "system", "host.");
-  const json& case_fields = Reader::member(body, "case", "");
-  record.case_info.case_number = Reader::optional<std::string>(case_fields, "case_number");
-  record.case_info.evidence_number = Reader::optional<std::string>(case_fields, "evidence_number");
-  record.case_info.examiner = Reader::optional<std::string>(case_fields, "examiner");
-  record.case_info.description = Reader::optional<std::string>(case_fields, "description");
-  record.case_info.notes = Reader::optional<std::string>(case_fields, "notes");
-  const json& source = Reader::member(body, "source", "");
-  record.source.path = Reader::string(source, "path", "source.");
-  record.source.kind = parse_kind(Reader::string(source, "kind", "source."));
-  record.source.size = Reader::optional<std::uint64_t>(source, "size");
-  record.source.logical_sector_size =
-      Reader::optional<std::uint32_t>(source, "logical_sector_size");
-  record.source.physical_sector_size =
-      Reader::optional<std::uint32_t>(source, "physical_sector_size");
-  record.source.kernel_read_only = Reader::optional<bool>(source, "kernel_read_only");
-  record.source.vendor = Reader::optional<std::string>(source, "vendor");
-  record.source.model = Reader::optional<std::string>(source, "model");
-  record.source.serial = Reader::optional<std::string>(source, "serial");
-  record.source.firmware = Reader::optional<std::string>(source, "firmware");
-  record.source.transport = Reader::optional<std::string>(source, "transport");
-  record.source.removable = Reader::optional<bool>(source, "removable");
-  record.source.rotational = Reader::optional<bool>(source, "rotational");
-  record.source.set_read_only = Reader::optional<bool>(source, "set_read_only").value_or(false);
-  record.source.hidden_areas =
-      Reader::optional<std::string>(source, "hidden_areas").value_or("not checked");
-  if (body.contains("defects")) {
-    const json& defects = body.at("defects");
-    if (!defects.is_array()) {
-      throw std::runtime_error("member \"defects\" is not an array");
-    }
-    for (const json& item : defects) {
-      Defect defect;
-      defect.offset = Reader::number(item, "offset", "defects[].");
-      defect.length = Reader::number(item, "length", "defects[].");
-      defect.sector_size =
-          static_cast<std::uint32_t>(Reader::number(item, "sector_size", "defects[]."));
-      defect.sys_errno = static_cast<int>(Reader::number(item, "errno", "defects[]."));
-      defect.reason = Reader::optional<std::string>(item, "reason").value_or("");
-      if (defect.sector_size == 0) {
-        throw std::runtime_error("a defect has sector_size 0");
-      }
-      record.defects.push_back(defect);
+  auto tool = Reader::member(body, "tool", "");
+  CUSTODY_TRY(tool);
+  CUSTODY_TRY(read_into(record.tool_name, Reader::string(**tool, "name", "tool.")));
+  CUSTODY_TRY(read_into(record.tool_version, Reader::string(**tool, "version", "tool.")));
+  auto host = Reader::member(body, "host", "");
+  CUSTODY_TRY(host);
+  CUSTODY_TRY(read_into(record.hostname, Reader::string(**host, "hostname", "host.")));
+  return read_into(record.system, Reader::string(**host, "system", "host."));
+}
+
+Result<CaseInfo> case_from_json(const json& body) {
+  auto fields = Reader::member(body, "case", "");
+  CUSTODY_TRY(fields);
+  CaseInfo info;
+  for (const auto& [name, value] : {std::pair{"case_number", &info.case_number},
+                                    {"evidence_number", &info.evidence_number},
+                                    {"examiner", &info.examiner},
+                                    {"description", &info.description},
+                                    {"notes", &info.notes}}) {
+    CUSTODY_TRY(read_into(*value, Reader::optional<std::string>(**fields, name, "case.")));
+  }
+  return info;
+}
+
+// The source's optional description: sizes, read-only flags and what the drive says of itself.
+Result<void> read_source_details(const json& source, SourceInfo& out) {
+  const std::string where = "source.";
+  CUSTODY_TRY(read_into(out.size, Reader::optional<std::uint64_t>(source, "size", where)));
+  for (const auto& [name, value] : {std::pair{"logical_sector_size", &out.logical_sector_size},
+                                    {"physical_sector_size", &out.physical_sector_size}}) {
+    CUSTODY_TRY(read_into(*value, Reader::optional<std::uint32_t>(source, name, where)));
+  }
+  CUSTODY_TRY(
+      read_into(out.kernel_read_only, Reader::optional<bool>(source, "kernel_read_only", where)));
+  for (const auto& [name, value] : {std::pair{"vendor", &out.vendor},
+                                    {"model", &out.model},
+                                    {"serial", &out.serial},
+                                    {"firmware", &out.firmware},
+                                    {"transport", &out.transport}}) {
+    CUSTODY_TRY(read_into(*value, Reader::optional<std::string>(source, name, where)));
+  }
+  for (const auto& [name, value] :
+       {std::pair{"removable", &out.removable}, {"rotational", &out.rotational}}) {
+    CUSTODY_TRY(read_into(*value, Reader::optional<bool>(source, name, where)));
+  }
+  auto set_read_only = Reader::optional<bool>(source, "set_read_only", where);
+  CUSTODY_TRY(set_read_only);
+  out.set_read_only = set_read_only->value_or(false);
+  auto hidden_areas = Reader::optional<std::string>(source, "hidden_areas", where);
+  CUSTODY_TRY(hidden_areas);
+  out.hidden_areas = hidden_areas->value_or("not checked");
+  return {};
+}
+
+Result<SourceInfo> source_from_json(const json& body) {
+  auto source = Reader::member(body, "source", "");
+  CUSTODY_TRY(source);
+  SourceInfo out;
+  CUSTODY_TRY(read_into(out.path, Reader::string(**source, "path", "source.")));
+  auto kind = Reader::string(**source, "kind", "source.");
+  CUSTODY_TRY(kind);
+  CUSTODY_TRY(read_into(out.kind, parse_kind(*kind)));
+  CUSTODY_TRY(read_source_details(**source, out));
+  return out;
+}
+
+Result<Defect> defect_from_json(const json& item) {
+  const char* where = "defects[].";
+  Defect defect;
+  CUSTODY_TRY(read_into(defect.offset, Reader::number(item, "offset", where)));
+  CUSTODY_TRY(read_into(defect.length, Reader::number(item, "length", where)));
+  CUSTODY_TRY(read_into(defect.sector_size, number32(item, "sector_size", where)));
+  auto sys_errno = Reader::number(item, "errno", where);
+  CUSTODY_TRY(sys_errno);
+  defect.sys_errno = static_cast<int>(*sys_errno);
+  auto reason = Reader::optional<std::string>(item, "reason", where);
+  CUSTODY_TRY(reason);
+  defect.reason = reason->value_or("");
+  if (defect.sector_size == 0) {
+    return make_error(Errc::corrupt, "a defect has sector_size 0");
+  }
+  return defect;
+}
+
+Result<std::vector<Defect>> defects_from_json(const json& body) {
+  std::vector<Defect> out;
+  if (!body.contains("defects")) {
+    return out;
+  }
+  const json& defects = body.at("defects");
+  if (!defects.is_array()) {
+    return make_error(Errc::corrupt, "member \"defects\" is not an array");
+  }
+  for (const json& item : defects) {
+    auto defect = defect_from_json(item);
+    CUSTODY_TRY(defect);
+    out.push_back(std::move(*defect));
+  }
+  return out;
+}
+
+Result<PostVerification> post_verification_from_json(const json& item) {
+  const char* where = "verification.";
+  PostVerification check;
+  CUSTODY_TRY(read_into(check.matches, Reader::boolean(item, "matches", where)));
+  CUSTODY_TRY(read_into(check.hashes, Reader::digests(item, "hashes", where, "hashes")));
+  CUSTODY_TRY(read_into(check.time, Reader::string(item, "time", where)));
+  return check;
+}
+
+Result<void> read_verification(const json& body, AcquisitionRecord& record) {
+  if (!body.contains("verification") || !body.at("verification").is_object()) {
+    return {};
+  }
+  const json& verification = body.at("verification");
+  for (const auto& [name, check] :
+       {std::pair{"image", &record.image_verification}, {"source", &record.source_verification}}) {
+    if (verification.contains(name)) {
+      auto read = post_verification_from_json(verification.at(name));
+      CUSTODY_TRY(read);
+      *check = std::move(*read);
     }
   }
-  record.defect_fill = Reader::optional<std::string>(body, "defect_fill").value_or("zero");
+  return {};
+}
+
+// What the acquisition did besides reading: defect fill, resumptions, post-verification,
+// import and logical acquisition.
+Result<void> read_history(const json& body, AcquisitionRecord& record) {
+  CUSTODY_TRY(read_into(record.defects, defects_from_json(body)));
+  auto defect_fill = Reader::optional<std::string>(body, "defect_fill", "");
+  CUSTODY_TRY(defect_fill);
+  record.defect_fill = defect_fill->value_or("zero");
   if (body.contains("resumed") && body.at("resumed").is_array()) {
     for (const json& item : body.at("resumed")) {
-      record.resumed.emplace_back(Reader::number(item, "offset", "resumed[]."),
-                                  Reader::string(item, "time", "resumed[]."));
+      auto offset = Reader::number(item, "offset", "resumed[].");
+      CUSTODY_TRY(offset);
+      auto time = Reader::string(item, "time", "resumed[].");
+      CUSTODY_TRY(time);
+      record.resumed.emplace_back(*offset, std::move(*time));
     }
   }
-  if (body.contains("verification")) {
-    const json& verification = body.at("verification");
-    for (const char* name : {"image", "source"}) {
-      if (verification.is_object() && verification.contains(name)) {
-        const json& item = verification.at(name);
-        PostVerification check;
-        check.matches = item.at("matches").get<bool>();
-        check.hashes = Reader::digests(Reader::member(item, "hashes", "verification."), "hashes");
-        check.time = Reader::string(item, "time", "verification.");
-        (std::string(name) == "image" ? record.image_verification : record.source_verification) =
-            check;
-      }
-    }
-  }
+  CUSTODY_TRY(read_verification(body, record));
   if (body.contains("imported_from")) {
-    record.imported_from = import_from_json(body.at("imported_from"));
+    auto imported = import_from_json(body.at("imported_from"));
+    CUSTODY_TRY(imported);
+    record.imported_from = std::move(*imported);
   }
   if (body.contains("logical")) {
-    record.logical = internal::logical_summary_from_json(body.at("logical"));
+    auto logical = internal::logical_summary_from_json(body.at("logical"));
+    CUSTODY_TRY(logical);
+    record.logical = std::move(*logical);
   }
-  record.started = Reader::string(body, "started");
-  record.finished = Reader::string(body, "finished");
-  record.bytes_read = Reader::number(body, "bytes_read");
-  record.hashes = Reader::digests(Reader::member(body, "hashes", ""), "hashes");
-  const json& image = Reader::member(body, "image", "");
-  record.image_format = Reader::string(image, "format", "image.");
+  return {};
+}
+
+Result<ContainerRecord> container_from_json(const json& image) {
+  auto container = Reader::member(image, "container", "image.");
+  CUSTODY_TRY(container);
+  const json& item = **container;
+  const char* where = "image.container.";
+  ContainerRecord out;
+  CUSTODY_TRY(read_into(out.file, Reader::string(item, "file", where)));
+  CUSTODY_TRY(read_into(out.volume_urn, Reader::string(item, "volume", where)));
+  CUSTODY_TRY(read_into(out.image_urn, Reader::string(item, "image", where)));
+  CUSTODY_TRY(read_into(out.compression, Reader::string(item, "compression", where)));
+  CUSTODY_TRY(read_into(out.chunk_size, number32(item, "chunk_size", where)));
+  CUSTODY_TRY(read_into(out.stored_chunks, Reader::number(item, "stored_chunks", where)));
+  CUSTODY_TRY(read_into(out.zero_chunks, Reader::number(item, "zero_chunks", where)));
+  return out;
+}
+
+Result<SegmentRecord> segment_from_json(const json& item) {
+  const char* where = "image.segments[].";
+  SegmentRecord segment;
+  CUSTODY_TRY(read_into(segment.file, Reader::string(item, "file", where)));
+  CUSTODY_TRY(read_into(segment.offset, Reader::number(item, "offset", where)));
+  CUSTODY_TRY(read_into(segment.size, Reader::number(item, "size", where)));
+  CUSTODY_TRY(
+      read_into(segment.hashes, Reader::digests(item, "hashes", where, "segments[].hashes")));
+  return segment;
+}
+
+// The image: its format and size, the AFF4 container and the segments with their digests.
+Result<void> read_image(const json& body, AcquisitionRecord& record) {
+  auto image = Reader::member(body, "image", "");
+  CUSTODY_TRY(image);
+  CUSTODY_TRY(read_into(record.image_format, Reader::string(**image, "format", "image.")));
   if (record.image_format != "raw" && record.image_format != "aff4") {
-    throw std::runtime_error(fmt::format("unknown image format \"{}\"", record.image_format));
+    return make_error(Errc::corrupt,
+                      fmt::format("unknown image format \"{}\"", record.image_format));
   }
-  record.image_size = Reader::number(image, "size", "image.");
-  record.segment_size = Reader::optional<std::uint64_t>(image, "segment_size");
-  const json& segments = Reader::member(image, "segments", "image.");
+  CUSTODY_TRY(read_into(record.image_size, Reader::number(**image, "size", "image.")));
+  CUSTODY_TRY(read_into(record.segment_size,
+                        Reader::optional<std::uint64_t>(**image, "segment_size", "image.")));
+  auto segments = Reader::member(**image, "segments", "image.");
+  CUSTODY_TRY(segments);
   const bool is_raw = record.image_format == "raw";
-  if (!segments.is_array() || (is_raw && segments.empty())) {
-    throw std::runtime_error("member \"image.segments\" is not a non-empty array");
+  if (!(*segments)->is_array() || (is_raw && (*segments)->empty())) {
+    return make_error(Errc::corrupt, "member \"image.segments\" is not a non-empty array");
   }
   if (!is_raw) {
-    const json& container = Reader::member(image, "container", "image.");
-    ContainerRecord out;
-    out.file = Reader::string(container, "file", "image.container.");
-    out.volume_urn = Reader::string(container, "volume", "image.container.");
-    out.image_urn = Reader::string(container, "image", "image.container.");
-    out.compression = Reader::string(container, "compression", "image.container.");
-    out.chunk_size =
-        static_cast<std::uint32_t>(Reader::number(container, "chunk_size", "image.container."));
-    out.stored_chunks = Reader::number(container, "stored_chunks", "image.container.");
-    out.zero_chunks = Reader::number(container, "zero_chunks", "image.container.");
-    record.container = std::move(out);
+    auto container = container_from_json(**image);
+    CUSTODY_TRY(container);
+    record.container = std::move(*container);
   }
-  for (const json& item : segments) {
-    SegmentRecord segment;
-    segment.file = Reader::string(item, "file", "image.segments[].");
-    segment.offset = Reader::number(item, "offset", "image.segments[].");
-    segment.size = Reader::number(item, "size", "image.segments[].");
-    segment.hashes =
-        Reader::digests(Reader::member(item, "hashes", "image.segments[]."), "segments[].hashes");
-    record.segments.push_back(std::move(segment));
+  for (const json& item : **segments) {
+    auto segment = segment_from_json(item);
+    CUSTODY_TRY(segment);
+    record.segments.push_back(std::move(*segment));
   }
+  return {};
+}
+
+Result<AcquisitionRecord> record_from_json(const json& body) {
+  AcquisitionRecord record;
+  CUSTODY_TRY(read_origin(body, record));
+  CUSTODY_TRY(read_into(record.case_info, case_from_json(body)));
+  CUSTODY_TRY(read_into(record.source, source_from_json(body)));
+  CUSTODY_TRY(read_history(body, record));
+  CUSTODY_TRY(read_into(record.started, Reader::string(body, "started")));
+  CUSTODY_TRY(read_into(record.finished, Reader::string(body, "finished")));
+  CUSTODY_TRY(read_into(record.bytes_read, Reader::number(body, "bytes_read")));
+  CUSTODY_TRY(read_into(record.hashes, Reader::digests(body, "hashes", "", "hashes")));
+  CUSTODY_TRY(read_image(body, record));
   return record;
+}
+
+// Prefixes an error of reading a record with what the record is.
+template <typename T>
+Result<T> in_record(Result<T> result) {
+  if (!result) {
+    result.error().message = "damaged acquisition record: " + result.error().message;
+  }
+  return result;
 }
 
 }  // namespace
@@ -498,30 +718,28 @@ Result<LoadedRecord> parse_record(std::string_view text) {
     return make_error(Errc::corrupt,
                       "not a custody acquisition record: the file is not valid JSON");
   }
-  try {
-    const std::string format = Reader::string(body, "format");
-    if (format != k_record_format) {
-      return make_error(Errc::unsupported,
-                        fmt::format("not an acquisition record: format is \"{}\", expected \"{}\"",
-                                    format, k_record_format));
-    }
-    const std::uint64_t version = Reader::number(body, "version");
-    if (version != static_cast<std::uint64_t>(k_record_version)) {
-      return make_error(Errc::unsupported,
-                        fmt::format("acquisition record version {} is not supported (this is "
-                                    "custody for version {}); use a newer custody",
-                                    version, k_record_version));
-    }
-    LoadedRecord loaded;
-    loaded.recorded_digest = Reader::string(body, "record_sha256");
-    body.erase("record_sha256");
-    loaded.computed_digest = sha256_hex(canonical(body));
-    loaded.digest_matches = loaded.computed_digest == loaded.recorded_digest;
-    loaded.record = record_from_json(body);
-    return loaded;
-  } catch (const std::exception& problem) {
-    return make_error(Errc::corrupt, fmt::format("damaged acquisition record: {}", problem.what()));
+  auto format = in_record(Reader::string(body, "format"));
+  CUSTODY_TRY(format);
+  if (*format != k_record_format) {
+    return make_error(Errc::unsupported,
+                      fmt::format("not an acquisition record: format is \"{}\", expected \"{}\"",
+                                  *format, k_record_format));
   }
+  auto version = in_record(Reader::number(body, "version"));
+  CUSTODY_TRY(version);
+  if (*version != static_cast<std::uint64_t>(k_record_version)) {
+    return make_error(Errc::unsupported,
+                      fmt::format("acquisition record version {} is not supported (this is "
+                                  "custody for version {}); use a newer custody",
+                                  *version, k_record_version));
+  }
+  LoadedRecord loaded;
+  CUSTODY_TRY(read_into(loaded.recorded_digest, in_record(Reader::string(body, "record_sha256"))));
+  body.erase("record_sha256");
+  loaded.computed_digest = sha256_hex(canonical(body));
+  loaded.digest_matches = loaded.computed_digest == loaded.recorded_digest;
+  CUSTODY_TRY(read_into(loaded.record, in_record(record_from_json(body))));
+  return loaded;
 }
 
 Result<LoadedRecord> load_record(const std::string& path) {

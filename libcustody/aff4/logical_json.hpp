@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // JSON of the parts of a logical acquisition that both the record ("logical" section) and the
-// file list (custody/files.json) hold. Readers throw std::runtime_error naming the member; the
-// caller turns it into Errc::corrupt.
+// file list (custody/files.json) hold. Readers return Errc::corrupt naming the member (its path
+// from the part they read: "sources[].path"); the caller says which file it is.
 #pragma once
 
+#include <custody/error.hpp>
 #include <custody/record.hpp>
 
 #include <nlohmann/json.hpp>
@@ -22,18 +23,18 @@ std::string format_ns_time(std::int64_t seconds, std::uint32_t nanoseconds);
 std::optional<timespec> parse_ns_time(std::string_view text);
 
 nlohmann::json digest_set_to_json(const DigestSet& digests);
-DigestSet digest_set_from_json(const nlohmann::json& value, const char* where);
+Result<DigestSet> digest_set_from_json(const nlohmann::json& value, const char* where);
 
 nlohmann::json logical_sources_to_json(const std::vector<LogicalSourceRecord>& sources);
-std::vector<LogicalSourceRecord> logical_sources_from_json(const nlohmann::json& value);
+Result<std::vector<LogicalSourceRecord>> logical_sources_from_json(const nlohmann::json& value);
 
 nlohmann::json logical_filters_to_json(const LogicalFilters& filters);
-LogicalFilters logical_filters_from_json(const nlohmann::json& value);
+Result<LogicalFilters> logical_filters_from_json(const nlohmann::json& value);
 
 nlohmann::json logical_exclusions_to_json(const LogicalExclusions& excluded);
-LogicalExclusions logical_exclusions_from_json(const nlohmann::json& value);
+Result<LogicalExclusions> logical_exclusions_from_json(const nlohmann::json& value);
 
 nlohmann::json logical_summary_to_json(const LogicalSummary& summary);
-LogicalSummary logical_summary_from_json(const nlohmann::json& value);
+Result<LogicalSummary> logical_summary_from_json(const nlohmann::json& value);
 
 }  // namespace custody::internal

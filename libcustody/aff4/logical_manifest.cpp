@@ -10,7 +10,8 @@
 
 #include <cstdio>
 #include <ctime>
-#include <stdexcept>
+#include <type_traits>
+#include <utility>
 
 namespace custody {
 
@@ -107,28 +108,32 @@ int hex_value(char c) {
   return -1;
 }
 
-const json& member(const json& object, const char* name, const char* where) {
+// Typed access to outside JSON: a missing or mistyped member is an Errc::corrupt naming it, where
+// `where` is the path of the object that holds it ("entries[].").
+Result<const json*> member(const json& object, const char* name, const char* where) {
   if (!object.is_object() || !object.contains(name)) {
-    throw std::runtime_error(fmt::format("missing member \"{}{}\"", where, name));
+    return make_error(Errc::corrupt, fmt::format("missing member \"{}{}\"", where, name));
   }
-  return object.at(name);
+  return &object.at(name);
 }
 
-std::string string_of(const json& object, const char* name, const char* where) {
-  const json& value = member(object, name, where);
-  if (!value.is_string()) {
-    throw std::runtime_error(fmt::format("member \"{}{}\" is not a string", where, name));
+Result<std::string> string_of(const json& object, const char* name, const char* where) {
+  auto value = member(object, name, where);
+  CUSTODY_TRY(value);
+  if (!(*value)->is_string()) {
+    return make_error(Errc::corrupt, fmt::format("member \"{}{}\" is not a string", where, name));
   }
-  return value.get<std::string>();
+  return (*value)->get<std::string>();
 }
 
-std::uint64_t number_of(const json& object, const char* name, const char* where) {
-  const json& value = member(object, name, where);
-  if (!value.is_number_unsigned()) {
-    throw std::runtime_error(
-        fmt::format("member \"{}{}\" is not a non-negative integer", where, name));
+Result<std::uint64_t> number_of(const json& object, const char* name, const char* where) {
+  auto value = member(object, name, where);
+  CUSTODY_TRY(value);
+  if (!(*value)->is_number_unsigned()) {
+    return make_error(Errc::corrupt,
+                      fmt::format("member \"{}{}\" is not a non-negative integer", where, name));
   }
-  return value.get<std::uint64_t>();
+  return (*value)->get<std::uint64_t>();
 }
 
 std::string optional_string(const json& object, const char* name) {
@@ -138,12 +143,45 @@ std::string optional_string(const json& object, const char* name) {
   return {};
 }
 
+// The member's value as json::get<T> takes it (a number or boolean for a number), or nullopt
+// when absent or null.
 template <typename T>
-std::optional<T> optional_of(const json& object, const char* name) {
+Result<std::optional<T>> optional_of(const json& object, const char* name, const char* where) {
   if (!object.is_object() || !object.contains(name) || object.at(name).is_null()) {
-    return std::nullopt;
+    return std::optional<T>();
   }
-  return object.at(name).get<T>();
+  const json& value = object.at(name);
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!value.is_string()) {
+      return make_error(Errc::corrupt, fmt::format("member \"{}{}\" is not a string", where, name));
+    }
+  } else {
+    static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>);
+    if (!value.is_number() && !value.is_boolean()) {
+      return make_error(Errc::corrupt, fmt::format("member \"{}{}\" is not a number", where, name));
+    }
+  }
+  return std::optional<T>(value.get<T>());
+}
+
+// Stores a read value in `out`, or passes its error on.
+template <typename T>
+Result<void> read_into(T& out, Result<T> value) {
+  CUSTODY_TRY(value);
+  out = std::move(*value);
+  return {};
+}
+
+// A member read by `reader` (one of the internal::..._from_json below).
+template <typename T>
+Result<void> read_part(T& out,
+                       const json& object,
+                       const char* name,
+                       const char* where,
+                       Result<T> (*reader)(const json&)) {
+  auto part = member(object, name, where);
+  CUSTODY_TRY(part);
+  return read_into(out, reader(**part));
 }
 
 template <typename T>
@@ -151,29 +189,40 @@ json optional_json(const std::optional<T>& value) {
   return value ? json(*value) : json(nullptr);
 }
 
-std::string decoded(const std::string& encoded, const char* what) {
+Result<std::string> decoded(const std::string& encoded, const char* what) {
   auto raw = decode_logical_path(encoded);
   if (!raw) {
-    throw std::runtime_error(fmt::format("{} \"{}\": {}", what, encoded, raw.error().message));
+    return make_error(Errc::corrupt,
+                      fmt::format("{} \"{}\": {}", what, encoded, raw.error().message));
   }
-  return *raw;
+  return raw;
 }
 
-std::vector<std::string> strings_of(const json& value, const char* where) {
+// A string member holding an encoded path, decoded; `what` names it in an error.
+Result<std::string> decoded_member(const json& object,
+                                   const char* name,
+                                   const char* where,
+                                   const char* what) {
+  auto encoded = string_of(object, name, where);
+  CUSTODY_TRY(encoded);
+  return decoded(*encoded, what);
+}
+
+Result<std::vector<std::string>> strings_of(const json& value, const char* where) {
   if (!value.is_array()) {
-    throw std::runtime_error(fmt::format("member \"{}\" is not an array", where));
+    return make_error(Errc::corrupt, fmt::format("member \"{}\" is not an array", where));
   }
   std::vector<std::string> out;
   for (const json& item : value) {
     if (!item.is_string()) {
-      throw std::runtime_error(fmt::format("member \"{}\" holds a non-string", where));
+      return make_error(Errc::corrupt, fmt::format("member \"{}\" holds a non-string", where));
     }
     out.push_back(item.get<std::string>());
   }
   return out;
 }
 
-LogicalEntryType parse_type(const std::string& name) {
+Result<LogicalEntryType> parse_type(const std::string& name) {
   for (auto type : {LogicalEntryType::file, LogicalEntryType::directory, LogicalEntryType::symlink,
                     LogicalEntryType::hardlink, LogicalEntryType::fifo, LogicalEntryType::socket,
                     LogicalEntryType::char_device, LogicalEntryType::block_device}) {
@@ -181,7 +230,7 @@ LogicalEntryType parse_type(const std::string& name) {
       return type;
     }
   }
-  throw std::runtime_error(fmt::format("unknown entry type \"{}\"", name));
+  return make_error(Errc::corrupt, fmt::format("unknown entry type \"{}\"", name));
 }
 
 json entry_to_json(const LogicalEntry& entry) {
@@ -231,50 +280,81 @@ json entry_to_json(const LogicalEntry& entry) {
   return out;
 }
 
-LogicalEntry entry_from_json(const json& item) {
+// The members every entry has: path and type, and for a file its size, member and hashes.
+Result<void> read_entry_kind(const json& item, const char* where, LogicalEntry& entry) {
+  CUSTODY_TRY(read_into(entry.path, decoded_member(item, "path", where, "path")));
+  auto type = string_of(item, "type", where);
+  CUSTODY_TRY(type);
+  CUSTODY_TRY(read_into(entry.type, parse_type(*type)));
+  if (entry.type != LogicalEntryType::file) {
+    return {};
+  }
+  CUSTODY_TRY(read_into(entry.size, number_of(item, "size", where)));
+  CUSTODY_TRY(read_into(entry.member, string_of(item, "member", where)));
+  auto hashes = member(item, "hashes", where);
+  CUSTODY_TRY(hashes);
+  return read_into(entry.hashes, internal::digest_set_from_json(**hashes, "entries[].hashes"));
+}
+
+Result<void> read_entry_owner(const json& item, const char* where, LogicalEntry& entry) {
+  CUSTODY_TRY(read_into(entry.mode, optional_of<std::uint32_t>(item, "mode", where)));
+  CUSTODY_TRY(read_into(entry.uid, optional_of<std::uint64_t>(item, "uid", where)));
+  CUSTODY_TRY(read_into(entry.gid, optional_of<std::uint64_t>(item, "gid", where)));
+  CUSTODY_TRY(read_into(entry.user, optional_of<std::string>(item, "user", where)));
+  return read_into(entry.group, optional_of<std::string>(item, "group", where));
+}
+
+Result<void> read_entry_xattrs(const json& item, LogicalEntry& entry) {
+  if (!item.contains("xattrs")) {
+    return {};
+  }
+  for (const auto& [name, value] : item.at("xattrs").items()) {
+    if (!value.is_string()) {
+      return make_error(Errc::corrupt, "an xattr value is not a string");
+    }
+    auto raw_name = decoded(name, "xattr name");
+    CUSTODY_TRY(raw_name);
+    auto raw_value = decoded(value.get<std::string>(), "xattr value");
+    CUSTODY_TRY(raw_value);
+    entry.xattrs[*raw_name] = std::move(*raw_value);
+  }
+  return {};
+}
+
+Result<void> read_entry_data_ranges(const json& item, LogicalEntry& entry) {
+  if (!item.contains("data_ranges")) {
+    return {};
+  }
+  for (const json& range : item.at("data_ranges")) {
+    if (!range.is_array() || range.size() != 2 || !range[0].is_number_unsigned() ||
+        !range[1].is_number_unsigned()) {
+      return make_error(Errc::corrupt, "a data range is not [offset, length]");
+    }
+    entry.data_ranges.emplace_back(range[0].get<std::uint64_t>(), range[1].get<std::uint64_t>());
+  }
+  return {};
+}
+
+Result<LogicalEntry> entry_from_json(const json& item) {
   const char* where = "entries[].";
   LogicalEntry entry;
-  entry.path = decoded(string_of(item, "path", where), "path");
-  entry.type = parse_type(string_of(item, "type", where));
-  if (entry.type == LogicalEntryType::file) {
-    entry.size = number_of(item, "size", where);
-    entry.member = string_of(item, "member", where);
-    entry.hashes =
-        internal::digest_set_from_json(member(item, "hashes", where), "entries[].hashes");
-  }
-  entry.mode = optional_of<std::uint32_t>(item, "mode");
-  entry.uid = optional_of<std::uint64_t>(item, "uid");
-  entry.gid = optional_of<std::uint64_t>(item, "gid");
-  entry.user = optional_of<std::string>(item, "user");
-  entry.group = optional_of<std::string>(item, "group");
+  CUSTODY_TRY(read_entry_kind(item, where, entry));
+  CUSTODY_TRY(read_entry_owner(item, where, entry));
   entry.mtime = optional_string(item, "mtime");
   entry.atime = optional_string(item, "atime");
   entry.ctime = optional_string(item, "ctime");
   entry.btime = optional_string(item, "btime");
-  if (item.contains("xattrs")) {
-    for (const auto& [name, value] : item.at("xattrs").items()) {
-      if (!value.is_string()) {
-        throw std::runtime_error("an xattr value is not a string");
-      }
-      entry.xattrs[decoded(name, "xattr name")] = decoded(value.get<std::string>(), "xattr value");
-    }
-  }
+  CUSTODY_TRY(read_entry_xattrs(item, entry));
   if (item.contains("link_target")) {
-    entry.link_target = decoded(string_of(item, "link_target", where), "link target");
+    CUSTODY_TRY(
+        read_into(entry.link_target, decoded_member(item, "link_target", where, "link target")));
   }
-  entry.inode = optional_of<std::uint64_t>(item, "inode");
-  entry.nlink = optional_of<std::uint64_t>(item, "nlink");
-  if (item.contains("data_ranges")) {
-    for (const json& range : item.at("data_ranges")) {
-      if (!range.is_array() || range.size() != 2 || !range[0].is_number_unsigned() ||
-          !range[1].is_number_unsigned()) {
-        throw std::runtime_error("a data range is not [offset, length]");
-      }
-      entry.data_ranges.emplace_back(range[0].get<std::uint64_t>(), range[1].get<std::uint64_t>());
-    }
-  }
+  CUSTODY_TRY(read_into(entry.inode, optional_of<std::uint64_t>(item, "inode", where)));
+  CUSTODY_TRY(read_into(entry.nlink, optional_of<std::uint64_t>(item, "nlink", where)));
+  CUSTODY_TRY(read_entry_data_ranges(item, entry));
   if (item.contains("archive_name")) {
-    entry.archive_name = decoded(string_of(item, "archive_name", where), "archive name");
+    CUSTODY_TRY(
+        read_into(entry.archive_name, decoded_member(item, "archive_name", where, "archive name")));
   }
   entry.error = optional_string(item, "error");
   return entry;
@@ -407,15 +487,16 @@ json digest_set_to_json(const DigestSet& digests) {
   return out;
 }
 
-DigestSet digest_set_from_json(const json& value, const char* where) {
+Result<DigestSet> digest_set_from_json(const json& value, const char* where) {
   if (!value.is_object()) {
-    throw std::runtime_error(fmt::format("member \"{}\" is not an object", where));
+    return make_error(Errc::corrupt, fmt::format("member \"{}\" is not an object", where));
   }
   DigestSet out;
   for (const auto& [name, hex] : value.items()) {
     auto algorithm = parse_hash_name(name);
     if (!algorithm || !hex.is_string()) {
-      throw std::runtime_error(fmt::format("unknown or invalid hash \"{}.{}\"", where, name));
+      return make_error(Errc::corrupt,
+                        fmt::format("unknown or invalid hash \"{}.{}\"", where, name));
     }
     out[*algorithm] = hex.get<std::string>();
   }
@@ -438,20 +519,33 @@ json logical_sources_to_json(const std::vector<LogicalSourceRecord>& sources) {
   return out;
 }
 
-std::vector<LogicalSourceRecord> logical_sources_from_json(const json& value) {
+namespace {
+
+Result<LogicalSourceRecord> source_from_json(const json& item) {
+  const char* where = "sources[].";
+  LogicalSourceRecord source;
+  CUSTODY_TRY(read_into(source.path, string_of(item, "path", where)));
+  CUSTODY_TRY(read_into(source.label, decoded_member(item, "label", where, "label")));
+  CUSTODY_TRY(read_into(source.kind, string_of(item, "kind", where)));
+  CUSTODY_TRY(read_into(source.size, optional_of<std::uint64_t>(item, "size", where)));
+  auto hashes = member(item, "hashes", where);
+  CUSTODY_TRY(hashes);
+  CUSTODY_TRY(read_into(source.hashes, digest_set_from_json(**hashes, "sources[].hashes")));
+  source.archive_format = optional_string(item, "archive_format");
+  return source;
+}
+
+}  // namespace
+
+Result<std::vector<LogicalSourceRecord>> logical_sources_from_json(const json& value) {
   if (!value.is_array()) {
-    throw std::runtime_error("member \"logical.sources\" is not an array");
+    return make_error(Errc::corrupt, "member \"logical.sources\" is not an array");
   }
   std::vector<LogicalSourceRecord> out;
   for (const json& item : value) {
-    LogicalSourceRecord source;
-    source.path = string_of(item, "path", "sources[].");
-    source.label = decoded(string_of(item, "label", "sources[]."), "label");
-    source.kind = string_of(item, "kind", "sources[].");
-    source.size = optional_of<std::uint64_t>(item, "size");
-    source.hashes = digest_set_from_json(member(item, "hashes", "sources[]."), "sources[].hashes");
-    source.archive_format = optional_string(item, "archive_format");
-    out.push_back(std::move(source));
+    auto source = source_from_json(item);
+    CUSTODY_TRY(source);
+    out.push_back(std::move(*source));
   }
   return out;
 }
@@ -462,11 +556,16 @@ json logical_filters_to_json(const LogicalFilters& filters) {
               {"newer_than", optional_json(filters.newer_than)}};
 }
 
-LogicalFilters logical_filters_from_json(const json& value) {
+Result<LogicalFilters> logical_filters_from_json(const json& value) {
+  const char* where = "filters.";
   LogicalFilters filters;
-  filters.include = strings_of(member(value, "include", "filters."), "filters.include");
-  filters.exclude = strings_of(member(value, "exclude", "filters."), "filters.exclude");
-  filters.newer_than = optional_of<std::string>(value, "newer_than");
+  for (const auto& [name, list] :
+       {std::pair{"include", &filters.include}, {"exclude", &filters.exclude}}) {
+    auto strings = member(value, name, where);
+    CUSTODY_TRY(strings);
+    CUSTODY_TRY(read_into(*list, strings_of(**strings, fmt::format("{}{}", where, name).c_str())));
+  }
+  CUSTODY_TRY(read_into(filters.newer_than, optional_of<std::string>(value, "newer_than", where)));
   return filters;
 }
 
@@ -478,14 +577,16 @@ json logical_exclusions_to_json(const LogicalExclusions& excluded) {
               {"bytes", excluded.bytes}};
 }
 
-LogicalExclusions logical_exclusions_from_json(const json& value) {
+Result<LogicalExclusions> logical_exclusions_from_json(const json& value) {
   const char* where = "excluded.";
   LogicalExclusions out;
-  out.not_included = number_of(value, "not_included", where);
-  out.excluded = number_of(value, "excluded", where);
-  out.excluded_directories = number_of(value, "excluded_directories", where);
-  out.older = number_of(value, "older", where);
-  out.bytes = number_of(value, "bytes", where);
+  for (const auto& [name, count] : {std::pair{"not_included", &out.not_included},
+                                    {"excluded", &out.excluded},
+                                    {"excluded_directories", &out.excluded_directories},
+                                    {"older", &out.older},
+                                    {"bytes", &out.bytes}}) {
+    CUSTODY_TRY(read_into(*count, number_of(value, name, where)));
+  }
   return out;
 }
 
@@ -503,20 +604,22 @@ json logical_summary_to_json(const LogicalSummary& summary) {
               {"excluded", logical_exclusions_to_json(summary.excluded)}};
 }
 
-LogicalSummary logical_summary_from_json(const json& value) {
+Result<LogicalSummary> logical_summary_from_json(const json& value) {
   const char* where = "logical.";
   LogicalSummary out;
-  out.manifest_member = string_of(value, "manifest", where);
-  out.manifest_sha256 = string_of(value, "manifest_sha256", where);
-  out.files = number_of(value, "files", where);
-  out.directories = number_of(value, "directories", where);
-  out.links = number_of(value, "links", where);
-  out.other = number_of(value, "other", where);
-  out.bytes = number_of(value, "bytes", where);
-  out.unreadable = number_of(value, "unreadable", where);
-  out.sources = logical_sources_from_json(member(value, "sources", where));
-  out.filters = logical_filters_from_json(member(value, "filters", where));
-  out.excluded = logical_exclusions_from_json(member(value, "excluded", where));
+  CUSTODY_TRY(read_into(out.manifest_member, string_of(value, "manifest", where)));
+  CUSTODY_TRY(read_into(out.manifest_sha256, string_of(value, "manifest_sha256", where)));
+  for (const auto& [name, count] : {std::pair{"files", &out.files},
+                                    {"directories", &out.directories},
+                                    {"links", &out.links},
+                                    {"other", &out.other},
+                                    {"bytes", &out.bytes},
+                                    {"unreadable", &out.unreadable}}) {
+    CUSTODY_TRY(read_into(*count, number_of(value, name, where)));
+  }
+  CUSTODY_TRY(read_part(out.sources, value, "sources", where, &logical_sources_from_json));
+  CUSTODY_TRY(read_part(out.filters, value, "filters", where, &logical_filters_from_json));
+  CUSTODY_TRY(read_part(out.excluded, value, "excluded", where, &logical_exclusions_from_json));
   return out;
 }
 
@@ -549,46 +652,94 @@ std::string logical_manifest_to_json(const LogicalManifest& manifest) {
   return out.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-Result<LogicalManifest> parse_logical_manifest(std::string_view text) {
-  try {
-    // Outside input: bounded nesting (a deep "[[[[" would overflow the stack when walked).
-    const json body = internal::parse_untrusted_json(text);
-    if (body.is_discarded()) {
-      return make_error(Errc::corrupt,
-                        "custody/files.json is not JSON (or nests deeper than 64 levels)");
-    }
-    if (string_of(body, "format", "") != k_logical_manifest_format) {
-      return make_error(Errc::unsupported, "custody/files.json is not a custody file list");
-    }
-    if (number_of(body, "version", "") != 1) {
-      return make_error(Errc::unsupported,
-                        "custody/files.json has a version this custody does not know");
-    }
-    LogicalManifest manifest;
-    for (const std::string& name : strings_of(member(body, "algorithms", ""), "algorithms")) {
-      auto algorithm = parse_hash_name(name);
-      CUSTODY_TRY(algorithm);
-      manifest.algorithms.push_back(*algorithm);
-    }
-    manifest.sources = internal::logical_sources_from_json(member(body, "sources", ""));
-    manifest.filters = internal::logical_filters_from_json(member(body, "filters", ""));
-    manifest.excluded = internal::logical_exclusions_from_json(member(body, "excluded", ""));
-    const json& entries = member(body, "entries", "");
-    if (!entries.is_array()) {
-      throw std::runtime_error("member \"entries\" is not an array");
-    }
-    for (const json& item : entries) {
-      manifest.entries.push_back(entry_from_json(item));
-    }
-    for (const json& item : member(body, "defects", "")) {
-      manifest.defects.push_back(LogicalDefect{
-          decoded(string_of(item, "path", "defects[]."), "path"),
-          string_of(item, "reason", "defects[]."), optional_of<int>(item, "errno").value_or(0)});
-    }
-    return manifest;
-  } catch (const std::exception& error) {
-    return make_error(Errc::corrupt, fmt::format("custody/files.json: {}", error.what()));
+namespace {
+
+// Prefixes an error of reading custody/files.json with the file's name.
+template <typename T>
+Result<T> in_file_list(Result<T> result) {
+  if (!result) {
+    result.error().message = "custody/files.json: " + result.error().message;
   }
+  return result;
+}
+
+// The hash algorithms the list names; an unknown one is parse_hash_name's error, as it is.
+Result<void> read_algorithms(const json& body, std::vector<HashAlgorithm>& out) {
+  auto names = in_file_list(member(body, "algorithms", "").and_then([](const json* value) {
+    return strings_of(*value, "algorithms");
+  }));
+  CUSTODY_TRY(names);
+  for (const std::string& name : *names) {
+    auto algorithm = parse_hash_name(name);
+    CUSTODY_TRY(algorithm);
+    out.push_back(*algorithm);
+  }
+  return {};
+}
+
+Result<LogicalDefect> defect_from_json(const json& item) {
+  const char* where = "defects[].";
+  LogicalDefect defect;
+  CUSTODY_TRY(read_into(defect.path, decoded_member(item, "path", where, "path")));
+  CUSTODY_TRY(read_into(defect.reason, string_of(item, "reason", where)));
+  auto sys_errno = optional_of<int>(item, "errno", where);
+  CUSTODY_TRY(sys_errno);
+  defect.sys_errno = sys_errno->value_or(0);
+  return defect;
+}
+
+// Everything after the algorithms: sources, filters, exclusions, entries and defects.
+Result<void> read_manifest_body(const json& body, LogicalManifest& manifest) {
+  CUSTODY_TRY(
+      read_part(manifest.sources, body, "sources", "", &internal::logical_sources_from_json));
+  CUSTODY_TRY(
+      read_part(manifest.filters, body, "filters", "", &internal::logical_filters_from_json));
+  CUSTODY_TRY(
+      read_part(manifest.excluded, body, "excluded", "", &internal::logical_exclusions_from_json));
+  auto entries = member(body, "entries", "");
+  CUSTODY_TRY(entries);
+  if (!(*entries)->is_array()) {
+    return make_error(Errc::corrupt, "member \"entries\" is not an array");
+  }
+  for (const json& item : **entries) {
+    auto entry = entry_from_json(item);
+    CUSTODY_TRY(entry);
+    manifest.entries.push_back(std::move(*entry));
+  }
+  auto defects = member(body, "defects", "");
+  CUSTODY_TRY(defects);
+  for (const json& item : **defects) {
+    auto defect = defect_from_json(item);
+    CUSTODY_TRY(defect);
+    manifest.defects.push_back(std::move(*defect));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<LogicalManifest> parse_logical_manifest(std::string_view text) {
+  // Outside input: bounded nesting (a deep "[[[[" would overflow the stack when walked).
+  const json body = internal::parse_untrusted_json(text);
+  if (body.is_discarded()) {
+    return make_error(Errc::corrupt,
+                      "custody/files.json is not JSON (or nests deeper than 64 levels)");
+  }
+  auto format = in_file_list(string_of(body, "format", ""));
+  CUSTODY_TRY(format);
+  if (*format != k_logical_manifest_format) {
+    return make_error(Errc::unsupported, "custody/files.json is not a custody file list");
+  }
+  auto version = in_file_list(number_of(body, "version", ""));
+  CUSTODY_TRY(version);
+  if (*version != 1) {
+    return make_error(Errc::unsupported,
+                      "custody/files.json has a version this custody does not know");
+  }
+  LogicalManifest manifest;
+  CUSTODY_TRY(read_algorithms(body, manifest.algorithms));
+  CUSTODY_TRY(in_file_list(read_manifest_body(body, manifest)));
+  return manifest;
 }
 
 }  // namespace custody

@@ -152,6 +152,52 @@ BOOST_AUTO_TEST_CASE(filters_are_counted) {
   BOOST_TEST(!acquire_logical(options));
 }
 
+BOOST_AUTO_TEST_CASE(file_list_members_are_checked_and_named) {
+  LogicalManifest manifest;
+  manifest.algorithms = {HashAlgorithm::sha256};
+  LogicalEntry entry;
+  entry.path = "src/a.txt";
+  entry.member = "a.txt";
+  entry.size = 3;
+  entry.hashes[HashAlgorithm::sha256] = std::string(64, 'b');
+  entry.mode = 0644;
+  manifest.entries.push_back(entry);
+  const std::string text = logical_manifest_to_json(manifest);
+  auto parsed = parse_logical_manifest(text);
+  BOOST_REQUIRE(parsed);
+  BOOST_TEST(parsed->entries.size() == 1U);
+  BOOST_TEST(parsed->entries[0].path == "src/a.txt");
+  BOOST_TEST(*parsed->entries[0].mode == 0644U);
+
+  const std::pair<const char*, const char*> cases[] = {
+      {"\"mode\": 420", "\"mode\": \"rw\""},
+      {"\"size\": 3", "\"size\": -3"},
+      {"\"path\": \"src/a.txt\"", "\"path\": \"src/%zz\""},
+      {"\"algorithms\": [", "\"algorithms\": [7, "},
+  };
+  const char* messages[] = {
+      "custody/files.json: member \"entries[].mode\" is not a number",
+      "custody/files.json: member \"entries[].size\" is not a non-negative integer",
+      "custody/files.json: path \"src/%zz\": a \"%\" not followed by two hex digits in a path",
+      "custody/files.json: member \"algorithms\" holds a non-string",
+  };
+  for (std::size_t i = 0; i < std::size(cases); ++i) {
+    std::string edited = text;
+    const auto at = edited.find(cases[i].first);
+    BOOST_REQUIRE(at != std::string::npos);
+    edited.replace(at, std::string(cases[i].first).size(), cases[i].second);
+    auto refused = parse_logical_manifest(edited);
+    BOOST_REQUIRE(!refused);
+    BOOST_TEST((refused.error().code == Errc::corrupt));
+    BOOST_TEST(refused.error().message == messages[i]);
+  }
+  std::string unknown = text;
+  unknown.replace(unknown.find("\"sha256\""), 8, "\"md4\"");  // the first: "algorithms"
+  auto refused = parse_logical_manifest(unknown);
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST((refused.error().code == Errc::invalid_argument));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace custody

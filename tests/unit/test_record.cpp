@@ -97,6 +97,39 @@ BOOST_AUTO_TEST_CASE(mistyped_member_is_corrupt) {
   auto loaded = parse_record(json);
   BOOST_REQUIRE(!loaded);
   BOOST_TEST((loaded.error().code == Errc::corrupt));
+  BOOST_TEST(loaded.error().message ==
+             "damaged acquisition record: member \"source.logical_sector_size\" is not a number");
+}
+
+BOOST_AUTO_TEST_CASE(mistyped_optional_and_nested_members_are_corrupt_and_named) {
+  const std::pair<const char*, const char*> edits[] = {
+      {"\"kernel_read_only\": true", "\"kernel_read_only\": 1"},
+      {"\"examiner\": \"J. Doe\"", "\"examiner\": 7"},
+      {"\"defect_fill\": \"zero\"", "\"defect_fill\": []"},
+      {"\"segment_size\": null", "\"segment_size\": \"big\""},
+  };
+  const char* named[] = {"source.kernel_read_only", "case.examiner", "defect_fill",
+                         "image.segment_size"};
+  for (std::size_t i = 0; i < std::size(edits); ++i) {
+    std::string json = record_to_json(sample_record(), true);
+    replace_once(json, edits[i].first, edits[i].second);
+    auto loaded = parse_record(json);
+    BOOST_REQUIRE(!loaded);
+    BOOST_TEST((loaded.error().code == Errc::corrupt));
+    BOOST_TEST(loaded.error().message.find(named[i]) != std::string::npos, loaded.error().message);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(post_verification_without_a_boolean_is_corrupt) {
+  AcquisitionRecord record = sample_record();
+  record.image_verification = PostVerification{true, record.hashes, "2026-11-29T04:41:00Z"};
+  std::string json = record_to_json(record, true);
+  replace_once(json, "\"matches\": true", "\"matches\": \"yes\"");
+  auto loaded = parse_record(json);
+  BOOST_REQUIRE(!loaded);
+  BOOST_TEST((loaded.error().code == Errc::corrupt));
+  BOOST_TEST(loaded.error().message ==
+             "damaged acquisition record: member \"verification.matches\" is not a boolean");
 }
 
 BOOST_AUTO_TEST_CASE(other_version_or_format_is_unsupported) {
