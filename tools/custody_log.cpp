@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // custody-log: record, show, verify and prove the custody history of an evidence item.
 #include "common/case_options.hpp"
+#include "common/check_lines.hpp"
 #include "common/identity_options.hpp"
 #include "common/tool_main.hpp"
 
@@ -198,12 +199,10 @@ ExitCode run_verify(const std::string& target,
   if (common.json) {
     fmt::print("{}", log_verification_to_json(*verified));
   } else if (!common.quiet) {
-    for (const LogCheck& check : verified->checks) {
-      if (check.verdict != Verdict::pass || common.verbose > 0 || check.subject == "log" ||
-          check.subject.starts_with("saved head")) {
-        fmt::print("{}  {:<16} {}\n", verdict_label(check.verdict), check.subject, check.detail);
-      }
-    }
+    print_check_lines(verified->checks, "", 16, [&](const LogCheck& check) {
+      return check.verdict != Verdict::pass || common.verbose > 0 || check.subject == "log" ||
+             check.subject.starts_with("saved head");
+    });
     fmt::print("{}: custody log {}\n", target, verified->intact ? "INTACT" : "FAILED VERIFICATION");
   }
   return verified->intact ? ExitCode::ok : ExitCode::verification_failed;
@@ -282,9 +281,7 @@ ExitCode run_check_proof(const std::string& file,
   if (common.json) {
     fmt::print("{}", proof_check_to_json(*checked));
   } else if (!common.quiet) {
-    for (const LogCheck& check : checked->checks) {
-      fmt::print("{}  {:<16} {}\n", verdict_label(check.verdict), check.subject, check.detail);
-    }
+    print_check_lines(checked->checks, "", 16);
     fmt::print("{}: {} proof {}\n", file, checked->kind, checked->valid ? "HOLDS" : "FAILS");
   }
   return checked->valid ? ExitCode::ok : ExitCode::verification_failed;

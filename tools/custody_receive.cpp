@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // custody-receive: check a transfer package completely, record its arrival in every container's
 // custody log and sign a receipt for the sender; release nothing that does not check out.
+#include "common/check_lines.hpp"
 #include "common/identity_options.hpp"
 #include "common/tool_main.hpp"
 
@@ -60,9 +61,7 @@ ExitCode run(ReceiveOptions& options,
     fmt::print("{}", receive_result_to_json(*received, options));
   } else if (!common.quiet || !received->accepted) {
     fmt::print("{}: {}\n", received->accepted ? "RECEIVED" : "REJECTED", options.check.input);
-    for (const ReceiveCheck& check : received->checks) {
-      fmt::print("{}  {:<20} {}\n", verdict_label(check.verdict), check.subject, check.detail);
-    }
+    print_check_lines(received->checks, "", 20);
     if (!received->package_id.empty()) {
       print_facts(*received);
     }

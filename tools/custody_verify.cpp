@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // custody-verify: re-hash an image and compare it with its acquisition record.
+#include "common/check_lines.hpp"
 #include "common/identity_options.hpp"
 #include "common/tool_main.hpp"
 
@@ -144,9 +145,7 @@ void print_package(const ReceiveResult& checked, const std::string& path) {
                  ? "passes every check: each container is as it arrived, followed by its "
                    "\"received\" event and later signed events (nothing was recorded)"
                  : "passes every check (nothing was released or recorded)");
-  for (const ReceiveCheck& check : checked.checks) {
-    fmt::print("  {}  {:<20} {}\n", verdict_label(check.verdict), check.subject, check.detail);
-  }
+  print_check_lines(checked.checks, "  ", 20);
   if (!checked.package_id.empty()) {
     const TransferFacts& facts = checked.facts;
     fmt::print("  facts  {}\n", checked.facts_confirmed

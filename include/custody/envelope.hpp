@@ -56,6 +56,7 @@
 #include <custody/byte_sink.hpp>
 #include <custody/error.hpp>
 #include <custody/identity.hpp>
+#include <custody/verdict.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -112,8 +113,8 @@ Result<EnvelopeIndex> read_envelope_index(const std::string& input);
 // What arrived: every segment's two files exist with the size and SHA-256 the index lists. No key
 // needed. A verdict, never an Error, unless the index itself cannot be read.
 struct PackageCheck {
-  bool complete = false;
-  std::vector<std::string> problems;  // one line per missing, short or altered file
+  Verdict verdict = Verdict::not_checked;  // pass: every file as listed; fail: see problems
+  std::vector<std::string> problems;       // one line per missing, short or altered file
 };
 Result<PackageCheck> check_package(const std::string& input);
 

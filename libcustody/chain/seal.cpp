@@ -226,6 +226,76 @@ json image_facts(const internal::ZipReader& zip) {
   return image;
 }
 
+// The seal manifest: what the file was up to `sealed_length` (its SHA-256 and each member's),
+// what it holds, when and by whom it was sealed.
+json seal_manifest(const internal::ZipReader& zip,
+                   const std::string& path,
+                   const FileDigests& digests,
+                   std::uint64_t sealed_length,
+                   unsigned number,
+                   const CertificateFacts& signer) {
+  json members = json::array();
+  for (const internal::ZipMember& member : zip.members()) {
+    members.push_back(json{{"name", member.name},
+                           {"size", member.compressed_size},
+                           {"sha256", digests.members.at(member.name)}});
+  }
+  return json{
+      {"format", k_seal_manifest_format},
+      {"version", 1},
+      {"seal_number", number},
+      {"container", std::filesystem::path(path).filename().string()},
+      {"sealed_length", sealed_length},
+      {"sealed_sha256", digests.prefixes.at(sealed_length)},
+      {"members", members},
+      {"image", image_facts(zip)},
+      {"sealed_at", utc_now()},
+      {"signer",
+       json{{"subject", signer.subject}, {"sha256_fingerprint", signer.sha256_fingerprint}}},
+  };
+}
+
+// The timestamp request of seal `result.number` (to --tsq-out), and the TSA's token as its .tsr
+// member, or the request as its .tsq member when no token came.
+Result<void> add_timestamp_members(internal::ZipWriter& writer,
+                                   const SealOptions& options,
+                                   const std::string& signature,
+                                   SealResult& result) {
+  auto request = make_timestamp_request(signature);
+  CUSTODY_TRY(request);
+  if (!options.tsq_out.empty()) {
+    auto written = internal::write_file_atomically(options.tsq_out, request->der, false);
+    if (!written && written.error().code == Errc::already_exists) {
+      // custody-seal has no --force: an old request is the user's to move away.
+      Error error = written.error();
+      error.hint = "choose another file for --tsq-out, or move the old request away";
+      return tl::unexpected(std::move(error));
+    }
+    CUSTODY_TRY(written);
+  }
+  if (!options.tsa_url.empty()) {
+    // A TSA that is down or slow must not cost the seal: it is written, "not timestamped".
+    FreshTimestamp fresh =
+        obtain_timestamp(options.tsa_url, *request, signature, options.tsa_timeout);
+    if (!fresh.token.empty()) {
+      result.timestamp_time = fresh.time;
+      result.timestamped = true;
+      CUSTODY_TRY(
+          writer.add_member(seal_name(result.number, "tsr"),
+                            std::as_bytes(std::span(fresh.token.data(), fresh.token.size()))));
+    } else {
+      result.timestamp_problem = fresh.problem;
+    }
+  }
+  // The request is kept whenever a reply may come later, so --add-timestamp can check it.
+  if (!result.timestamped) {
+    CUSTODY_TRY(
+        writer.add_member(seal_name(result.number, "tsq"),
+                          std::as_bytes(std::span(request->der.data(), request->der.size()))));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<SealResult> seal_container(const std::string& path,
@@ -248,28 +318,9 @@ Result<SealResult> seal_container(const std::string& path,
   CUSTODY_TRY(digests);
   const unsigned number = next_seal_number(*zip);
 
-  json members = json::array();
-  for (const internal::ZipMember& member : zip->members()) {
-    members.push_back(json{{"name", member.name},
-                           {"size", member.compressed_size},
-                           {"sha256", digests->members.at(member.name)}});
-  }
-  const CertificateFacts& signer = identity.certificate();
-  json manifest{
-      {"format", k_seal_manifest_format},
-      {"version", 1},
-      {"seal_number", number},
-      {"container", std::filesystem::path(path).filename().string()},
-      {"sealed_length", sealed_length},
-      {"sealed_sha256", digests->prefixes.at(sealed_length)},
-      {"members", members},
-      {"image", image_facts(*zip)},
-      {"sealed_at", utc_now()},
-      {"signer",
-       json{{"subject", signer.subject}, {"sha256_fingerprint", signer.sha256_fingerprint}}},
-  };
   // RFC 8785 form for our data: sorted keys, no whitespace, integers only, UTF-8.
-  const std::string bytes = internal::canonical_json(manifest);
+  const std::string bytes = internal::canonical_json(
+      seal_manifest(*zip, path, *digests, sealed_length, number, identity.certificate()));
   auto signature = identity.sign_detached(bytes);
   CUSTODY_TRY(signature);
 
@@ -290,38 +341,7 @@ Result<SealResult> seal_container(const std::string& path,
   CUSTODY_TRY(writer->add_member(result.signature_member,
                                  std::as_bytes(std::span(signature->data(), signature->size()))));
   if (!options.tsa_url.empty() || !options.tsq_out.empty()) {
-    auto request = make_timestamp_request(*signature);
-    CUSTODY_TRY(request);
-    if (!options.tsq_out.empty()) {
-      auto written = internal::write_file_atomically(options.tsq_out, request->der, false);
-      if (!written && written.error().code == Errc::already_exists) {
-        // custody-seal has no --force: an old request is the user's to move away.
-        Error error = written.error();
-        error.hint = "choose another file for --tsq-out, or move the old request away";
-        return tl::unexpected(std::move(error));
-      }
-      CUSTODY_TRY(written);
-    }
-    if (!options.tsa_url.empty()) {
-      // A TSA that is down or slow must not cost the seal: it is written, "not timestamped".
-      FreshTimestamp fresh =
-          obtain_timestamp(options.tsa_url, *request, *signature, options.tsa_timeout);
-      if (!fresh.token.empty()) {
-        result.timestamp_time = fresh.time;
-        result.timestamped = true;
-        CUSTODY_TRY(
-            writer->add_member(seal_name(number, "tsr"),
-                               std::as_bytes(std::span(fresh.token.data(), fresh.token.size()))));
-      } else {
-        result.timestamp_problem = fresh.problem;
-      }
-    }
-    // The request is kept whenever a reply may come later, so --add-timestamp can check it.
-    if (!result.timestamped) {
-      CUSTODY_TRY(
-          writer->add_member(seal_name(number, "tsq"),
-                             std::as_bytes(std::span(request->der.data(), request->der.size()))));
-    }
+    CUSTODY_TRY(add_timestamp_members(*writer, options, *signature, result));
   }
   if (options.record_event) {
     // The "sealed" event lands in the same append as the seal: both or neither.
@@ -422,6 +442,98 @@ Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& path
 }
 
 namespace {
+
+// Seal `number` as its members state it: the manifest (returned through `manifest`, null when it
+// is unreadable), its signature checked against `trust_files` and its timestamp, if any, against
+// `tsa_trust_files`. What the file is now is compared later (compare_seal_with_file).
+Result<SealReport> read_seal(const internal::ZipReader& zip,
+                             unsigned number,
+                             const std::vector<std::string>& trust_files,
+                             const std::vector<std::string>& tsa_trust_files,
+                             json& manifest) {
+  SealReport report;
+  report.number = number;
+  auto bytes = zip.read_member(*zip.find(seal_name(number, "json")), k_small_limit);
+  CUSTODY_TRY(bytes);
+  manifest = internal::parse_untrusted_json(*bytes);
+  report.manifest_readable = !manifest.is_discarded() && manifest.is_object() &&
+                             manifest.value("format", "") == k_seal_manifest_format &&
+                             manifest.contains("sealed_length") &&
+                             manifest["sealed_length"].is_number_unsigned() &&
+                             manifest.contains("members") && manifest["members"].is_array();
+  if (!report.manifest_readable) {
+    report.detail = "the seal manifest is damaged or not a custody seal";
+  }
+  const internal::ZipMember* signature = zip.find(seal_name(number, "p7s"));
+  if (signature == nullptr) {
+    report.detail = "the signature member is missing";
+  } else if (auto der = zip.read_member(*signature, k_small_limit)) {
+    auto check = verify_detached(*der, *bytes, trust_files);
+    if (check) {
+      report.signature = *check;
+    } else {
+      report.detail = "the signature cannot be read: " + check.error().message;
+    }
+    if (const internal::ZipMember* tsr = zip.find(seal_name(number, "tsr"))) {
+      report.has_timestamp = true;
+      auto token = zip.read_member(*tsr, k_small_limit);
+      Result<TimestampCheck> stamp =
+          token ? verify_timestamp(*token, *der, tsa_trust_files) : tl::unexpected(token.error());
+      if (stamp) {
+        report.timestamp = *stamp;
+      } else {
+        report.timestamp_problem = stamp.error().message;
+      }
+    }
+  }
+  if (report.manifest_readable) {
+    report.sealed_length = manifest["sealed_length"].get<std::uint64_t>();
+    report.sealed_at = report.signature.signing_time.empty() ? manifest.value("sealed_at", "")
+                                                             : report.signature.signing_time;
+    const std::string finished =
+        manifest.value(json::json_pointer("/image/acquisition_finished"), std::string());
+    report.after_acquisition = finished.empty() || report.sealed_at >= finished;
+  } else {
+    manifest = json();
+  }
+  return report;
+}
+
+// Whether the file's first sealed_length bytes are what the seal signed, which sealed members
+// changed and which members were added since, other than later seals, timestamps of any seal and
+// the custody log (which grows after seals by design; its members protect themselves).
+void compare_seal_with_file(SealReport& report,
+                            const json& manifest,
+                            const FileDigests& digests,
+                            std::size_t seal_count) {
+  auto prefix = digests.prefixes.find(report.sealed_length);
+  report.file_prefix_matches =
+      prefix != digests.prefixes.end() && prefix->second == manifest.value("sealed_sha256", "");
+  std::set<std::string> sealed;
+  for (const json& member : manifest["members"]) {
+    const std::string name = member.value("name", "");
+    sealed.insert(name);
+    auto now = digests.members.find(name);
+    if (now == digests.members.end() || now->second != member.value("sha256", "")) {
+      report.changed_members.push_back(name);
+    }
+  }
+  for (const auto& [name, digest] : digests.members) {
+    bool later_seal = false;
+    for (unsigned later = report.number; later <= seal_count; ++later) {
+      later_seal = later_seal || name == seal_name(later, "json") ||
+                   name == seal_name(later, "p7s") || name == seal_name(later, "tsq");
+    }
+    // A timestamp of any seal may come later (offline TSA): it changes nothing that was signed.
+    for (unsigned any = 1; any <= seal_count; ++any) {
+      later_seal = later_seal || name == seal_name(any, "tsr");
+    }
+    if (sealed.count(name) == 0 && !later_seal && !internal::is_custody_log_member(name)) {
+      report.added_members.push_back(name);
+    }
+  }
+}
+
 Result<std::vector<SealReport>> check_seals_of(const std::vector<std::string>& paths,
                                                const std::vector<std::string>& trust_files,
                                                const std::vector<std::string>& tsa_trust_files,
@@ -432,51 +544,11 @@ Result<std::vector<SealReport>> check_seals_of(const std::vector<std::string>& p
   std::vector<SealReport> reports;
   std::vector<json> manifests;
   for (unsigned number = 1; zip->find(seal_name(number, "json")) != nullptr; ++number) {
-    SealReport report;
-    report.number = number;
-    auto bytes = zip->read_member(*zip->find(seal_name(number, "json")), k_small_limit);
-    CUSTODY_TRY(bytes);
-    json manifest = internal::parse_untrusted_json(*bytes);
-    report.manifest_readable = !manifest.is_discarded() && manifest.is_object() &&
-                               manifest.value("format", "") == k_seal_manifest_format &&
-                               manifest.contains("sealed_length") &&
-                               manifest["sealed_length"].is_number_unsigned() &&
-                               manifest.contains("members") && manifest["members"].is_array();
-    if (!report.manifest_readable) {
-      report.detail = "the seal manifest is damaged or not a custody seal";
-    }
-    const internal::ZipMember* signature = zip->find(seal_name(number, "p7s"));
-    if (signature == nullptr) {
-      report.detail = "the signature member is missing";
-    } else if (auto der = zip->read_member(*signature, k_small_limit)) {
-      auto check = verify_detached(*der, *bytes, trust_files);
-      if (check) {
-        report.signature = *check;
-      } else {
-        report.detail = "the signature cannot be read: " + check.error().message;
-      }
-      if (const internal::ZipMember* tsr = zip->find(seal_name(number, "tsr"))) {
-        report.has_timestamp = true;
-        auto token = zip->read_member(*tsr, k_small_limit);
-        Result<TimestampCheck> stamp =
-            token ? verify_timestamp(*token, *der, tsa_trust_files) : tl::unexpected(token.error());
-        if (stamp) {
-          report.timestamp = *stamp;
-        } else {
-          report.timestamp_problem = stamp.error().message;
-        }
-      }
-    }
-    if (report.manifest_readable) {
-      report.sealed_length = manifest["sealed_length"].get<std::uint64_t>();
-      report.sealed_at = report.signature.signing_time.empty() ? manifest.value("sealed_at", "")
-                                                               : report.signature.signing_time;
-      const std::string finished =
-          manifest.value(json::json_pointer("/image/acquisition_finished"), std::string());
-      report.after_acquisition = finished.empty() || report.sealed_at >= finished;
-    }
-    manifests.push_back(report.manifest_readable ? manifest : json());
-    reports.push_back(std::move(report));
+    json manifest;
+    auto report = read_seal(*zip, number, trust_files, tsa_trust_files, manifest);
+    CUSTODY_TRY(report);
+    manifests.push_back(std::move(manifest));
+    reports.push_back(std::move(*report));
   }
   if (reports.empty()) {
     return reports;
@@ -488,37 +560,8 @@ Result<std::vector<SealReport>> check_seals_of(const std::vector<std::string>& p
   auto digests = digest_file(*zip, lengths, progress, cancel);
   CUSTODY_TRY(digests);
   for (std::size_t i = 0; i < reports.size(); ++i) {
-    SealReport& report = reports[i];
-    if (!report.manifest_readable) {
-      continue;
-    }
-    const json& manifest = manifests[i];
-    auto prefix = digests->prefixes.find(report.sealed_length);
-    report.file_prefix_matches =
-        prefix != digests->prefixes.end() && prefix->second == manifest.value("sealed_sha256", "");
-    std::set<std::string> sealed;
-    for (const json& member : manifest["members"]) {
-      const std::string name = member.value("name", "");
-      sealed.insert(name);
-      auto now = digests->members.find(name);
-      if (now == digests->members.end() || now->second != member.value("sha256", "")) {
-        report.changed_members.push_back(name);
-      }
-    }
-    for (const auto& [name, digest] : digests->members) {
-      bool later_seal = false;
-      for (unsigned later = report.number; later <= reports.size(); ++later) {
-        later_seal = later_seal || name == seal_name(later, "json") ||
-                     name == seal_name(later, "p7s") || name == seal_name(later, "tsq");
-      }
-      // A timestamp of any seal may come later (offline TSA): it changes nothing that was signed.
-      for (unsigned any = 1; any <= reports.size(); ++any) {
-        later_seal = later_seal || name == seal_name(any, "tsr");
-      }
-      // The custody log grows after seals by design; its members protect themselves.
-      if (sealed.count(name) == 0 && !later_seal && !internal::is_custody_log_member(name)) {
-        report.added_members.push_back(name);
-      }
+    if (reports[i].manifest_readable) {
+      compare_seal_with_file(reports[i], manifests[i], *digests, reports.size());
     }
   }
   return reports;

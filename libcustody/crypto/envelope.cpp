@@ -1193,7 +1193,7 @@ Result<PackageCheck> check_package(const std::string& input) {
     CUSTODY_TRY(check_file(segment.ciphertext, segment.size, segment.sha256));
     CUSTODY_TRY(check_file(segment.envelope, segment.envelope_size, segment.envelope_sha256));
   }
-  check.complete = check.problems.empty();
+  check.verdict = check.problems.empty() ? Verdict::pass : Verdict::fail;
   return check;
 }
 

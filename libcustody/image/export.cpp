@@ -223,9 +223,10 @@ std::string export_result_to_json(const ExportResult& result, const ExportOption
   return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-Result<ExportResult> internal::write_export(const ExportOptions& options,
-                                            ProgressSink* progress,
-                                            const CancelToken* cancel) {
+namespace {
+
+// The options that need no image to be checked.
+Result<void> check_export_options(const ExportOptions& options) {
   if (options.split_size && (*options.split_size < k_min_split || *options.split_size % 512 != 0)) {
     return make_error(Errc::invalid_argument,
                       fmt::format("split size {} is invalid: it must be at least 1M and a "
@@ -238,10 +239,11 @@ Result<ExportResult> internal::write_export(const ExportOptions& options,
   if (options.output == "-" && options.split_size) {
     return make_error(Errc::invalid_argument, "--split cannot be used with standard output");
   }
-  CUSTODY_TRY(refuse_outputs_that_are_inputs(options));
-  auto container = Container::open(options.container_paths);
-  CUSTODY_TRY(container);
-  const ContainerInfo& info = (*container)->info();
+  return refuse_outputs_that_are_inputs(options);
+}
+
+// The number of bytes to export from --offset: --length, or up to the end of the image.
+Result<std::uint64_t> export_length(const ExportOptions& options, const ContainerInfo& info) {
   if (options.offset > info.size) {
     return make_error(Errc::invalid_argument,
                       fmt::format("offset {} is beyond the end of the image ({} bytes)",
@@ -254,15 +256,16 @@ Result<ExportResult> internal::write_export(const ExportOptions& options,
                       fmt::format("the range {}+{} reaches beyond the end of the image ({} bytes)",
                                   options.offset, length, info.size));
   }
+  return length;
+}
 
-  ExportResult result;
-  result.whole_image = options.offset == 0 && length == info.size;
-  if (result.whole_image) {
-    result.recorded = recorded_hashes(info);
-  }
+// --hash, else what the record holds (so that the export can be compared with it), else SHA-256;
+// an E01 always gets MD5 and SHA-1 too: it stores both, and every E01 reader checks them.
+std::vector<HashAlgorithm> export_algorithms(const ExportOptions& options,
+                                             const DigestSet& recorded) {
   std::vector<HashAlgorithm> algorithms = options.algorithms;
   if (algorithms.empty()) {
-    for (const auto& entry : result.recorded) {
+    for (const auto& entry : recorded) {
       algorithms.push_back(entry.first);
     }
   }
@@ -270,20 +273,49 @@ Result<ExportResult> internal::write_export(const ExportOptions& options,
     algorithms = {HashAlgorithm::sha256};
   }
   if (options.format == ExportFormat::e01) {
-    // The E01 stores both; every E01 reader checks them.
     for (HashAlgorithm needed : {HashAlgorithm::md5, HashAlgorithm::sha1}) {
       if (std::find(algorithms.begin(), algorithms.end(), needed) == algorithms.end()) {
         algorithms.push_back(needed);
       }
     }
   }
-  auto digest_sinks = internal::make_digest_sinks(algorithms, internal::SegmentLayout::single());
-  CUSTODY_TRY(digest_sinks);
-  const auto workers = internal::group_digest_sinks(*digest_sinks);
+  return algorithms;
+}
 
-  std::unique_ptr<internal::BlockSink> output;
-  internal::SegmentWriterSink* files = nullptr;
-  internal::EwfWriterSink* ewf = nullptr;
+// Where the exported bytes go: an E01 set, standard output, or raw files (one, or split).
+struct ExportOutput {
+  std::unique_ptr<internal::BlockSink> sink;
+  internal::SegmentWriterSink* files = nullptr;  // raw files, when written
+  internal::EwfWriterSink* ewf = nullptr;        // the E01 set, when written
+
+  std::vector<std::string> paths() const {
+    if (files != nullptr) {
+      return files->paths();
+    }
+    return ewf != nullptr ? ewf->paths() : std::vector<std::string>{};
+  }
+
+  // An export that did not complete leaves no file that could be taken for the image.
+  tl::unexpected<Error> discard(Error error) {
+    const std::vector<std::string> written = paths();
+    sink.reset();  // closes the files (libewf's handle too) before they are removed
+    for (const std::string& path : written) {
+      ::unlink(path.c_str());
+    }
+    if (!written.empty() && error.hint.find("removed") == std::string::npos) {
+      error.hint += error.hint.empty() ? "" : "; ";
+      error.hint += "the incomplete output was removed";
+    }
+    return tl::unexpected(std::move(error));
+  }
+};
+
+// Opens the output; for an E01 also sets the case information and the unreadable sectors that
+// go into it on `result`.
+Result<ExportOutput> open_export_output(const ExportOptions& options,
+                                        const ContainerInfo& info,
+                                        ExportResult& result) {
+  ExportOutput output;
   if (options.format == ExportFormat::e01) {
     const auto record = custody_record(info);
     internal::EwfWriteSettings settings;
@@ -298,10 +330,10 @@ Result<ExportResult> internal::write_export(const ExportOptions& options,
     result.acquiry_errors = settings.acquiry_errors;
     auto writer = internal::create_ewf_writer(settings);
     CUSTODY_TRY(writer);
-    ewf = writer->get();
-    output = std::move(*writer);
+    output.ewf = writer->get();
+    output.sink = std::move(*writer);
   } else if (options.output == "-") {
-    output = std::make_unique<StdoutSink>();
+    output.sink = std::make_unique<StdoutSink>();
   } else {
     const bool split = options.split_size.has_value();
     auto writer = std::make_unique<internal::SegmentWriterSink>(
@@ -310,50 +342,56 @@ Result<ExportResult> internal::write_export(const ExportOptions& options,
         },
         options.split_size, options.overwrite);
     CUSTODY_TRY(writer->open_first());
-    files = writer.get();
-    output = std::move(writer);
+    output.files = writer.get();
+    output.sink = std::move(writer);
   }
-  // An export that did not complete leaves no file that could be taken for the image.
-  const auto discard_output = [&](Error error) {
-    std::vector<std::string> written;
-    if (files != nullptr) {
-      written = files->paths();
-    } else if (ewf != nullptr) {
-      written = ewf->paths();
-    }
-    output.reset();  // closes the files (libewf's handle too) before they are removed
-    for (const std::string& path : written) {
-      ::unlink(path.c_str());
-    }
-    if (!written.empty() && error.hint.find("removed") == std::string::npos) {
-      error.hint += error.hint.empty() ? "" : "; ";
-      error.hint += "the incomplete output was removed";
-    }
-    return tl::unexpected(std::move(error));
-  };
-  auto source = (*container)->image_source(options.offset, length);
-  auto outcome = internal::run_pipeline(*source, internal::sink_pointers(workers, {output.get()}),
-                                        length, progress, cancel);
+  return output;
+}
+
+}  // namespace
+
+Result<ExportResult> internal::write_export(const ExportOptions& options,
+                                            ProgressSink* progress,
+                                            const CancelToken* cancel) {
+  CUSTODY_TRY(check_export_options(options));
+  auto container = Container::open(options.container_paths);
+  CUSTODY_TRY(container);
+  const ContainerInfo& info = (*container)->info();
+  auto length = export_length(options, info);
+  CUSTODY_TRY(length);
+
+  ExportResult result;
+  result.whole_image = options.offset == 0 && *length == info.size;
+  if (result.whole_image) {
+    result.recorded = recorded_hashes(info);
+  }
+  auto digest_sinks = internal::make_digest_sinks(export_algorithms(options, result.recorded),
+                                                  internal::SegmentLayout::single());
+  CUSTODY_TRY(digest_sinks);
+  const auto workers = internal::group_digest_sinks(*digest_sinks);
+  auto output = open_export_output(options, info, result);
+  CUSTODY_TRY(output);
+
+  auto source = (*container)->image_source(options.offset, *length);
+  auto outcome = internal::run_pipeline(
+      *source, internal::sink_pointers(workers, {output->sink.get()}), *length, progress, cancel);
   if (!outcome) {
-    return discard_output(std::move(outcome).error());
+    return output->discard(std::move(outcome).error());
   }
   if (outcome->cancelled) {
-    return discard_output(Error{Errc::cancelled, "export was interrupted", {}, {}, 0, {}});
+    return output->discard(Error{Errc::cancelled, "export was interrupted", {}, {}, 0, {}});
   }
   result.bytes = outcome->bytes;
-  if (files != nullptr) {
-    result.files = files->paths();
-  }
-  if (ewf != nullptr) {
+  if (output->ewf != nullptr) {
     DigestSet digests;
     for (const auto& sink : *digest_sinks) {
       digests[sink->algorithm()] = sink->total_digest();
     }
-    if (auto finalized = ewf->finalize(digests); !finalized) {
-      return discard_output(std::move(finalized).error());
+    if (auto finalized = output->ewf->finalize(digests); !finalized) {
+      return output->discard(std::move(finalized).error());
     }
-    result.files = ewf->paths();
   }
+  result.files = output->paths();
   for (const auto& sink : *digest_sinks) {
     result.hashes[sink->algorithm()] = sink->total_digest();
     auto recorded = result.recorded.find(sink->algorithm());

@@ -106,7 +106,7 @@ Result<bool> decrypt(const std::string& input,
                      PackageChecker& out) {
   auto arrived = check_package(input);
   CUSTODY_TRY(arrived);
-  if (!arrived->complete) {
+  if (arrived->verdict != Verdict::pass) {
     std::string problems;
     for (const std::string& problem : arrived->problems) {
       problems += (problems.empty() ? "" : "; ") + problem;

@@ -728,6 +728,108 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
 namespace {
 
 // Every check of a physical or logical container; records nothing.
+// The report of an AFF4 container as far as its custody record goes; a container without a
+// readable record is described by what the container itself says.
+VerificationReport container_report(const std::string& path, const ContainerInfo& info) {
+  VerificationReport report;
+  report.record_path = path;
+  report.kind = "aff4";
+  report.has_record = info.custody_record.has_value();
+  if (report.has_record) {
+    auto loaded = parse_record(*info.custody_record);
+    if (loaded) {
+      report.record = loaded->record;
+      check_record_integrity(*loaded, report);
+      report.checks.front().subject = "custody/acquisition.json";
+    } else {
+      // Verify the rest all the same: the member checks say which bytes changed.
+      report.has_record = false;
+      report.checks.push_back(
+          make_check(CheckKind::record, "custody/acquisition.json", Verdict::fail,
+                     "the custody record is damaged: " + loaded.error().message));
+    }
+  }
+  if (!report.has_record) {
+    report.record.image_format = "aff4";
+    report.record.source.path = info.image_properties.count("diskDeviceName") != 0
+                                    ? info.image_properties.at("diskDeviceName")
+                                    : std::string("unknown");
+  }
+  report.record.image_size = info.size;
+  return report;
+}
+
+// The image's linear hashes, all algorithms in one pass, against those recorded.
+Result<void> check_image_hashes(Container& container,
+                                VerificationReport& report,
+                                ProgressSink* progress,
+                                const CancelToken* cancel) {
+  const ContainerInfo& info = container.info();
+  DigestSet expected = expected_hashes(report, info, report.checks);
+  std::vector<HashAlgorithm> algorithms;
+  for (const auto& entry : expected) {
+    algorithms.push_back(entry.first);
+  }
+  if (algorithms.empty()) {
+    report.checks.push_back(make_check(CheckKind::image, "image", Verdict::warn,
+                                       "the container records no linear hash of the image; its "
+                                       "block hashes and checksums are checked instead"));
+    return {};
+  }
+  auto sinks = internal::make_digest_sinks(algorithms, internal::SegmentLayout::single());
+  CUSTODY_TRY(sinks);
+  const auto workers = internal::group_digest_sinks(*sinks);
+  auto source = container.image_source(0, info.size);
+  auto outcome = internal::run_pipeline(*source, internal::sink_pointers(workers), info.size,
+                                        progress, cancel);
+  if (!outcome && outcome.error().code == Errc::corrupt) {
+    // Damage that stops reading is a failed check; the member checks locate it.
+    report.checks.push_back(make_check(CheckKind::image, "image", Verdict::fail,
+                                       "the image cannot be read: " + outcome.error().message));
+    return {};
+  }
+  CUSTODY_TRY(outcome);
+  if (outcome->cancelled) {
+    return make_error(Errc::cancelled, "verification was interrupted");
+  }
+  for (const auto& sink : *sinks) {
+    const std::string name(hash_name(sink->algorithm()));
+    compare(Check{CheckKind::image, "image", name, expected.at(sink->algorithm()), {}, {}, {}},
+            sink->total_digest(), report);
+  }
+  return {};
+}
+
+// Every member's bytes against its CRC-32, naming damaged chunks; then the AFF4 block hashes,
+// where the producer wrote them.
+Result<void> check_stored_bytes(Container& container,
+                                VerificationReport& report,
+                                ProgressSink* progress,
+                                const CancelToken* cancel) {
+  auto problems = container.check_members(progress, cancel);
+  CUSTODY_TRY(problems);
+  for (const IntegrityProblem& problem : *problems) {
+    report.checks.push_back(make_check(integrity_check_kind(problem.what), problem.subject,
+                                       Verdict::fail, problem.detail));
+  }
+  if (problems->empty()) {
+    report.checks.push_back(make_check(CheckKind::members,
+                                       fmt::format("{} members", container.info().members.size()),
+                                       Verdict::pass, "CRC-32 of every member matches"));
+  }
+  std::vector<std::string> checked;
+  auto block_problems = container.check_block_hashes(checked);
+  CUSTODY_TRY(block_problems);
+  for (const IntegrityProblem& problem : *block_problems) {
+    report.checks.push_back(make_check(integrity_check_kind(problem.what), problem.subject,
+                                       Verdict::fail, problem.detail));
+  }
+  for (const std::string& what : checked) {
+    report.checks.push_back(make_check(CheckKind::block_hashes, what, Verdict::pass, ""));
+  }
+  return {};
+}
+
 Result<VerificationReport> check_container(const std::vector<std::string>& paths,
                                            const VerifyOptions& options,
                                            ProgressSink* progress,
@@ -741,95 +843,10 @@ Result<VerificationReport> check_container(const std::vector<std::string>& paths
   }
   CUSTODY_TRY(container);
   const ContainerInfo& info = (*container)->info();
-  VerificationReport report;
-  report.record_path = paths.front();
-  report.kind = "aff4";
-  report.has_record = info.custody_record.has_value();
-  if (report.has_record) {
-    auto loaded = parse_record(*info.custody_record);
-    if (loaded) {
-      report.record = loaded->record;
-      check_record_integrity(*loaded, report);
-      report.checks.front().subject = "custody/acquisition.json";
-    } else {
-      // Verify the rest all the same: the member checks below say which bytes changed.
-      report.has_record = false;
-      report.checks.push_back(
-          make_check(CheckKind::record, "custody/acquisition.json", Verdict::fail,
-                     "the custody record is damaged: " + loaded.error().message));
-    }
-  }
-  if (!report.has_record) {
-    report.record.image_format = "aff4";
-    report.record.image_size = info.size;
-    report.record.source.path = info.image_properties.count("diskDeviceName") != 0
-                                    ? info.image_properties.at("diskDeviceName")
-                                    : std::string("unknown");
-  }
-  report.record.image_size = info.size;
-
-  // 1. The image's linear hashes, all algorithms in one pass.
-  DigestSet expected = expected_hashes(report, info, report.checks);
-  std::vector<HashAlgorithm> algorithms;
-  for (const auto& entry : expected) {
-    algorithms.push_back(entry.first);
-  }
-  if (!algorithms.empty()) {
-    auto sinks = internal::make_digest_sinks(algorithms, internal::SegmentLayout::single());
-    CUSTODY_TRY(sinks);
-    const auto workers = internal::group_digest_sinks(*sinks);
-    auto source = (*container)->image_source(0, info.size);
-    auto outcome = internal::run_pipeline(*source, internal::sink_pointers(workers), info.size,
-                                          progress, cancel);
-    if (!outcome && outcome.error().code == Errc::corrupt) {
-      // Damage that stops reading is a failed check; the member checks below locate it.
-      report.checks.push_back(make_check(CheckKind::image, "image", Verdict::fail,
-                                         "the image cannot be read: " + outcome.error().message));
-    } else {
-      CUSTODY_TRY(outcome);
-      if (outcome->cancelled) {
-        return make_error(Errc::cancelled, "verification was interrupted");
-      }
-      for (const auto& sink : *sinks) {
-        const std::string name(hash_name(sink->algorithm()));
-        compare(Check{CheckKind::image, "image", name, expected.at(sink->algorithm()), {}, {}, {}},
-                sink->total_digest(), report);
-      }
-    }
-  } else {
-    report.checks.push_back(make_check(CheckKind::image, "image", Verdict::warn,
-                                       "the container records no linear hash of the image; its "
-                                       "block hashes and checksums are checked instead"));
-  }
-
-  // 2. Every member's bytes against its CRC-32, naming damaged chunks.
-  auto problems = (*container)->check_members(progress, cancel);
-  CUSTODY_TRY(problems);
-  for (const IntegrityProblem& problem : *problems) {
-    report.checks.push_back(make_check(integrity_check_kind(problem.what), problem.subject,
-                                       Verdict::fail, problem.detail));
-  }
-  if (problems->empty()) {
-    report.checks.push_back(make_check(CheckKind::members,
-                                       fmt::format("{} members", info.members.size()),
-                                       Verdict::pass, "CRC-32 of every member matches"));
-  }
-
-  // 3. AFF4 block hashes, where the producer wrote them.
-  std::vector<std::string> checked;
-  auto block_problems = (*container)->check_block_hashes(checked);
-  CUSTODY_TRY(block_problems);
-  for (const IntegrityProblem& problem : *block_problems) {
-    report.checks.push_back(make_check(integrity_check_kind(problem.what), problem.subject,
-                                       Verdict::fail, problem.detail));
-  }
-  for (const std::string& what : checked) {
-    report.checks.push_back(make_check(CheckKind::block_hashes, what, Verdict::pass, ""));
-  }
-
-  // 4. Seals and 5. the custody log.
+  VerificationReport report = container_report(paths.front(), info);
+  CUSTODY_TRY(check_image_hashes(**container, report, progress, cancel));
+  CUSTODY_TRY(check_stored_bytes(**container, report, progress, cancel));
   CUSTODY_TRY(add_custody_checks(paths, options, report, progress, cancel));
-
   if (info.trailing_bytes > 0) {
     report.checks.push_back(make_check(
         CheckKind::container, paths.front(), Verdict::warn,
