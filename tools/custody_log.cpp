@@ -200,8 +200,7 @@ ExitCode run_verify(const std::string& target,
     fmt::print("{}", log_verification_to_json(*verified));
   } else if (!common.quiet) {
     print_check_lines(verified->checks, "", 16, [&](const LogCheck& check) {
-      return check.verdict != Verdict::pass || common.verbose > 0 || check.subject == "log" ||
-             check.subject.starts_with("saved head");
+      return check.verdict != Verdict::pass || check.summary || common.verbose > 0;
     });
     fmt::print("{}: custody log {}\n", target, verified->intact ? "INTACT" : "FAILED VERIFICATION");
   }

@@ -167,6 +167,7 @@ struct LogCheck {
   std::string subject;              // "event 3", "tree head 5", "log"
   Verdict verdict = Verdict::pass;  // pass, warn (an unsigned event, say) or fail
   std::string detail;
+  bool summary = false;  // sums up the log (the whole log, a saved head): shown even when it passes
 };
 
 struct LogVerification {

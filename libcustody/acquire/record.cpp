@@ -330,13 +330,7 @@ class Reader {
   }
 };
 
-// Stores a read value in `out`, or passes its error on.
-template <typename T>
-Result<void> read_into(T& out, Result<T> value) {
-  CUSTODY_TRY(value);
-  out = std::move(*value);
-  return {};
-}
+using internal::read_into;
 
 Result<AcquisitionStatus> parse_status(const std::string& text) {
   for (AcquisitionStatus status :

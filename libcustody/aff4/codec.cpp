@@ -7,9 +7,7 @@
 
 #include <lz4.h>
 #include <snappy.h>
-// Lets zlib take `const Bytef*` input, so no const_cast is needed.
-#define ZLIB_CONST
-#include <zlib.h>
+#include <zlib.h>  // with ZLIB_CONST (libcustody/CMakeLists.txt): const input, no const_cast
 
 #include <algorithm>
 #include <array>

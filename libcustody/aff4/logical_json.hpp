@@ -12,6 +12,7 @@
 #include <ctime>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace custody::internal {
@@ -36,5 +37,14 @@ Result<LogicalExclusions> logical_exclusions_from_json(const nlohmann::json& val
 
 nlohmann::json logical_summary_to_json(const LogicalSummary& summary);
 Result<LogicalSummary> logical_summary_from_json(const nlohmann::json& value);
+
+// Stores a value that was read in `out`, or passes its error on: one line per member in readers
+// that compose with CUSTODY_TRY.
+template <typename T>
+Result<void> read_into(T& out, Result<T> value) {
+  CUSTODY_TRY(value);
+  out = std::move(*value);
+  return {};
+}
 
 }  // namespace custody::internal

@@ -164,13 +164,7 @@ Result<std::optional<T>> optional_of(const json& object, const char* name, const
   return std::optional<T>(value.get<T>());
 }
 
-// Stores a read value in `out`, or passes its error on.
-template <typename T>
-Result<void> read_into(T& out, Result<T> value) {
-  CUSTODY_TRY(value);
-  out = std::move(*value);
-  return {};
-}
+using internal::read_into;
 
 // A member read by `reader` (one of the internal::..._from_json below).
 template <typename T>
@@ -677,7 +671,7 @@ Result<void> read_algorithms(const json& body, std::vector<HashAlgorithm>& out) 
   return {};
 }
 
-Result<LogicalDefect> defect_from_json(const json& item) {
+Result<LogicalDefect> logical_defect_from_json(const json& item) {
   const char* where = "defects[].";
   LogicalDefect defect;
   CUSTODY_TRY(read_into(defect.path, decoded_member(item, "path", where, "path")));
@@ -709,7 +703,7 @@ Result<void> read_manifest_body(const json& body, LogicalManifest& manifest) {
   auto defects = member(body, "defects", "");
   CUSTODY_TRY(defects);
   for (const json& item : **defects) {
-    auto defect = defect_from_json(item);
+    auto defect = logical_defect_from_json(item);
     CUSTODY_TRY(defect);
     manifest.defects.push_back(std::move(*defect));
   }

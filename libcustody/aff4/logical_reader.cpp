@@ -29,7 +29,7 @@ namespace {
 namespace aff4 = internal::aff4;
 using internal::UniqueFd;
 
-constexpr std::size_t k_block = std::size_t{1} << 20U;
+constexpr std::size_t k_read_block = std::size_t{1} << 20U;
 constexpr std::size_t k_metadata_limit = std::size_t{256} << 20U;
 // Deflated members (pyaff4) are inflated whole; larger ones are refused rather than exhaust memory.
 constexpr std::size_t k_deflated_limit = std::size_t{1} << 30U;
@@ -87,12 +87,12 @@ class LogicalContainerImpl final : public LogicalContainer {
       CUSTODY_TRY(hasher);
       hashers.push_back(std::move(*hasher));
     }
-    static const std::vector<std::byte> zeros(k_block);
+    static const std::vector<std::byte> zeros(k_read_block);
     auto read = read_file(
         entry, [&](std::uint64_t, std::uint64_t length, const std::byte* data) -> Result<void> {
           for (std::uint64_t done = 0; done < length;) {
             const auto piece =
-                static_cast<std::size_t>(std::min<std::uint64_t>(length - done, k_block));
+                static_cast<std::size_t>(std::min<std::uint64_t>(length - done, k_read_block));
             const std::byte* bytes = data != nullptr ? data + done : zeros.data();
             for (Hasher& hasher : hashers) {
               hasher.update(std::span(bytes, piece));
@@ -288,9 +288,9 @@ class LogicalContainerImpl final : public LogicalContainer {
                                   0,
                                   "use another copy"});
     }
-    std::vector<std::byte> buffer(k_block);
+    std::vector<std::byte> buffer(k_read_block);
     for (std::uint64_t done = 0; done < length;) {
-      const auto piece = static_cast<std::size_t>(std::min<std::uint64_t>(length - done, k_block));
+      const auto piece = static_cast<std::size_t>(std::min<std::uint64_t>(length - done, k_read_block));
       CUSTODY_TRY(m_zip.read_stored(member, from + done, std::span(buffer.data(), piece)));
       CUSTODY_TRY(sink(delivered_at + done, piece, buffer.data()));
       done += piece;
@@ -478,14 +478,14 @@ class Extractor {
       CUSTODY_TRY(hasher);
       hashers.push_back(std::move(*hasher));
     }
-    static const std::vector<std::byte> zeros(k_block);
+    static const std::vector<std::byte> zeros(k_read_block);
     const std::string shown = encode_logical_path(entry.path);
     auto read = m_container.read_file(
         entry,
         [&](std::uint64_t offset, std::uint64_t length, const std::byte* data) -> Result<void> {
           for (std::uint64_t done = 0; done < length;) {
             const auto piece =
-                static_cast<std::size_t>(std::min<std::uint64_t>(length - done, k_block));
+                static_cast<std::size_t>(std::min<std::uint64_t>(length - done, k_read_block));
             for (Hasher& hasher : hashers) {
               hasher.update(std::span(data != nullptr ? data + done : zeros.data(), piece));
             }

@@ -14,17 +14,24 @@
 
 namespace custody::internal::custody_log {
 
-// Records checks as they are made.
+// Records checks as they are made. The checks of the whole log and of saved heads sum it up
+// (LogCheck::summary); those of single events and heads are detail.
 struct Checker {
   std::vector<LogCheck>& checks;
   void pass(std::string subject, std::string detail) {
-    checks.push_back(LogCheck{std::move(subject), Verdict::pass, std::move(detail)});
+    add(std::move(subject), Verdict::pass, std::move(detail));
   }
   void fail(std::string subject, std::string detail) {
-    checks.push_back(LogCheck{std::move(subject), Verdict::fail, std::move(detail)});
+    add(std::move(subject), Verdict::fail, std::move(detail));
   }
   void warn(std::string subject, std::string detail) {
-    checks.push_back(LogCheck{std::move(subject), Verdict::warn, std::move(detail)});
+    add(std::move(subject), Verdict::warn, std::move(detail));
+  }
+
+ private:
+  void add(std::string subject, Verdict verdict, std::string detail) {
+    const bool summary = subject == "log" || subject.starts_with("saved head ");
+    checks.push_back(LogCheck{std::move(subject), verdict, std::move(detail), summary});
   }
 };
 

@@ -50,7 +50,7 @@ using internal::crypto_error;
 using internal::X509Ptr;
 // BIO_free, not internal::BioPtr's BIO_free_all: CipherChain frees what CMS_dataInit pushed on
 // top of our BIOs.
-using BioPtr = std::unique_ptr<BIO, Free<BIO_free>>;
+using SingleBioPtr = std::unique_ptr<BIO, Free<BIO_free>>;
 
 constexpr std::size_t k_io_buffer = std::size_t{1} << 20U;  // file reads and writes
 constexpr std::size_t k_max_envelope_file = 1024 * 1024;    // a .p7m is a few hundred bytes
@@ -223,8 +223,8 @@ const BIO_METHOD* file_in_method() {
 }
 
 // A BIO over `state`, which must outlive it.
-Result<BioPtr> state_bio(const BIO_METHOD* method, void* state) {
-  BioPtr bio(method != nullptr ? BIO_new(method) : nullptr);
+Result<SingleBioPtr> state_bio(const BIO_METHOD* method, void* state) {
+  SingleBioPtr bio(method != nullptr ? BIO_new(method) : nullptr);
   if (!bio) {
     return crypto_error("cannot make a BIO");
   }
@@ -388,7 +388,7 @@ struct OpenSegment {
   std::string path;
   internal::UniqueFd fd;
   FileOut out;
-  BioPtr sink;
+  SingleBioPtr sink;
   CmsPtr cms;
   CipherChain chain;
   std::uint64_t size = 0;

@@ -396,7 +396,7 @@ class Extractor {
         break;
       }
       if (m_limits.cancel != nullptr && m_limits.cancel->cancelled()) {
-        return make_error(Errc::cancelled, "receiving was interrupted while unpacking");
+        return make_error(Errc::cancelled, "interrupted while unpacking the package");
       }
       const auto size = static_cast<std::size_t>(got);
       CUSTODY_TRY(account(shown, payload, written, size));

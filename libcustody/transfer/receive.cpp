@@ -298,7 +298,8 @@ Result<void> check_bag(const PackageCheckOptions& options,
     check_item(options, cancel, bag, item, listed, checked.arrivals, out);
     if (cancel != nullptr && cancel->cancelled()) {
       // Nothing is released or recorded: the private directory goes with the checked package.
-      return make_error(Errc::cancelled, "receiving was interrupted; nothing was released");
+      return make_error(Errc::cancelled,
+                        "checking the package was interrupted; nothing was released or recorded");
     }
   }
   return {};

@@ -28,6 +28,15 @@ inline std::optional<std::string> run_command(const std::string& command) {
   return output;
 }
 
+// `text` in single quotes for the shell, any single quote in it escaped.
+inline std::string quoted(const std::string& text) {
+  std::string out = "'";
+  for (const char c : text) {
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  }
+  return out + "'";
+}
+
 inline bool have_tool(const std::string& tool) {
   return std::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0;
 }

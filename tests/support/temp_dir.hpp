@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace custody::test {
@@ -46,6 +47,13 @@ inline std::vector<char> random_bytes(std::size_t size, unsigned seed) {
 inline void write_file(const std::string& path, const std::vector<char>& data) {
   std::ofstream out(path, std::ios::binary);
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
+}
+
+// Writes `text` to `path`, making its folder first.
+inline void write_text(const std::string& path, std::string_view text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
 }
 
 inline std::string read_file(const std::string& path) {

@@ -59,18 +59,9 @@ BagReport validated(const std::string& directory) {
 using test::have_tool;
 using test::run_command;
 
-std::string quoted(const std::string& text) {
-  std::string out = "'";
-  for (const char c : text) {
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  }
-  return out + "'";
-}
+using test::quoted;
 
-void write_text(const std::string& path, std::string_view content) {
-  fs::create_directories(fs::path(path).parent_path());
-  test::write_file(path, std::vector<char>(content.begin(), content.end()));
-}
+using test::write_text;
 
 bool has_problem(const BagReport& report, const std::string& file, const std::string& fragment) {
   return std::any_of(report.problems.begin(), report.problems.end(), [&](const BagProblem& p) {

@@ -3,6 +3,7 @@
 // acquire_logical(), export_image() or verify_container() gets the same custody record as the
 // tools, in the same order, and read-only evidence is never written to.
 #include "../support/temp_dir.hpp"
+#include "../support/test_identities.hpp"
 
 #include <custody/acquisition.hpp>
 #include <custody/custody_log.hpp>
@@ -25,15 +26,7 @@ namespace fs = std::filesystem;
 
 // The identities of samples/keys/make-test-identities.sh, made once per test run.
 const test::TempDir& keys() {
-  static const test::TempDir dir;
-  static const bool made = [] {
-    const fs::path script = fs::path(CUSTODY_SOURCE_DIR) / "samples/keys/make-test-identities.sh";
-    const std::string command =
-        "bash '" + script.string() + "' '" + dir.file("") + "' >/dev/null 2>&1";
-    return std::system(command.c_str()) == 0;
-  }();
-  BOOST_REQUIRE_MESSAGE(made, "making the test identities failed");
-  return dir;
+  return test::test_identities();
 }
 
 Identity identity(const std::string& stem) {

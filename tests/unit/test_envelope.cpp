@@ -23,14 +23,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string quoted(const std::string& path) {
-  return "'" + path + "'";
-}
+using test::quoted;
 
 // The identities of samples/keys/make-test-identities.sh (examiner: EC P-256, witness: RSA
 // 3072, other-examiner: EC P-256 from an unrelated CA), plus X25519 and Ed25519 certificates and a
 // small RSA key, made once per test run.
-const test::TempDir& keys() {
+const test::TempDir& envelope_keys() {
   static const test::TempDir dir;
   static const bool made = [] {
     const fs::path script = fs::path(CUSTODY_SOURCE_DIR) / "samples/keys/make-test-identities.sh";
@@ -63,7 +61,7 @@ const test::TempDir& keys() {
 }
 
 std::string key_file(const std::string& name) {
-  return keys().file(name);
+  return envelope_keys().file(name);
 }
 
 Identity receiver(const std::string& stem) {

@@ -19,11 +19,9 @@ const std::string k_striped_1 = CUSTODY_TESTDATA_DIR "/aff4/AFF4Std/Striped/Base
 const std::string k_striped_2 = CUSTODY_TESTDATA_DIR "/aff4/AFF4Std/Striped/Base-Linear_2.aff4";
 const std::string k_linear = CUSTODY_TESTDATA_DIR "/aff4/AFF4Std/Base-Linear.aff4";
 const std::string k_allocated = CUSTODY_TESTDATA_DIR "/aff4/AFF4Std/Base-Allocated.aff4";
-const std::string k_dream = CUSTODY_TESTDATA_DIR "/aff4/AFF4-L/dream.aff4";
+const std::string k_logical_sample = CUSTODY_TESTDATA_DIR "/aff4/AFF4-L/dream.aff4";
 
-void write_text(const std::string& path, const std::string& content) {
-  std::ofstream(path, std::ios::binary) << content;
-}
+using test::write_text;
 
 // A tar archive's first header (ustar), as custody-pack writes one around a bag.
 void write_tar(const std::string& path) {
@@ -63,7 +61,7 @@ BOOST_AUTO_TEST_SUITE(evidence)
 BOOST_AUTO_TEST_CASE(containers_by_content_whatever_their_names) {
   test::TempDir dir;
   std::filesystem::copy_file(k_linear, dir.file("no-extension"));
-  std::filesystem::copy_file(k_dream, dir.file("dream.bin"));
+  std::filesystem::copy_file(k_logical_sample, dir.file("dream.bin"));
   auto physical = only_item(identify_evidence({dir.file("no-extension")}));
   BOOST_TEST((physical.kind == EvidenceKind::aff4_container));
   BOOST_TEST(physical.paths == std::vector<std::string>{dir.file("no-extension")});

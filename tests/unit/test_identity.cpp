@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "../support/commands.hpp"
 #include "../support/temp_dir.hpp"
 
 #include <custody/identity.hpp>
@@ -22,9 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string quoted(const std::string& path) {
-  return "'" + path + "'";
-}
+using test::quoted;
 
 // Runs a shell command; its output is shown only if it fails.
 int run(const std::string& command) {
@@ -47,10 +46,7 @@ std::string output_of(const std::string& command) {
   return out;
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
+using test::write_text;
 
 // The identities of samples/keys/make-test-identities.sh, made once per test run.
 const test::TempDir& identities() {

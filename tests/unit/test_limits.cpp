@@ -25,10 +25,7 @@ std::string nested(std::size_t depth) {
   return std::string(depth, '[') + std::string(depth, ']');
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  std::ofstream(path, std::ios::binary) << text;
-}
+using test::write_text;
 
 bool has_problem(const BagReport& report, const std::string& text) {
   return std::any_of(report.problems.begin(), report.problems.end(), [&](const BagProblem& p) {

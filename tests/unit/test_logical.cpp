@@ -25,9 +25,7 @@ std::string read_text(const std::string& path) {
   return out.str();
 }
 
-void write_text(const std::string& path, const std::string& content) {
-  std::ofstream(path, std::ios::binary) << content;
-}
+using test::write_text;
 
 }  // namespace
 

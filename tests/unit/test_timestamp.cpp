@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "../support/commands.hpp"
 #include "../support/prerequisites.hpp"
 #include "../support/temp_dir.hpp"
 
@@ -27,9 +28,7 @@ namespace fs = std::filesystem;
 
 const fs::path k_source_dir = CUSTODY_SOURCE_DIR;
 
-std::string quoted(const std::string& path) {
-  return "'" + path + "'";
-}
+using test::quoted;
 
 // Runs a shell command quietly; true if it succeeded.
 bool run(const std::string& command) {
@@ -38,7 +37,7 @@ bool run(const std::string& command) {
 
 // The TSA of samples/keys/make-test-tsa.sh and the identities of make-test-identities.sh, made
 // once per test run.
-const test::TempDir& keys() {
+const test::TempDir& tsa_and_identities() {
   static const test::TempDir dir;
   static const bool made = [] {
     const std::string scripts = (k_source_dir / "samples/keys").string();
@@ -52,7 +51,7 @@ const test::TempDir& keys() {
 }
 
 std::string key(const std::string& name) {
-  return keys().file(name);
+  return tsa_and_identities().file(name);
 }
 
 // tests/support/test_tsa.py on a free loopback port, killed when this goes out of scope.

@@ -42,9 +42,7 @@ std::string random_text(std::size_t size, unsigned seed) {
   return {data.begin(), data.end()};
 }
 
-void write_text(const std::string& path, std::string_view content) {
-  test::write_file(path, std::vector<char>(content.begin(), content.end()));
-}
+using test::write_text;
 
 std::uint16_t get_u16(const std::string& bytes, std::size_t at) {
   return static_cast<std::uint16_t>(static_cast<unsigned char>(bytes.at(at)) |
