@@ -290,7 +290,8 @@ class LogicalContainerImpl final : public LogicalContainer {
     }
     std::vector<std::byte> buffer(k_read_block);
     for (std::uint64_t done = 0; done < length;) {
-      const auto piece = static_cast<std::size_t>(std::min<std::uint64_t>(length - done, k_read_block));
+      const auto piece =
+          static_cast<std::size_t>(std::min<std::uint64_t>(length - done, k_read_block));
       CUSTODY_TRY(m_zip.read_stored(member, from + done, std::span(buffer.data(), piece)));
       CUSTODY_TRY(sink(delivered_at + done, piece, buffer.data()));
       done += piece;
