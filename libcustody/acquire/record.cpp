@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <limits>
 #include <map>
 #include <optional>
 #include <type_traits>
@@ -314,6 +315,13 @@ class Reader {
       return value.is_string();
     } else if constexpr (std::is_same_v<T, bool>) {
       return value.is_boolean();
+    } else if constexpr (std::is_unsigned_v<T>) {
+      // A size or count: a non-negative integer that T holds, never cut or wrapped.
+      if (value.is_number_unsigned()) {
+        return value.get<std::uint64_t>() <= std::numeric_limits<T>::max();
+      }
+      return value.is_number_integer() && value.get<std::int64_t>() >= 0 &&
+             static_cast<std::uint64_t>(value.get<std::int64_t>()) <= std::numeric_limits<T>::max();
     } else {
       return value.is_number() || value.is_boolean();
     }
@@ -324,6 +332,8 @@ class Reader {
       return "a string";
     } else if constexpr (std::is_same_v<T, bool>) {
       return "a boolean";
+    } else if constexpr (std::is_unsigned_v<T>) {
+      return "a non-negative integer in range";
     } else {
       return "a number";
     }
@@ -351,10 +361,15 @@ Result<SourceKind> parse_kind(const std::string& text) {
   return make_error(Errc::corrupt, fmt::format("unknown source kind \"{}\"", text));
 }
 
-// A non-negative integer member kept in 32 bits: its low 32 bits (a larger value is not refused).
+// A non-negative integer member kept in 32 bits (sector and chunk sizes); a larger value is
+// corrupt, never cut to its low bits.
 Result<std::uint32_t> number32(const json& object, const char* name, const std::string& where) {
   auto value = Reader::number(object, name, where);
   CUSTODY_TRY(value);
+  if (*value > std::numeric_limits<std::uint32_t>::max()) {
+    return make_error(Errc::corrupt, fmt::format("member \"{}{}\" is {}, more than 32 bits hold",
+                                                 where, name, *value));
+  }
   return static_cast<std::uint32_t>(*value);
 }
 

@@ -98,7 +98,8 @@ BOOST_AUTO_TEST_CASE(mistyped_member_is_corrupt) {
   BOOST_REQUIRE(!loaded);
   BOOST_TEST((loaded.error().code == Errc::corrupt));
   BOOST_TEST(loaded.error().message ==
-             "damaged acquisition record: member \"source.logical_sector_size\" is not a number");
+             "damaged acquisition record: member \"source.logical_sector_size\" is not a "
+             "non-negative integer in range");
 }
 
 BOOST_AUTO_TEST_CASE(mistyped_optional_and_nested_members_are_corrupt_and_named) {
@@ -118,6 +119,31 @@ BOOST_AUTO_TEST_CASE(mistyped_optional_and_nested_members_are_corrupt_and_named)
     BOOST_TEST((loaded.error().code == Errc::corrupt));
     BOOST_TEST(loaded.error().message.find(named[i]) != std::string::npos, loaded.error().message);
   }
+}
+
+// A sector size or a count that its field cannot hold is corrupt, never cut to its low bits or
+// wrapped (2^32 + 512 once read as a sector size of 512).
+BOOST_AUTO_TEST_CASE(numbers_too_large_or_negative_for_their_field_are_corrupt) {
+  const char* sector_sizes[] = {"4294967808", "-512", "512.5"};
+  for (const char* value : sector_sizes) {
+    std::string json = record_to_json(sample_record(), true);
+    replace_once(json, "\"logical_sector_size\": 512",
+                 std::string("\"logical_sector_size\": ") + value);
+    auto loaded = parse_record(json);
+    BOOST_REQUIRE_MESSAGE(!loaded, value);
+    BOOST_TEST((loaded.error().code == Errc::corrupt));
+    BOOST_TEST(loaded.error().message.find("source.logical_sector_size") != std::string::npos,
+               loaded.error().message);
+  }
+  AcquisitionRecord with_defect = sample_record();
+  with_defect.defects.push_back(Defect{1024, 512, 4096, 5, {}});
+  std::string json = record_to_json(with_defect, true);
+  replace_once(json, "\"sector_size\": 4096", "\"sector_size\": 4294971392");
+  auto loaded = parse_record(json);
+  BOOST_REQUIRE(!loaded);
+  BOOST_TEST(loaded.error().message.find("sector_size\" is 4294971392, more than 32 bits hold") !=
+                 std::string::npos,
+             loaded.error().message);
 }
 
 BOOST_AUTO_TEST_CASE(post_verification_without_a_boolean_is_corrupt) {
