@@ -331,7 +331,14 @@ ExitCode run(const std::vector<std::string>& paths,
   // be written to before the first check).
   std::optional<Identity> receiver;
   if (std::any_of(items->begin(), items->end(), is_package)) {
-    auto loaded = load_identity_if_given(record.receiver);
+    // The passphrase options serve the one key a command loads: --key for a package (where
+    // --record, and so --by-key, is refused), --by-key otherwise.
+    IdentityArguments receiver_key = record.receiver;
+    receiver_key.passphrase_file = record.identity.passphrase_file;
+    receiver_key.passphrase_env = record.identity.passphrase_env;
+    receiver_key.passphrase_prompt = record.identity.passphrase_prompt;
+    receiver_key.allow_insecure = record.identity.allow_insecure;
+    auto loaded = load_identity_if_given(receiver_key);
     if (!loaded) {
       return report_error(k_tool, loaded.error());
     }
