@@ -25,18 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // The identities of samples/keys/make-test-identities.sh, made once per test run.
-const test::TempDir& keys() {
-  return test::test_identities();
-}
-
-Identity identity(const std::string& stem) {
-  IdentityOptions options;
-  options.key_path = keys().file(stem + ".key");
-  options.cert_path = keys().file(stem + ".pem");
-  auto loaded = Identity::load(options);
-  BOOST_REQUIRE_MESSAGE(loaded, (loaded ? "" : loaded.error().to_string()));
-  return std::move(*loaded);
-}
+using test::load_test_identity;
 
 AcquireOptions aff4_options(const test::TempDir& dir) {
   test::write_file(dir.file("source.bin"), test::random_bytes(300'000, 31));
@@ -64,7 +53,7 @@ BOOST_AUTO_TEST_SUITE(custody_transaction)
 
 BOOST_AUTO_TEST_CASE(acquire_records_its_event_then_seals) {
   test::TempDir dir;
-  const Identity examiner = identity("examiner");
+  const Identity examiner = load_test_identity("examiner");
   AcquireOptions options = aff4_options(dir);
   options.custody.draft.location = "Lab 2";
   options.custody.signer = &examiner;
@@ -97,7 +86,7 @@ BOOST_AUTO_TEST_CASE(acquire_without_signer_records_an_unsigned_event) {
 
 BOOST_AUTO_TEST_CASE(a_signer_that_cannot_sign_is_refused_before_anything_is_written) {
   test::TempDir dir;
-  const Identity expired = identity("expired");
+  const Identity expired = load_test_identity("expired");
   AcquireOptions options = aff4_options(dir);
   options.custody.signer = &expired;
   auto result = acquire(options);
@@ -109,7 +98,7 @@ BOOST_AUTO_TEST_CASE(logical_acquisition_records_its_event_then_seals) {
   test::TempDir dir;
   fs::create_directory(dir.file("files"));
   test::write_file(dir.file("files/a.txt"), test::random_bytes(1000, 32));
-  const Identity examiner = identity("examiner");
+  const Identity examiner = load_test_identity("examiner");
   LogicalAcquireOptions options;
   options.sources = {dir.file("files")};
   options.output_base = dir.file("files-image");
