@@ -338,6 +338,7 @@ ExitCode run(const std::vector<std::string>& paths,
     receiver_key.passphrase_env = record.identity.passphrase_env;
     receiver_key.passphrase_prompt = record.identity.passphrase_prompt;
     receiver_key.allow_insecure = record.identity.allow_insecure;
+    receiver_key.pkcs11_module = record.identity.pkcs11_module;
     auto loaded = load_identity_if_given(receiver_key);
     if (!loaded) {
       return report_error(k_tool, loaded.error());
@@ -414,9 +415,12 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_flag("--force", record.force, "With --report: replace an existing report file");
   app.add_option("--key", record.receiver.key,
-                 "An encrypted transfer package: the receiver's key, to decrypt it for checking")
+                 "An encrypted transfer package: the receiver's key (a file or a PKCS#11 URI), "
+                 "to decrypt it for checking")
+      ->type_name("FILE|URI");
+  app.add_option("--cert", record.receiver.cert,
+                 "The certificate of --key (a token key: default, the one stored with it)")
       ->type_name("FILE");
-  app.add_option("--cert", record.receiver.cert, "The certificate of --key")->type_name("FILE");
   app.add_flag("--record", record.record,
                "Record the verification as a \"verified\" event in the container's custody log");
   app.add_flag("--accept-expired-signers", record.accept_expired,

@@ -29,8 +29,15 @@ struct PassphraseSource {
 };
 
 struct IdentityOptions {
-  std::string key_path;   // PEM (plain or encrypted) or PKCS#12 (.p12/.pfx: the cert comes from it)
-  std::string cert_path;  // PEM; may be empty for PKCS#12. Further certificates in it are chain.
+  // PEM (plain or encrypted), PKCS#12 (.p12/.pfx: the cert comes from it), or an RFC 7512
+  // PKCS#11 URI ("pkcs11:token=LKA-Seal;object=seal-2026;type=private") for a key that stays on
+  // its smart card, token or HSM: the certificate then comes from cert_path or from the token
+  // (the object with the key's id), and the passphrase source gives the token's PIN.
+  std::string key_path;
+  // The PKCS#11 module for a key URI without module-path; empty: p11-kit's proxy (every module
+  // registered on the system).
+  std::string pkcs11_module;
+  std::string cert_path;   // PEM; may be empty for PKCS#12. Further certificates in it are chain.
   std::string chain_path;  // optional PEM bundle of intermediate certificates to include
   PassphraseSource passphrase;
   bool allow_insecure_key_permissions = false;

@@ -6,6 +6,7 @@
 #include "crypto/identity_access.hpp"
 #include "crypto/openssl_ptr.hpp"
 #include "crypto/openssl_util.hpp"
+#include "crypto/token_evp.hpp"
 
 #include <custody/envelope.hpp>
 #include <custody/hash.hpp>
@@ -970,6 +971,10 @@ Result<CmsPtr> open_envelope(const Package& package, std::size_t i, EVP_PKEY* ke
         "decrypt with the key of one of those certificates");
   }
   if (CMS_decrypt_set1_pkey_and_peer(cms.get(), key, cert, nullptr) != 1) {
+    if (auto token_error = internal::take_token_error(key)) {
+      ERR_clear_error();
+      return tl::unexpected(std::move(*token_error));
+    }
     return crypto_error(
         fmt::format("cannot unwrap the content key of segment {} ({}) with the "
                     "receiver's key: the .p7m is damaged",

@@ -6,6 +6,7 @@
 #include "crypto/identity_access.hpp"
 #include "crypto/key_loading.hpp"
 #include "crypto/openssl_util.hpp"
+#include "crypto/token_evp.hpp"
 
 #include <custody/identity.hpp>
 
@@ -27,6 +28,7 @@ struct Identity::Impl {
   std::vector<internal::X509Ptr> signer_anchors;  // IdentityOptions::signer_trust_files
   CertificateFacts facts;
   const EVP_MD* digest = nullptr;
+  std::shared_ptr<internal::TokenKey> token;  // for a key on a PKCS#11 token
 };
 
 Identity::Identity(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -63,9 +65,12 @@ Result<Identity> Identity::load(const IdentityOptions& options) {
   impl->key = std::move(signing->key);
   impl->cert = std::move(signing->cert);
   impl->chain = std::move(signing->chain);
+  impl->token = std::move(signing->token);
   impl->signer_anchors = std::move(*anchors);
   impl->facts = internal::certificate_facts(impl->cert.get());
-  impl->digest = internal::digest_for(impl->key.get());
+  // From the certificate's key, which the private key matches: a token key's curve is not
+  // always visible through OpenSSL.
+  impl->digest = internal::digest_for(X509_get0_pubkey(impl->cert.get()));
   ERR_clear_error();
   return Identity(std::move(impl));
 }
@@ -83,6 +88,11 @@ Result<void> Identity::check_can_sign() const {
                 hint};
     return tl::unexpected(std::move(error));
   };
+  if (m_impl->token && !m_impl->token->can_sign()) {
+    return refuse(fmt::format("the token does not let its {} sign (CKA_SIGN is false)",
+                              m_impl->token->description()),
+                  "nothing was signed or changed; use the token's signing key");
+  }
   constexpr const char* k_renew =
       "nothing was signed or changed; sign with a certificate that is valid now (ask the CA to "
       "renew it)";
@@ -120,6 +130,18 @@ Result<void> Identity::check_can_sign() const {
   return {};
 }
 
+// OpenSSL's reason, or the token's when the key is on a token (a wrong PIN for a key that asks
+// for it at every signature, a token pulled out).
+namespace {
+tl::unexpected<Error> signing_failure(const EVP_PKEY* key, std::string_view what) {
+  if (auto token_error = internal::take_token_error(key)) {
+    ERR_clear_error();
+    return tl::unexpected(std::move(*token_error));
+  }
+  return internal::crypto_error(what);
+}
+}  // namespace
+
 Result<std::string> Identity::sign_detached(std::string_view content) const {
   ERR_clear_error();
   auto chain = internal::stack_view(m_impl->chain);
@@ -133,14 +155,14 @@ Result<std::string> Identity::sign_detached(std::string_view content) const {
   // signingTime is added by default; S/MIME capabilities mean nothing for evidence.
   if (CMS_add1_signer(cms.get(), m_impl->cert.get(), m_impl->key.get(), m_impl->digest,
                       CMS_BINARY | CMS_NOSMIMECAP) == nullptr) {
-    return internal::crypto_error("cannot add the signer to the CMS signature");
+    return signing_failure(m_impl->key.get(), "cannot add the signer to the CMS signature");
   }
   internal::ViewState state;
   auto data = internal::view_bio(content, state);
   CUSTODY_TRY(data);
   // CMS_BINARY: the bytes as they are, no line-end canonicalisation.
   if (CMS_final(cms.get(), data->get(), nullptr, CMS_DETACHED | CMS_BINARY) != 1) {
-    return internal::crypto_error("cannot sign");
+    return signing_failure(m_impl->key.get(), "cannot sign");
   }
   const int length = i2d_CMS_ContentInfo(cms.get(), nullptr);
   if (length <= 0) {

@@ -5,7 +5,9 @@
 
 #include "crypto/certificate.hpp"
 #include "crypto/openssl_util.hpp"
+#include "crypto/pkcs11_uri.hpp"
 #include "crypto/secret_input.hpp"
+#include "crypto/token_evp.hpp"
 
 #include <fmt/format.h>
 #include <openssl/err.h>
@@ -206,15 +208,65 @@ std::vector<X509Ptr> distinct_chain(std::vector<X509Ptr> certificates, const X50
   return chain;
 }
 
+// The certificate the token holds with its key.
+Result<X509Ptr> token_certificate(const TokenKey& token) {
+  const std::string& der = token.certificate_der();
+  const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
+  X509Ptr cert(der.empty() ? nullptr : d2i_X509(nullptr, &cursor, static_cast<long>(der.size())));
+  if (!cert) {
+    ERR_clear_error();
+    Error error{Errc::invalid_argument,
+                fmt::format("the token holds no certificate for its {}", token.description()),
+                {},
+                {},
+                0,
+                "give the key's certificate with --cert (or the matching --...-cert option), or "
+                "store it on the token with the key's id (pkcs11-tool --write-object CERT --type "
+                "cert --id ID)"};
+    return tl::unexpected(std::move(error));
+  }
+  return cert;
+}
+
+// A key on a PKCS#11 token: the certificate from the options or else from the token.
+Result<SigningKey> load_token_signing_key(const IdentityOptions& options) {
+  std::vector<X509Ptr> chain;
+  X509Ptr cert;
+  if (!options.cert_path.empty()) {
+    auto certificates = read_certificate_file(options.cert_path, "signer certificate");
+    CUSTODY_TRY(certificates);
+    cert = std::move(certificates->front());
+    std::move(certificates->begin() + 1, certificates->end(), std::back_inserter(chain));
+  }
+  auto token = open_token_key(options);
+  CUSTODY_TRY(token);
+  if (!cert) {
+    auto stored = token_certificate(**token);
+    CUSTODY_TRY(stored);
+    cert = std::move(*stored);
+  }
+  if (!options.chain_path.empty()) {
+    CUSTODY_TRY(append_certificates(options.chain_path, "certificate chain", chain));
+  }
+  auto key = token_evp_pkey(*token, cert.get());
+  CUSTODY_TRY(key);
+  SigningKey signing{std::move(*key), std::move(cert), {}, std::move(*token)};
+  signing.chain = distinct_chain(std::move(chain), signing.cert.get());
+  return signing;
+}
+
 }  // namespace
 
 Result<SigningKey> load_signing_key(const IdentityOptions& options) {
+  if (is_pkcs11_uri(options.key_path)) {
+    return load_token_signing_key(options);
+  }
   const std::string& key_path = options.key_path;
   auto loaded = load_key_file(options);
   CUSTODY_TRY(loaded);
   CUSTODY_TRY(check_key_type(loaded->key.get(), key_path));
 
-  SigningKey signing{std::move(loaded->key), nullptr, {}};
+  SigningKey signing{std::move(loaded->key), nullptr, {}, nullptr};
   std::vector<X509Ptr> chain = std::move(loaded->extras);
   std::string cert_origin;
   auto cert = signer_certificate(options, *loaded, chain, cert_origin);

@@ -139,6 +139,21 @@ make_identities() {
     fail "could not make the test identities"
 }
 
+# make_token: the test identities, and a SoftHSM2 token in ./token whose keys were generated on it
+# (samples/keys/make-test-token.sh); exports SOFTHSM2_CONF, sets TOKEN (a URI prefix) and PIN
+# (the PIN file). Skips when SoftHSM2 or OpenSC's pkcs11-tool is missing.
+make_token() {
+  command -v softhsm2-util >/dev/null || skip "softhsm2 missing"
+  command -v pkcs11-tool >/dev/null || skip "opensc (pkcs11-tool) missing"
+  [ -f keys/ca.pem ] || make_identities
+  bash "$CUSTODY_SOURCE_DIR/samples/keys/make-test-token.sh" token keys ||
+    fail "could not make the test token"
+  export SOFTHSM2_CONF=$WORK/token/softhsm2.conf
+  SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
+  TOKEN='pkcs11:token=custody-test'
+  PIN=token/pin.txt
+}
+
 # start_tsa MODE: a loopback test TSA (tests/support/test_tsa.py) in ./tsa; sets TSA_URL.
 start_tsa() {
   command -v python3 >/dev/null || skip "python3 missing (the test TSA)"

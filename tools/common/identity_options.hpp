@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The command-line options that name a signing identity (key, certificate, chain, passphrase),
-// shared by custody-seal and custody-acquire.
+// The command-line options that name a signing identity (key file or PKCS#11 URI, certificate,
+// chain, module, passphrase or PIN), shared by every tool that signs.
 #pragma once
 
 #include <custody/identity.hpp>
@@ -17,6 +17,7 @@ struct IdentityArguments {
   std::string key;
   std::string cert;
   std::string chain;
+  std::string pkcs11_module;
   std::string passphrase_file;
   std::string passphrase_env;
   bool passphrase_prompt = false;
@@ -29,20 +30,32 @@ inline void add_identity_options(CLI::App& app,
                                  IdentityArguments& args,
                                  const std::string& prefix) {
   app.add_option("--" + prefix + "key", args.key,
-                 "Private key: PEM (plain or passphrase-protected) or PKCS#12 (.p12/.pfx)")
-      ->type_name("FILE");
-  app.add_option("--" + prefix + "cert", args.cert, "Certificate of the key (PEM; not for PKCS#12)")
+                 "Private key: PEM (plain or passphrase-protected), PKCS#12 (.p12/.pfx), or a "
+                 "PKCS#11 URI ('pkcs11:token=...;object=...;type=private') of a key on a token")
+      ->type_name("FILE|URI");
+  app.add_option("--" + prefix + "cert", args.cert,
+                 "Certificate of the key (PEM; not for PKCS#12; for a token key, default: the "
+                 "one stored with it)")
       ->type_name("FILE");
   app.add_option("--" + prefix + "chain", args.chain,
                  "Intermediate certificates to include (PEM bundle)")
       ->type_name("FILE");
-  app.add_option("--passphrase-file", args.passphrase_file, "Read the key's passphrase from FILE")
+  // Tools with two keys (custody-receive, custody-verify) add the options twice with different
+  // prefixes; the module and the passphrase options are shared.
+  if (app.get_option_no_throw("--pkcs11-module") == nullptr) {
+    app.add_option("--pkcs11-module", args.pkcs11_module,
+                   "PKCS#11 module for a key URI without module-path (default: p11-kit's proxy, "
+                   "every module registered on the system)")
+        ->type_name("FILE");
+  }
+  app.add_option("--passphrase-file", args.passphrase_file,
+                 "Read the key's passphrase (a token key: its PIN) from FILE")
       ->type_name("FILE");
   app.add_option("--passphrase-env", args.passphrase_env,
-                 "Read the key's passphrase from the environment variable VAR")
+                 "Read the key's passphrase (or PIN) from the environment variable VAR")
       ->type_name("VAR");
   app.add_flag("--passphrase-prompt", args.passphrase_prompt,
-               "Ask for the key's passphrase on the terminal");
+               "Ask for the key's passphrase (or PIN) on the terminal");
   app.add_flag("--allow-insecure-key-permissions", args.allow_insecure,
                "Accept a private key file that other users can read");
 }
@@ -63,6 +76,7 @@ inline IdentityOptions to_identity_options(const IdentityArguments& args) {
   options.key_path = args.key;
   options.cert_path = args.cert;
   options.chain_path = args.chain;
+  options.pkcs11_module = args.pkcs11_module;
   options.allow_insecure_key_permissions = args.allow_insecure;
   if (!args.passphrase_file.empty()) {
     options.passphrase = PassphraseSource{PassphraseSource::Kind::file, args.passphrase_file};

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Makes a TEST-ONLY SoftHSM2 token in DIR whose keys were generated on the token and cannot be
+# extracted, with certificates from the test CA of make-test-identities.sh (CA_DIR). It is also
+# the recipe for a lab with a real token: replace the module and the labels, and have the lab's
+# CA issue the certificates (samples/keys/README.md, "Keys on a token").
+#   usage: make-test-token.sh DIR CA_DIR
+# Afterwards: export SOFTHSM2_CONF=DIR/softhsm2.conf; the user PIN is in DIR/pin.txt.
+#   token 'custody-test', user PIN 1234, SO PIN 12345678 (test values: never for real evidence)
+#   id 01 'examiner-token'  EC P-256   sign, derive   certificate on the token and token-examiner.pem
+#   id 02 'receiver-rsa'    RSA 3072   sign, decrypt  certificate on the token and token-receiver-rsa.pem
+#   id 03 'receiver-ec'     EC P-256   derive only    certificate on the token and token-receiver-ec.pem
+#   id 04 'no-certificate'  EC P-256   sign           no certificate anywhere
+set -euo pipefail
+dir=${1:?usage: make-test-token.sh DIR CA_DIR}
+ca_dir=${2:?usage: make-test-token.sh DIR CA_DIR}
+module=${SOFTHSM2_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+mkdir -p -- "$dir"
+dir=$(cd -- "$dir" && pwd)
+ca_dir=$(cd -- "$ca_dir" && pwd)
+umask 077
+
+# A private token directory: the system's tokens are neither seen nor touched.
+rm -rf -- "$dir/tokens"
+mkdir -p -- "$dir/tokens"
+cat >"$dir/softhsm2.conf" <<CONF
+directories.tokendir = $dir/tokens
+objectstore.backend = file
+log.level = ERROR
+CONF
+export SOFTHSM2_CONF=$dir/softhsm2.conf
+printf '1234\n' >"$dir/pin.txt"
+
+work=$(mktemp -d)
+trap 'rm -rf -- "$work"' EXIT
+quietly() {
+  local output
+  if ! output=$("$@" 2>&1); then
+    printf '%s\n' "$output" >&2
+    return 1
+  fi
+}
+p11() { quietly pkcs11-tool --module "$module" --token-label custody-test "$@"; }
+
+quietly softhsm2-util --init-token --free --label custody-test --so-pin 12345678 --pin 1234
+
+cat >"$work/extensions.cnf" <<'CONF'
+[signer]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature, keyAgreement, keyEncipherment
+extendedKeyUsage = emailProtection
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+CONF
+
+# Generates a key pair on the token (the private key sensitive, never extractable), has the CA
+# certify its public key, and stores the certificate beside the key (same id).
+#   on_token ID LABEL KEY_TYPE USAGE... -- SUBJECT CERT
+on_token() {
+  local id=$1 label=$2 type=$3
+  shift 3
+  local usage=()
+  while [ "$1" != -- ]; do usage+=("$1"); shift; done
+  local subject=$2 cert=$3
+  p11 --login --pin 1234 --keypairgen --key-type "$type" --id "$id" --label "$label" \
+    --sensitive "${usage[@]}"
+  [ -n "$cert" ] || return 0
+  p11 --read-object --type pubkey --id "$id" --output-file "$work/$id.pub.der"
+  openssl pkey -pubin -inform DER -in "$work/$id.pub.der" -out "$work/$id.pub.pem"
+  quietly openssl x509 -new -subj "$subject" -force_pubkey "$work/$id.pub.pem" \
+    -CA "$ca_dir/ca.pem" -CAkey "$ca_dir/ca.key" -days 730 -sha256 \
+    -extfile "$work/extensions.cnf" -extensions signer -out "$dir/$cert"
+  openssl x509 -in "$dir/$cert" -outform DER -out "$work/$id.cert.der"
+  p11 --login --pin 1234 --write-object "$work/$id.cert.der" --type cert --id "$id" \
+    --label "$label"
+}
+
+on_token 01 examiner-token EC:prime256v1 --usage-sign --usage-derive -- \
+  "/CN=Token Examiner/O=Custody Test Lab/C=DE" token-examiner.pem
+on_token 02 receiver-rsa rsa:3072 --usage-sign --usage-decrypt -- \
+  "/CN=Token Receiver RSA/O=Custody Test Lab/C=DE" token-receiver-rsa.pem
+on_token 03 receiver-ec EC:prime256v1 --usage-derive -- \
+  "/CN=Token Receiver EC/O=Custody Test Lab/C=DE" token-receiver-ec.pem
+on_token 04 no-certificate EC:prime256v1 --usage-sign -- "" ""

@@ -1,0 +1,97 @@
+# Every signature custody makes can come from a key that never leaves a PKCS#11 token (SoftHSM2,
+# keys generated on the token, non-extractable): the acquisition's seal and "acquired" event, a
+# later seal, a custody-log event, the "exported" and "verified" events, the sender's package
+# signature and the receiver's receipt; RSA and EC keys; the module given, taken from the URI,
+# or found through p11-kit's proxy; the certificate from the token or from --cert. Stock
+# `openssl cms -verify` accepts each signature, and custody-verify finds the whole chain intact.
+source "$(dirname "$0")/../lib.sh"
+LOG="$CUSTODY_BIN/custody-log"
+SEAL="$CUSTODY_BIN/custody-seal"
+EXPORT="$CUSTODY_BIN/custody-export"
+PACK="$CUSTODY_BIN/custody-pack"
+make_token
+make_source src.bin 300000
+examiner="$TOKEN;object=examiner-token;type=private"
+rsa="$TOKEN;id=%02"
+
+# stock_verify P7S CONTENT: the detached signature verifies with stock openssl against the CA.
+stock_verify() {
+  openssl cms -verify -binary -inform DER -in "$1" -content "$2" -CAfile keys/ca.pem \
+    -out /dev/null 2>/dev/null || fail "openssl cms -verify rejects $1"
+}
+# signer_of P7S: the subject of the signature's signer certificate.
+signer_of() {
+  openssl cms -cmsout -print -inform DER -in "$1" 2>/dev/null | grep -m1 -o 'CN=Token [A-Za-z ]*'
+}
+member() { unzip -p "$1" "$2" >"$3" || fail "no member $2 in $1"; }
+
+# Acquisition sealed with the EC token key; the certificate comes from the token; the module is
+# named on the command line.
+run "$ACQUIRE" src.bin -o disk --case C-1 --examiner E --seal-key "$examiner" \
+  --pkcs11-module "$SOFTHSM_MODULE" --passphrase-file "$PIN"
+expect_rc 0
+expect_stdout "sealed  seal 1 by C=DE,O=Custody Test Lab,CN=Token Examiner"
+mkdir stock
+member disk.aff4 custody/seal-1.p7s stock/seal-1.p7s
+member disk.aff4 custody/seal-1.json stock/seal-1.json
+stock_verify stock/seal-1.p7s stock/seal-1.json
+member disk.aff4 custody/log/event-1.p7s stock/event-1.p7s
+member disk.aff4 custody/log/event-1.json stock/event-1.json
+stock_verify stock/event-1.p7s stock/event-1.json
+[ "$(signer_of stock/event-1.p7s)" = "CN=Token Examiner" ] || fail "event 1 not signed by the token key"
+
+# A second seal with the RSA key (by id), the module from the URI, the certificate given.
+run "$SEAL" disk.aff4 --key "$rsa;type=private?module-path=$SOFTHSM_MODULE" \
+  --cert token/token-receiver-rsa.pem --passphrase-file "$PIN"
+expect_rc 0
+member disk.aff4 custody/seal-2.p7s stock/seal-2.p7s
+member disk.aff4 custody/seal-2.json stock/seal-2.json
+stock_verify stock/seal-2.p7s stock/seal-2.json
+openssl cms -cmsout -print -inform DER -in stock/seal-2.p7s | grep -q 'algorithm: sha256WithRSAEncryption\|algorithm: rsaEncryption' ||
+  fail "seal 2 is not an RSA signature"
+
+# A custody event through p11-kit's proxy (no module named), the PIN from the URI's pin-source.
+run "$LOG" add disk.aff4 --action transferred --role courier \
+  --by-key "$examiner?pin-source=file:$WORK/$PIN"
+expect_rc 0
+# Export and verification record their events with the token key.
+run "$EXPORT" disk.aff4 -o disk.raw --by-key "$examiner" --passphrase-file "$PIN"
+expect_rc 0
+cmp -s disk.raw src.bin || fail "the export differs from the source"
+run "$VERIFY" disk.aff4 --trust keys/ca.pem --record --by-key "$examiner" --passphrase-file "$PIN"
+expect_rc 0
+for n in 2 3 4 5 6; do
+  member disk.aff4 "custody/log/event-$n.p7s" "stock/event-$n.p7s" 2>/dev/null || continue
+  member disk.aff4 "custody/log/event-$n.json" "stock/event-$n.json"
+  stock_verify "stock/event-$n.p7s" "stock/event-$n.json"
+done
+run "$LOG" show disk.aff4 --json
+for action in acquired sealed transferred exported verified; do
+  jq -e --arg a "$action" '[.events[] | select(.action == $a)] | length > 0' stdout >/dev/null ||
+    fail "no $action event"
+done
+run "$LOG" verify disk.aff4 --trust keys/ca.pem
+expect_rc 0
+expect_stdout "custody log INTACT"
+
+# The sender signs the package on the token; it is encrypted to an RSA and an EC token key.
+run "$PACK" disk.aff4 -o transfer.tar --key "$examiner" --passphrase-file "$PIN" \
+  --sending-authority BKA --legal-basis EIO --reference EIO-7 \
+  --encrypt-to token/token-receiver-rsa.pem --encrypt-to token/token-receiver-ec.pem
+expect_rc 0
+# Each receiver decrypts on the token (C_Decrypt for RSA, C_DeriveKey for EC) and signs the
+# receipt there.
+for receiver in receiver-rsa receiver-ec; do
+  run "$CUSTODY_BIN/custody-receive" transfer.tar.enc.json -o "in-$receiver" --trust keys/ca.pem \
+    --key "$TOKEN;object=$receiver;type=private" --passphrase-file "$PIN"
+  expect_rc 0
+  expect_stdout "PASS  sender"
+  stock_verify "in-$receiver.receipt.json.p7s" "in-$receiver.receipt.json"
+  cmp -s <("$EXPORT" "in-$receiver/data/disk.aff4" -o - -q --no-record) src.bin ||
+    fail "$receiver: the received image differs from the source"
+done
+# custody-verify checks the encrypted package with a token key too.
+run "$VERIFY" transfer.tar.enc.json --trust keys/ca.pem --key "$TOKEN;object=receiver-ec" \
+  --passphrase-file "$PIN"
+expect_rc 0
+expect_stdout "INTACT: transfer package"
