@@ -206,4 +206,20 @@ show custody-verify evidence/files.aff4
 show custody-export evidence/files.aff4 --files -o files-out
 # --- end of 15 -----------------------------------------------------------------------------------
 
+step "16. A seal from a key that never leaves its token (a TEST SoftHSM2 token, PIN from a file)"
+if command -v softhsm2-util >/dev/null && command -v pkcs11-tool >/dev/null; then
+  bash "$here/keys/make-test-token.sh" token keys
+  export SOFTHSM2_CONF=$work/token/softhsm2.conf
+  # The keys were generated on the token and cannot be read out ("never extractable"); the
+  # TEST PIN on pkcs11-tool's command line is fine here, never with a real token.
+  pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label custody-test --login \
+    --pin 1234 --list-objects --type privkey 2>/dev/null | grep -E 'label|Access' || true
+  show custody-seal evidence/disk1.aff4 \
+    --key 'pkcs11:token=custody-test;object=examiner-token;type=private' \
+    --passphrase-file token/pin.txt "${tsa_args[@]}"
+  show custody-verify evidence/disk1.aff4 --trust keys/ca.pem "${tsa_trust[@]}"
+else
+  echo "(skipped: needs softhsm2 and opensc)"
+fi
+
 step "Demo complete: evidence in $work/evidence"

@@ -11,6 +11,7 @@
 #   id 02 'receiver-rsa'    RSA 3072   sign, decrypt  certificate on the token and token-receiver-rsa.pem
 #   id 03 'receiver-ec'     EC P-256   derive only    certificate on the token and token-receiver-ec.pem
 #   id 04 'no-certificate'  EC P-256   sign           no certificate anywhere
+#   id 05 'examiner-p384'   EC P-384   sign           certificate on the token and token-examiner-p384.pem
 set -euo pipefail
 dir=${1:?usage: make-test-token.sh DIR CA_DIR}
 ca_dir=${2:?usage: make-test-token.sh DIR CA_DIR}
@@ -53,6 +54,26 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 CONF
 
+# The public key of key ID (LABEL) as DER SubjectPublicKeyInfo. pkcs11-tool 0.23 cannot read out a P-384
+# public key ("cannot create EVP_PKEY"), so for P-384 the SPKI is built from the token's EC point
+# (its CKA_EC_POINT, a DER OCTET STRING) and the fixed SPKI header of that curve.
+public_key() {
+  local id=$1 label=$2 type=$3
+  if [ "$type" != EC:secp384r1 ]; then
+    p11 --read-object --type pubkey --id "$id" --output-file "$work/$id.spki"
+    cat "$work/$id.spki"
+    return
+  fi
+  local point
+  point=$(pkcs11-tool --module "$module" --token-label custody-test --list-objects \
+    --type pubkey 2>/dev/null | awk -v label="$label" '
+      /EC_POINT:/ { point = $2 }
+      $1 == "label:" && $2 == label { print point; exit }')
+  # 0461 (OCTET STRING, 97 bytes) around 04 || X || Y.
+  [ "${point:0:6}" = 046104 ] || { echo "unexpected EC point for id $id: $point" >&2; return 1; }
+  printf '%s%s' 3076301006072a8648ce3d020106052b81040022036200 "${point:4}" | xxd -r -p
+}
+
 # Generates a key pair on the token (the private key sensitive, never extractable), has the CA
 # certify its public key, and stores the certificate beside the key (same id).
 #   on_token ID LABEL KEY_TYPE USAGE... -- SUBJECT CERT
@@ -65,7 +86,7 @@ on_token() {
   p11 --login --pin 1234 --keypairgen --key-type "$type" --id "$id" --label "$label" \
     --sensitive "${usage[@]}"
   [ -n "$cert" ] || return 0
-  p11 --read-object --type pubkey --id "$id" --output-file "$work/$id.pub.der"
+  public_key "$id" "$label" "$type" >"$work/$id.pub.der"
   openssl pkey -pubin -inform DER -in "$work/$id.pub.der" -out "$work/$id.pub.pem"
   quietly openssl x509 -new -subj "$subject" -force_pubkey "$work/$id.pub.pem" \
     -CA "$ca_dir/ca.pem" -CAkey "$ca_dir/ca.key" -days 730 -sha256 \
@@ -82,3 +103,5 @@ on_token 02 receiver-rsa rsa:3072 --usage-sign --usage-decrypt -- \
 on_token 03 receiver-ec EC:prime256v1 --usage-derive -- \
   "/CN=Token Receiver EC/O=Custody Test Lab/C=DE" token-receiver-ec.pem
 on_token 04 no-certificate EC:prime256v1 --usage-sign -- "" ""
+on_token 05 examiner-p384 EC:secp384r1 --usage-sign -- \
+  "/CN=Token Examiner P-384/O=Custody Test Lab/C=DE" token-examiner-p384.pem

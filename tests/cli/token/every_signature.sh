@@ -50,6 +50,15 @@ stock_verify stock/seal-2.p7s stock/seal-2.json
 openssl cms -cmsout -print -inform DER -in stock/seal-2.p7s | grep -q 'algorithm: sha256WithRSAEncryption\|algorithm: rsaEncryption' ||
   fail "seal 2 is not an RSA signature"
 
+# ECDSA P-384 (with SHA-384) on the token.
+run "$SEAL" disk.aff4 --key "$TOKEN;object=examiner-p384" --passphrase-file "$PIN"
+expect_rc 0
+member disk.aff4 custody/seal-3.p7s stock/seal-3.p7s
+member disk.aff4 custody/seal-3.json stock/seal-3.json
+stock_verify stock/seal-3.p7s stock/seal-3.json
+openssl cms -cmsout -print -inform DER -in stock/seal-3.p7s | grep -q 'ecdsa-with-SHA384' ||
+  fail "seal 3 is not ECDSA with SHA-384"
+
 # A custody event through p11-kit's proxy (no module named), the PIN from the URI's pin-source.
 run "$LOG" add disk.aff4 --action transferred --role courier \
   --by-key "$examiner?pin-source=file:$WORK/$PIN"
