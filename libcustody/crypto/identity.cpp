@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -152,10 +153,23 @@ Result<std::string> Identity::sign_detached(std::string_view content) const {
   if (!cms) {
     return internal::crypto_error("cannot start a CMS signature");
   }
-  // signingTime is added by default; S/MIME capabilities mean nothing for evidence.
-  if (CMS_add1_signer(cms.get(), m_impl->cert.get(), m_impl->key.get(), m_impl->digest,
-                      CMS_BINARY | CMS_NOSMIMECAP) == nullptr) {
+  // signingTime is added by default; S/MIME capabilities mean nothing for evidence. A key whose
+  // certificate is RSASSA-PSS signs PSS: its padding must be set on the signer's context
+  // (CMS_KEY_PARAM makes it now) before the signature algorithm is written, or the SignerInfo
+  // says rsaEncryption over a PSS signature and no verifier accepts it.
+  const bool pss = EVP_PKEY_is_a(X509_get0_pubkey(m_impl->cert.get()), "RSA-PSS") == 1;
+  CMS_SignerInfo* signer =
+      CMS_add1_signer(cms.get(), m_impl->cert.get(), m_impl->key.get(), m_impl->digest,
+                      CMS_BINARY | CMS_NOSMIMECAP | (pss ? CMS_KEY_PARAM : 0U));
+  if (signer == nullptr) {
     return signing_failure(m_impl->key.get(), "cannot add the signer to the CMS signature");
+  }
+  if (pss) {
+    EVP_PKEY_CTX* context = CMS_SignerInfo_get0_pkey_ctx(signer);
+    if (context == nullptr || EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PSS_PADDING) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(context, RSA_PSS_SALTLEN_DIGEST) <= 0) {
+      return signing_failure(m_impl->key.get(), "cannot set RSASSA-PSS on the signature");
+    }
   }
   internal::ViewState state;
   auto data = internal::view_bio(content, state);

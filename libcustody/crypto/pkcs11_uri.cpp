@@ -37,8 +37,8 @@ tl::unexpected<Error> uri_error(std::string_view text, const std::string& why) {
               {},
               0,
               "name the key as in RFC 7512, e.g. "
-              "'pkcs11:token=LKA-Seal;object=seal-2026;type=private'; `p11tool --list-all` or "
-              "`pkcs11-tool --list-objects` shows what a token holds"};
+              "'pkcs11:token=LKA-Seal;object=seal-2026;type=private'; `pkcs11-tool --module "
+              "MODULE --list-objects --login` shows what a token holds"};
   return tl::unexpected(std::move(error));
 }
 

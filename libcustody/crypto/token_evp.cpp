@@ -228,6 +228,8 @@ const EC_KEY_METHOD* ec_method() {
   return method;
 }
 
+// An RSA key; an RSASSA-PSS one (EVP_PKEY_RSA_PSS) when its certificate says so, so that OpenSSL
+// pads PSS and the token does raw RSA.
 Result<EvpPkeyPtr> rsa_token_pkey(const TokenHandle& token, const EVP_PKEY* public_key) {
   BIGNUM* n = nullptr;
   BIGNUM* e = nullptr;
@@ -243,7 +245,8 @@ Result<EvpPkeyPtr> rsa_token_pkey(const TokenHandle& token, const EVP_PKEY* publ
   }
   RSA_set_ex_data(rsa, rsa_index(), new TokenHandle(token));
   EvpPkeyPtr pkey(EVP_PKEY_new());
-  if (!pkey || EVP_PKEY_assign_RSA(pkey.get(), rsa) != 1) {
+  const int type = EVP_PKEY_is_a(public_key, "RSA-PSS") == 1 ? EVP_PKEY_RSA_PSS : EVP_PKEY_RSA;
+  if (!pkey || EVP_PKEY_assign(pkey.get(), type, rsa) != 1) {
     RSA_free(rsa);
     return crypto_error("cannot prepare the token's RSA key");
   }
@@ -319,7 +322,10 @@ Result<EvpPkeyPtr> token_evp_pkey(const std::shared_ptr<TokenKey>& token, X509* 
   EVP_PKEY* public_key = X509_get0_pubkey(cert);
   const bool rsa = token->type() == TokenKey::Type::rsa;
   const std::string subject = name_text(X509_get_subject_name(cert));
-  if (public_key == nullptr || EVP_PKEY_is_a(public_key, rsa ? "RSA" : "EC") != 1) {
+  const bool usable = public_key != nullptr && (rsa ? EVP_PKEY_is_a(public_key, "RSA") == 1 ||
+                                                          EVP_PKEY_is_a(public_key, "RSA-PSS") == 1
+                                                    : EVP_PKEY_is_a(public_key, "EC") == 1);
+  if (!usable) {
     return make_error(
         Errc::invalid_argument,
         fmt::format("the certificate of {} has no {} key, but {} is an {} key", subject,

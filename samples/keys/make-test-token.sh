@@ -12,6 +12,8 @@
 #   id 03 'receiver-ec'     EC P-256   derive only    certificate on the token and token-receiver-ec.pem
 #   id 04 'no-certificate'  EC P-256   sign           no certificate anywhere
 #   id 05 'examiner-p384'   EC P-384   sign           certificate on the token and token-examiner-p384.pem
+#   id 06 'examiner-pss'    RSA 2048   sign (RSASSA-PSS: its certificate's key is id-RSASSA-PSS)
+#                                                     certificate on the token and token-examiner-pss.pem
 set -euo pipefail
 dir=${1:?usage: make-test-token.sh DIR CA_DIR}
 ca_dir=${2:?usage: make-test-token.sh DIR CA_DIR}
@@ -71,7 +73,24 @@ public_key() {
       $1 == "label:" && $2 == label { print point; exit }')
   # 0461 (OCTET STRING, 97 bytes) around 04 || X || Y.
   [ "${point:0:6}" = 046104 ] || { echo "unexpected EC point for id $id: $point" >&2; return 1; }
-  printf '%s%s' 3076301006072a8648ce3d020106052b81040022036200 "${point:4}" | xxd -r -p
+  python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' \
+    "3076301006072a8648ce3d020106052b81040022036200${point:4}"
+}
+
+# Rewrites an RSA public key (DER SubjectPublicKeyInfo) as an RSASSA-PSS key, the way a CA marks
+# a key that may only make PSS signatures: the algorithm rsaEncryption (with NULL parameters)
+# becomes id-RSASSA-PSS (no parameters); the key itself is unchanged.
+as_rsa_pss() {
+  python3 - "$1" <<'PY'
+import sys
+path = sys.argv[1]
+spki = open(path, "rb").read()
+rsa = bytes.fromhex("300d06092a864886f70d0101010500")
+pss = bytes.fromhex("300b06092a864886f70d01010a")
+assert spki[:2] == b"\x30\x82" and spki[4:4 + len(rsa)] == rsa, "not an RSA SubjectPublicKeyInfo"
+body = pss + spki[4 + len(rsa):]
+open(path, "wb").write(b"\x30\x82" + len(body).to_bytes(2, "big") + body)
+PY
 }
 
 # Generates a key pair on the token (the private key sensitive, never extractable), has the CA
@@ -83,10 +102,11 @@ on_token() {
   local usage=()
   while [ "$1" != -- ]; do usage+=("$1"); shift; done
   local subject=$2 cert=$3
-  p11 --login --pin 1234 --keypairgen --key-type "$type" --id "$id" --label "$label" \
+  p11 --login --pin 1234 --keypairgen --key-type "${type/rsa-pss/rsa}" --id "$id" --label "$label" \
     --sensitive "${usage[@]}"
   [ -n "$cert" ] || return 0
   public_key "$id" "$label" "$type" >"$work/$id.pub.der"
+  [ "$type" != rsa-pss:2048 ] || as_rsa_pss "$work/$id.pub.der"
   openssl pkey -pubin -inform DER -in "$work/$id.pub.der" -out "$work/$id.pub.pem"
   quietly openssl x509 -new -subj "$subject" -force_pubkey "$work/$id.pub.pem" \
     -CA "$ca_dir/ca.pem" -CAkey "$ca_dir/ca.key" -days 730 -sha256 \
@@ -105,3 +125,5 @@ on_token 03 receiver-ec EC:prime256v1 --usage-derive -- \
 on_token 04 no-certificate EC:prime256v1 --usage-sign -- "" ""
 on_token 05 examiner-p384 EC:secp384r1 --usage-sign -- \
   "/CN=Token Examiner P-384/O=Custody Test Lab/C=DE" token-examiner-p384.pem
+on_token 06 examiner-pss rsa-pss:2048 --usage-sign -- \
+  "/CN=Token Examiner PSS/O=Custody Test Lab/C=DE" token-examiner-pss.pem

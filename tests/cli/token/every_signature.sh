@@ -59,6 +59,16 @@ stock_verify stock/seal-3.p7s stock/seal-3.json
 openssl cms -cmsout -print -inform DER -in stock/seal-3.p7s | grep -q 'ecdsa-with-SHA384' ||
   fail "seal 3 is not ECDSA with SHA-384"
 
+# RSASSA-PSS: the key's certificate is id-RSASSA-PSS, so OpenSSL pads PSS and the token does raw
+# RSA (CKM_RSA_X_509).
+run "$SEAL" disk.aff4 --key "$TOKEN;object=examiner-pss" --passphrase-file "$PIN"
+expect_rc 0
+member disk.aff4 custody/seal-4.p7s stock/seal-4.p7s
+member disk.aff4 custody/seal-4.json stock/seal-4.json
+stock_verify stock/seal-4.p7s stock/seal-4.json
+openssl cms -cmsout -print -inform DER -in stock/seal-4.p7s | grep -q 'algorithm: rsassaPss' ||
+  fail "seal 4 is not RSASSA-PSS"
+
 # A custody event through p11-kit's proxy (no module named), the PIN from the URI's pin-source.
 run "$LOG" add disk.aff4 --action transferred --role courier \
   --by-key "$examiner?pin-source=file:$WORK/$PIN"
