@@ -14,6 +14,9 @@
 #   id 05 'examiner-p384'   EC P-384   sign           certificate on the token and token-examiner-p384.pem
 #   id 06 'examiner-pss'    RSA 2048   sign (RSASSA-PSS: its certificate's key is id-RSASSA-PSS)
 #                                                     certificate on the token and token-examiner-pss.pem
+#   id 07 'examiner-always' EC P-256   sign, the PIN again for every signature (CKA_ALWAYS_AUTHENTICATE,
+#                                      as on qualified signature cards)
+#                                                     certificate on the token and token-examiner-always.pem
 set -euo pipefail
 dir=${1:?usage: make-test-token.sh DIR CA_DIR}
 ca_dir=${2:?usage: make-test-token.sh DIR CA_DIR}
@@ -127,3 +130,5 @@ on_token 05 examiner-p384 EC:secp384r1 --usage-sign -- \
   "/CN=Token Examiner P-384/O=Custody Test Lab/C=DE" token-examiner-p384.pem
 on_token 06 examiner-pss rsa-pss:2048 --usage-sign -- \
   "/CN=Token Examiner PSS/O=Custody Test Lab/C=DE" token-examiner-pss.pem
+on_token 07 examiner-always EC:prime256v1 --usage-sign --always-auth -- \
+  "/CN=Token Examiner Always/O=Custody Test Lab/C=DE" token-examiner-always.pem

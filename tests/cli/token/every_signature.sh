@@ -69,6 +69,12 @@ stock_verify stock/seal-4.p7s stock/seal-4.json
 openssl cms -cmsout -print -inform DER -in stock/seal-4.p7s | grep -q 'algorithm: rsassaPss' ||
   fail "seal 4 is not RSASSA-PSS"
 
+# A key that wants the PIN again for each signature (CKA_ALWAYS_AUTHENTICATE): SoftHSM2 refuses
+# C_Sign without that second login.
+run "$SEAL" disk.aff4 --key "$TOKEN;object=examiner-always" --passphrase-file "$PIN"
+expect_rc 0
+expect_stdout "sealed disk.aff4 (seal 5) by C=DE,O=Custody Test Lab,CN=Token Examiner Always"
+
 # A custody event through p11-kit's proxy (no module named), the PIN from the URI's pin-source.
 run "$LOG" add disk.aff4 --action transferred --role courier \
   --by-key "$examiner?pin-source=file:$WORK/$PIN"

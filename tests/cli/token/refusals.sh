@@ -36,7 +36,7 @@ refused 64 "no private key on token 'custody-test' matches" \
   --key "$TOKEN;object=no-such-key" --passphrase-file "$PIN"
 refused 64 "names a certificate (type=cert)" \
   --key "$TOKEN;object=examiner-token;type=cert" --passphrase-file "$PIN"
-refused 64 "matches 6 private keys" --key "$TOKEN;type=private" --passphrase-file "$PIN"
+refused 64 "matches 7 private keys" --key "$TOKEN;type=private" --passphrase-file "$PIN"
 refused 64 "the token holds no certificate for its private key 'no-certificate'" \
   --key "$TOKEN;object=no-certificate" --passphrase-file "$PIN"
 refused 64 "does not match the certificate of C=DE,O=Custody Test Lab,CN=Test Examiner" \
@@ -58,11 +58,11 @@ expect_stderr "the PIN does not open"
 # out is refused.
 pkcs11-tool --module "$SOFTHSM_MODULE" --token-label custody-test --list-objects --login \
   --pin 1234 >objects.txt 2>&1 || true
-[ "$(grep -c '^Private Key Object' objects.txt)" -eq 6 ] || {
+[ "$(grep -c '^Private Key Object' objects.txt)" -eq 7 ] || {
   cat objects.txt
-  fail "expected 6 private keys on the token"
+  fail "expected 7 private keys on the token"
 }
-[ "$(grep -c 'sensitive, always sensitive, never extractable' objects.txt)" -eq 6 ] ||
+[ "$(grep -c 'sensitive, always sensitive, never extractable' objects.txt)" -eq 7 ] ||
   fail "a private key on the token is extractable"
 if pkcs11-tool --module "$SOFTHSM_MODULE" --token-label custody-test --login --pin 1234 \
   --read-object --type privkey --id 01 --output-file key.der >/dev/null 2>&1 && [ -s key.der ]; then
