@@ -30,6 +30,13 @@ constexpr const char* k_proxy_module = "p11-kit-proxy.so";
 
 constexpr ck_flags_t k_serial_session = CKF_SERIAL_SESSION;
 
+// PKCS#11 takes `unsigned char*` (and `void*`) for input it only reads: PINs, data to sign,
+// template values. The one place where constness is cast away for it.
+unsigned char* input_bytes(std::string_view bytes) {
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): read-only input of the C API
+  return reinterpret_cast<unsigned char*>(const_cast<char*>(bytes.data()));
+}
+
 // ---- Errors -------------------------------------------------------------------------------
 
 std::string return_value_name(ck_rv_t rv) {
@@ -349,10 +356,10 @@ std::vector<ck_object_handle_t> find_objects(struct ck_function_list* functions,
     filter.push_back({CKA_CLASS, &wanted_class, sizeof wanted_class});
   }
   if (label != nullptr) {
-    filter.push_back({CKA_LABEL, const_cast<char*>(label->data()), label->size()});
+    filter.push_back({CKA_LABEL, input_bytes(*label), label->size()});
   }
   if (id != nullptr) {
-    filter.push_back({CKA_ID, const_cast<char*>(id->data()), id->size()});
+    filter.push_back({CKA_ID, input_bytes(*id), id->size()});
   }
   std::vector<ck_object_handle_t> found;
   if (functions->C_FindObjectsInit(session, filter.data(), filter.size()) != CKR_OK) {
@@ -415,9 +422,7 @@ struct TokenKey::Impl {
       return CKR_OK;
     }
     const std::string& text = pin->text();
-    return functions()->C_Login(session, CKU_CONTEXT_SPECIFIC,
-                                reinterpret_cast<unsigned char*>(const_cast<char*>(text.data())),
-                                text.size());
+    return functions()->C_Login(session, CKU_CONTEXT_SPECIFIC, input_bytes(text), text.size());
   }
 
   // Runs Init then the one-part operation, with a buffer grown as the token asks.
@@ -481,7 +486,7 @@ Result<std::string> TokenKey::sign(TokenMechanism mechanism, std::string_view da
   struct ck_mechanism chosen {
     static_cast<ck_mechanism_type_t>(mechanism), nullptr, 0
   };
-  auto* input = reinterpret_cast<unsigned char*>(const_cast<char*>(data.data()));
+  auto* input = input_bytes(data);
   return impl.operate(
       "sign", [&] { return impl.functions()->C_SignInit(impl.session, &chosen, impl.key); },
       [&](unsigned char* out, unsigned long* length) {
@@ -501,7 +506,7 @@ Result<std::string> TokenKey::decrypt(TokenMechanism mechanism, std::string_view
     chosen.parameter = &oaep;
     chosen.parameter_len = sizeof oaep;
   }
-  auto* input = reinterpret_cast<unsigned char*>(const_cast<char*>(data.data()));
+  auto* input = input_bytes(data);
   return impl.operate(
       "decrypt", [&] { return impl.functions()->C_DecryptInit(impl.session, &chosen, impl.key); },
       [&](unsigned char* out, unsigned long* length) {
@@ -513,7 +518,7 @@ Result<std::string> TokenKey::derive_ecdh(std::string_view peer_point, std::size
   Impl& impl = *m_impl;
   struct ck_ecdh1_derive_params parameters {};
   parameters.kdf = CKD_NULL;
-  parameters.public_data = reinterpret_cast<unsigned char*>(const_cast<char*>(peer_point.data()));
+  parameters.public_data = input_bytes(peer_point);
   parameters.public_data_len = peer_point.size();
   struct ck_mechanism chosen {
     CKM_ECDH1_DERIVE, &parameters, sizeof parameters
@@ -598,9 +603,7 @@ Result<void> log_in(TokenKey::Impl& impl,
     CUSTODY_TRY(
         obtain_passphrase(*source, token_name, options.allow_insecure_key_permissions, *pin));
     const std::string& text = pin->text();
-    rv = impl.functions()->C_Login(impl.session, CKU_USER,
-                                   reinterpret_cast<unsigned char*>(const_cast<char*>(text.data())),
-                                   text.size());
+    rv = impl.functions()->C_Login(impl.session, CKU_USER, input_bytes(text), text.size());
     impl.pin = std::move(pin);
   }
   if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
@@ -614,7 +617,7 @@ Result<ck_object_handle_t> find_private_key(TokenKey::Impl& impl,
                                             const std::string& printable,
                                             const std::string& token_name) {
   const std::string type = uri.attribute("type");
-  const auto hint =
+  const char* const hint =
       "list the token's objects with `pkcs11-tool --module MODULE --list-objects "
       "--login` and name the private key by object= (its label) or id=";
   if (!type.empty() && type != "private") {

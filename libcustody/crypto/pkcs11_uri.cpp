@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <utility>
@@ -77,12 +78,7 @@ std::optional<std::string> percent_decoded(std::string_view value) {
 
 template <std::size_t N>
 bool is_one_of(std::string_view name, const std::array<std::string_view, N>& names) {
-  for (std::string_view known : names) {
-    if (known == name) {
-      return true;
-    }
-  }
-  return false;
+  return std::ranges::find(names, name) != names.end();
 }
 
 // Splits `part` at `separator` and hands each name=value pair, decoded, to `take`.

@@ -273,7 +273,7 @@ Result<EvpPkeyPtr> ec_token_pkey(const TokenHandle& token, const EVP_PKEY* publi
 }
 
 // The token's public value (RSA modulus, EC point) as the certificate has it.
-std::string certificate_public_value(const EVP_PKEY* public_key, TokenKey::Type type) {
+std::string certificate_public_value(EVP_PKEY* public_key, TokenKey::Type type) {
   if (type == TokenKey::Type::rsa) {
     BIGNUM* n = nullptr;
     if (EVP_PKEY_get_bn_param(public_key, "n", &n) != 1) {
@@ -285,8 +285,7 @@ std::string certificate_public_value(const EVP_PKEY* public_key, TokenKey::Type 
     return modulus;
   }
   unsigned char* point = nullptr;
-  const std::size_t length =
-      EVP_PKEY_get1_encoded_public_key(const_cast<EVP_PKEY*>(public_key), &point);
+  const std::size_t length = EVP_PKEY_get1_encoded_public_key(public_key, &point);
   std::string value(reinterpret_cast<const char*>(point), length);
   OPENSSL_free(point);
   return value;
