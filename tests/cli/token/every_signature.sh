@@ -120,3 +120,9 @@ run "$VERIFY" transfer.tar.enc.json --trust keys/ca.pem --key "$TOKEN;object=rec
   --passphrase-file "$PIN"
 expect_rc 0
 expect_stdout "INTACT: transfer package"
+
+# Nothing the tools wrote holds a private key (the only key files are the test CA's and the test
+# identities', made by openssl in keys/).
+if grep -rlE 'PRIVATE KEY|ENCRYPTED PRIVATE' --exclude-dir=keys --exclude-dir=tokens . >leaked.txt; then
+  fail "a private key was written: $(cat leaked.txt)"
+fi
