@@ -216,7 +216,7 @@ if command -v softhsm2-util >/dev/null && command -v pkcs11-tool >/dev/null; the
     --pin 1234 --list-objects --type privkey 2>/dev/null | grep -E 'label|Access' || true
   show custody-seal evidence/disk1.aff4 \
     --key 'pkcs11:token=custody-test;object=examiner-token;type=private' \
-    --passphrase-file token/pin.txt "${tsa_args[@]}"
+    --passphrase-file token/pin.txt
   show custody-verify evidence/disk1.aff4 --trust keys/ca.pem "${tsa_trust[@]}"
 else
   echo "(skipped: needs softhsm2 and opensc)"

@@ -8,6 +8,8 @@
 #include <custody/logical.hpp>
 #include <custody/seal.hpp>
 
+#include <fmt/format.h>
+
 #include <string>
 
 namespace custody {
@@ -90,6 +92,34 @@ Result<void> record_and_seal(const std::string& container,
   return {};
 }
 
+// The acquisition is complete and its container stays; only its custody event or seal could not
+// be made (a token pulled out, a full disk). The error says so, with the image's SHA-256, and
+// how to finish by hand.
+template <typename AnyResult>
+tl::unexpected<Error> kept_without_seal(Error error,
+                                        const std::string& container,
+                                        const AnyResult& result) {
+  const auto sha256 = result.record.hashes.find(HashAlgorithm::sha256);
+  const std::string image = sha256 != result.record.hashes.end()
+                                ? fmt::format(" (image SHA-256 {})", sha256->second)
+                                : std::string();
+  const char* missing = result.event ? "its seal is missing"
+                                     : "its signed \"acquired\" event and its seal are missing";
+  error.message = fmt::format("{}; the acquisition itself is complete and kept in {}{}, but {}",
+                              error.message, container, image, missing);
+  const std::string finish =
+      result.event
+          ? fmt::format("seal it with `custody-seal {} --key ...` once the key works again",
+                        container)
+          : fmt::format(
+                "record it with `custody-log add {} --action acquired --by-key "
+                "...` and seal it with `custody-seal {} --key ...` once the key "
+                "works again",
+                container, container);
+  error.hint = finish;  // not "run the command again": that would image the source anew
+  return tl::unexpected(std::move(error));
+}
+
 }  // namespace
 
 Result<AcquisitionResult> acquire(const AcquireOptions& options,
@@ -104,8 +134,11 @@ Result<AcquisitionResult> acquire(const AcquireOptions& options,
   auto result = internal::image_source(options, progress, cancel);
   CUSTODY_TRY(result);
   if (options.format == ImageFormat::aff4 && result->record.status == AcquisitionStatus::complete) {
-    CUSTODY_TRY(record_and_seal(result->record_path, physical_event(options, result->record),
-                                options.custody, options.tool_name, *result, progress, cancel));
+    auto recorded = record_and_seal(result->record_path, physical_event(options, result->record),
+                                    options.custody, options.tool_name, *result, progress, cancel);
+    if (!recorded) {
+      return kept_without_seal(std::move(recorded.error()), result->record_path, *result);
+    }
   }
   return result;
 }
@@ -117,8 +150,11 @@ Result<LogicalAcquisitionResult> acquire_logical(const LogicalAcquireOptions& op
   auto result = internal::take_files(options, progress, cancel);
   CUSTODY_TRY(result);
   if (result->record.status == AcquisitionStatus::complete) {
-    CUSTODY_TRY(record_and_seal(result->container_path, logical_event(options, result->record),
-                                options.custody, options.tool_name, *result, progress, cancel));
+    auto recorded = record_and_seal(result->container_path, logical_event(options, result->record),
+                                    options.custody, options.tool_name, *result, progress, cancel);
+    if (!recorded) {
+      return kept_without_seal(std::move(recorded.error()), result->container_path, *result);
+    }
   }
   return result;
 }

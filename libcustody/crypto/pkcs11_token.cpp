@@ -47,6 +47,8 @@ std::string return_value_name(ck_rv_t rv) {
       {CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR"},
       {CKR_DEVICE_MEMORY, "CKR_DEVICE_MEMORY"},
       {CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED"},
+      {CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID"},
+      {CKR_KEY_HANDLE_INVALID, "CKR_KEY_HANDLE_INVALID"},
       {CKR_FUNCTION_FAILED, "CKR_FUNCTION_FAILED"},
       {CKR_KEY_FUNCTION_NOT_PERMITTED, "CKR_KEY_FUNCTION_NOT_PERMITTED"},
       {CKR_KEY_TYPE_INCONSISTENT, "CKR_KEY_TYPE_INCONSISTENT"},
@@ -72,8 +74,11 @@ std::string return_value_name(ck_rv_t rv) {
                                 : fmt::format("PKCS#11 error 0x{:x}", rv);
 }
 
+// A token that is gone or failing. A key handle that became invalid after login also means the
+// token went away (or was swapped) under the session.
 bool is_device_failure(ck_rv_t rv) {
-  return rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_ERROR ||
+  return rv == CKR_DEVICE_REMOVED || rv == CKR_OBJECT_HANDLE_INVALID ||
+         rv == CKR_KEY_HANDLE_INVALID || rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_ERROR ||
          rv == CKR_DEVICE_MEMORY || rv == CKR_SESSION_CLOSED || rv == CKR_SESSION_HANDLE_INVALID ||
          rv == CKR_TOKEN_NOT_RECOGNIZED || rv == CKR_GENERAL_ERROR || rv == CKR_FUNCTION_FAILED;
 }
