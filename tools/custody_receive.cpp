@@ -32,6 +32,7 @@ void print_facts(const ReceiveResult& result) {
 
 ExitCode run(ReceiveOptions& options,
              const IdentityArguments& identity_args,
+             const IdentityArguments& signer_args,
              const CommonOptions& common) {
   if (identity_args.key.empty()) {
     return report_usage_error(k_tool,
@@ -50,6 +51,15 @@ ExitCode run(ReceiveOptions& options,
   if (!identity) {
     return report_error(k_tool, identity.error());
   }
+  if (signer_args.key.empty() && (!signer_args.cert.empty() || !signer_args.chain.empty())) {
+    return report_usage_error(k_tool, "--by-cert and --by-chain need --by-key",
+                              "give the key that signs the receipt with --by-key");
+  }
+  auto signer = load_identity_if_given(with_secrets_of(signer_args, identity_args));
+  if (!signer) {
+    return report_error(k_tool, signer.error());
+  }
+  options.signer = signer->has_value() ? &**signer : nullptr;
   const CancelToken& cancel = install_interrupt_handler(k_tool);
   ConsoleProgress progress(!common.quiet && !common.json);
   auto received = receive_transfer(options, &*identity, &progress, &cancel);
@@ -89,6 +99,7 @@ int main(int argc, char** argv) {
   using namespace custody::tools;
   custody::ReceiveOptions options;
   IdentityArguments identity;
+  IdentityArguments signer;  // --by-key: signs the events and the receipt instead of --key
   CommonOptions common;
   CLI::App app{
       "Receive a transfer package: decrypt it, extract it safely, validate the bag, check the "
@@ -108,6 +119,12 @@ int main(int argc, char** argv) {
       ->required()
       ->type_name("DIR");
   add_identity_options(app, identity, "");
+  add_key_options(app, signer, "by-");
+  app.get_option("--by-key")
+      ->description(
+          "Sign the \"received\" events and the receipt with this key (a file or a PKCS#11 URI) "
+          "instead of --key: for a decryption key that may not sign; --pkcs11-module and the "
+          "passphrase options serve both");
   app.add_option("--trust", options.check.trust, "CA certificates (PEM) the sender must chain to")
       ->type_name("FILE")
       ->allow_extra_args(false);
@@ -126,5 +143,5 @@ int main(int argc, char** argv) {
   app.add_option("--receipt", options.receipt,
                  "Write the signed receipt here (default: DIR.receipt.json and .p7s)")
       ->type_name("FILE");
-  return run_tool(app, argc, argv, [&] { return run(options, identity, common); });
+  return run_tool(app, argc, argv, [&] { return run(options, identity, signer, common); });
 }

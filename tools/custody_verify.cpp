@@ -333,13 +333,7 @@ ExitCode run(const std::vector<std::string>& paths,
   if (std::any_of(items->begin(), items->end(), is_package)) {
     // The passphrase options serve the one key a command loads: --key for a package (where
     // --record, and so --by-key, is refused), --by-key otherwise.
-    IdentityArguments receiver_key = record.receiver;
-    receiver_key.passphrase_file = record.identity.passphrase_file;
-    receiver_key.passphrase_env = record.identity.passphrase_env;
-    receiver_key.passphrase_prompt = record.identity.passphrase_prompt;
-    receiver_key.allow_insecure = record.identity.allow_insecure;
-    receiver_key.pkcs11_module = record.identity.pkcs11_module;
-    auto loaded = load_identity_if_given(receiver_key);
+    auto loaded = load_identity_if_given(with_secrets_of(record.receiver, record.identity));
     if (!loaded) {
       return report_error(k_tool, loaded.error());
     }

@@ -113,6 +113,9 @@ struct ReceiveOptions {
   PackageCheckOptions check;  // the package and whom to trust (`trust` is required)
   std::string output;         // the directory to create with the received bag
   std::string receipt;        // default: OUTPUT.receipt.json (+ .p7s)
+  // Who signs the "received" events and the receipt, when not the receiver whose key decrypts
+  // (an authority's decryption key on an HSM often may not sign). Null: the receiver.
+  const Identity* signer = nullptr;
 };
 
 // One check of a package: pass; warn (passed, but worth saying); fail; not_checked (it could not
@@ -165,7 +168,8 @@ Result<ReceiveResult> verify_package(const PackageCheckOptions& options,
 // not an Error; Errors are for what prevents checking (Errc::not_found, Errc::already_exists for
 // `output`, I/O).
 // Refused before anything is unpacked, besides verify_package's refusals: Errc::invalid_argument
-// without `output`, without a receiver's identity that can sign, or without --trust;
+// without `output`, without a receiver's identity, when the signer (options.signer, else the
+// receiver) cannot sign, or without --trust;
 // Errc::already_exists for an output or receipt that exists (named as a package received before
 // when it holds one), an output that is an input or lies inside one, a missing output directory,
 // and a package whose containers already hold its "received" event.

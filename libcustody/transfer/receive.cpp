@@ -343,7 +343,9 @@ Result<CheckedPackage> check_transfer_package(const PackageCheckOptions& options
 
 // Receiving needs what verifying does not: an output, --trust, and a receiver who can sign the
 // receipt. What the user must fix comes before the package is unpacked, which may take hours.
-Result<void> check_receive_options(const ReceiveOptions& options, const Identity* receiver) {
+Result<void> check_receive_options(const ReceiveOptions& options,
+                                   const Identity* receiver,
+                                   const Identity* signer) {
   if (options.output.empty()) {
     return make_error(Errc::invalid_argument, "no output directory given (-o DIR)");
   }
@@ -360,9 +362,9 @@ Result<void> check_receive_options(const ReceiveOptions& options, const Identity
                                 "give the PEM file of the sending authority's CA (and of the "
                                 "lab that sealed the evidence) with --trust"});
   }
-  // The receipt will be signed: a receiver who cannot sign learns it before the package is
+  // The receipt will be signed: a signer who cannot sign learns it before the package is
   // unpacked.
-  return receiver->check_can_sign();
+  return signer->check_can_sign();
 }
 
 // The output directory, the receipt and its signature: none of them one of the package's files,
@@ -389,12 +391,12 @@ Result<void> check_receive_outputs(const ReceiveOptions& options,
   return {};
 }
 
-// A package that checked out: "received" recorded in every container, the receipt written, and
-// only then the bag renamed to the output.
+// A package that checked out: "received" recorded in every container, the receipt written (both
+// signed by `signer`), and only then the bag renamed to the output.
 Result<void> release(const ReceiveOptions& options,
-                     const Identity& receiver,
+                     const Identity& signer,
                      CheckedPackage& checked) {
-  CUSTODY_TRY(record_receipt(options, receiver, checked));
+  CUSTODY_TRY(record_receipt(options, signer, checked));
   ::chmod(checked.bag.c_str(), 0755);
   std::error_code failure;
   fs::rename(checked.bag, options.output, failure);
@@ -428,7 +430,8 @@ Result<ReceiveResult> receive(const ReceiveOptions& given,
   if (options.receipt.empty()) {
     options.receipt = options.output + ".receipt.json";  // after the output lost its '/'
   }
-  CUSTODY_TRY(check_receive_options(options, receiver));
+  const Identity* signer = options.signer != nullptr ? options.signer : receiver;
+  CUSTODY_TRY(check_receive_options(options, receiver, signer));
   auto inputs = guard_package_inputs(options.check);
   CUSTODY_TRY(inputs);
   CUSTODY_TRY(check_receive_outputs(options, inputs->files));
@@ -436,7 +439,7 @@ Result<ReceiveResult> receive(const ReceiveOptions& given,
                                         options.output, cancel);
   CUSTODY_TRY(checked);
   if (!any_failed(checked->result.checks)) {
-    CUSTODY_TRY(release(options, *receiver, *checked));
+    CUSTODY_TRY(release(options, *signer, *checked));
   }
   // Rejected: the private directory goes with `checked`, and nothing is released.
   return std::move(checked->result);

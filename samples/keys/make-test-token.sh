@@ -9,7 +9,8 @@
 #   token 'custody-test', user PIN 1234, SO PIN 12345678 (test values: never for real evidence)
 #   id 01 'examiner-token'  EC P-256   sign, derive   certificate on the token and token-examiner.pem
 #   id 02 'receiver-rsa'    RSA 3072   sign, decrypt  certificate on the token and token-receiver-rsa.pem
-#   id 03 'receiver-ec'     EC P-256   derive only    certificate on the token and token-receiver-ec.pem
+#   id 03 'receiver-ec'     EC P-256   derive         certificate on the token and token-receiver-ec.pem,
+#                                                     for key agreement only: it may not sign
 #   id 04 'no-certificate'  EC P-256   sign           no certificate anywhere
 #   id 05 'examiner-p384'   EC P-384   sign           certificate on the token and token-examiner-p384.pem
 #   id 06 'examiner-pss'    RSA 2048   sign (RSASSA-PSS: its certificate's key is id-RSASSA-PSS)
@@ -57,6 +58,13 @@ keyUsage = critical, digitalSignature, keyAgreement, keyEncipherment
 extendedKeyUsage = emailProtection
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+
+[decrypt]
+basicConstraints = critical, CA:false
+keyUsage = critical, keyAgreement
+extendedKeyUsage = emailProtection
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 CONF
 
 # The public key of key ID (LABEL) as DER SubjectPublicKeyInfo. pkcs11-tool 0.23 cannot read out a P-384
@@ -97,7 +105,8 @@ PY
 }
 
 # Generates a key pair on the token (the private key sensitive, never extractable), has the CA
-# certify its public key, and stores the certificate beside the key (same id).
+# certify its public key, and stores the certificate beside the key (same id). The certificate
+# profile is $profile: signer (the default) or decrypt.
 #   on_token ID LABEL KEY_TYPE USAGE... -- SUBJECT CERT
 on_token() {
   local id=$1 label=$2 type=$3
@@ -113,7 +122,7 @@ on_token() {
   openssl pkey -pubin -inform DER -in "$work/$id.pub.der" -out "$work/$id.pub.pem"
   quietly openssl x509 -new -subj "$subject" -force_pubkey "$work/$id.pub.pem" \
     -CA "$ca_dir/ca.pem" -CAkey "$ca_dir/ca.key" -days 730 -sha256 \
-    -extfile "$work/extensions.cnf" -extensions signer -out "$dir/$cert"
+    -extfile "$work/extensions.cnf" -extensions "${profile:-signer}" -out "$dir/$cert"
   openssl x509 -in "$dir/$cert" -outform DER -out "$work/$id.cert.der"
   p11 --login --pin 1234 --write-object "$work/$id.cert.der" --type cert --id "$id" \
     --label "$label"
@@ -123,7 +132,7 @@ on_token 01 examiner-token EC:prime256v1 --usage-sign --usage-derive -- \
   "/CN=Token Examiner/O=Custody Test Lab/C=DE" token-examiner.pem
 on_token 02 receiver-rsa rsa:3072 --usage-sign --usage-decrypt -- \
   "/CN=Token Receiver RSA/O=Custody Test Lab/C=DE" token-receiver-rsa.pem
-on_token 03 receiver-ec EC:prime256v1 --usage-derive -- \
+profile=decrypt on_token 03 receiver-ec EC:prime256v1 --usage-derive -- \
   "/CN=Token Receiver EC/O=Custody Test Lab/C=DE" token-receiver-ec.pem
 on_token 04 no-certificate EC:prime256v1 --usage-sign -- "" ""
 on_token 05 examiner-p384 EC:secp384r1 --usage-sign -- \

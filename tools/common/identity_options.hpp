@@ -25,10 +25,9 @@ struct IdentityArguments {
   std::vector<std::string> signer_trust;  // --trust of the tools that sign: checked before signing
 };
 
-// Adds --<prefix>key, --<prefix>cert, --<prefix>chain and the passphrase options to `app`.
-inline void add_identity_options(CLI::App& app,
-                                 IdentityArguments& args,
-                                 const std::string& prefix) {
+// Adds --<prefix>key, --<prefix>cert and --<prefix>chain to `app`: a second identity of a tool
+// (custody-receive's --by-key), whose PIN or passphrase comes from the first one's options.
+inline void add_key_options(CLI::App& app, IdentityArguments& args, const std::string& prefix) {
   app.add_option("--" + prefix + "key", args.key,
                  "Private key: PEM (plain or passphrase-protected), PKCS#12 (.p12/.pfx), or a "
                  "PKCS#11 URI ('pkcs11:token=...;object=...;type=private') of a key on a token")
@@ -40,14 +39,18 @@ inline void add_identity_options(CLI::App& app,
   app.add_option("--" + prefix + "chain", args.chain,
                  "Intermediate certificates to include (PEM bundle)")
       ->type_name("FILE");
-  // Tools with two keys (custody-receive, custody-verify) add the options twice with different
-  // prefixes; the module and the passphrase options are shared.
-  if (app.get_option_no_throw("--pkcs11-module") == nullptr) {
-    app.add_option("--pkcs11-module", args.pkcs11_module,
-                   "PKCS#11 module for a key URI without module-path (default: p11-kit's proxy, "
-                   "every module registered on the system)")
-        ->type_name("FILE");
-  }
+}
+
+// Adds --<prefix>key, --<prefix>cert, --<prefix>chain, --pkcs11-module and the passphrase
+// options to `app`.
+inline void add_identity_options(CLI::App& app,
+                                 IdentityArguments& args,
+                                 const std::string& prefix) {
+  add_key_options(app, args, prefix);
+  app.add_option("--pkcs11-module", args.pkcs11_module,
+                 "PKCS#11 module for a key URI without module-path (default: p11-kit's proxy, "
+                 "every module registered on the system)")
+      ->type_name("FILE");
   app.add_option("--passphrase-file", args.passphrase_file,
                  "Read the key's passphrase (a token key: its PIN) from FILE")
       ->type_name("FILE");
@@ -68,6 +71,16 @@ inline void add_signer_trust_option(CLI::App& app, IdentityArguments& args) {
                  "repeatable")
       ->type_name("FILE")
       ->allow_extra_args(false);
+}
+
+// `key` with the module and the passphrase options of `from`: a tool's second key shares them.
+inline IdentityArguments with_secrets_of(IdentityArguments key, const IdentityArguments& from) {
+  key.pkcs11_module = from.pkcs11_module;
+  key.passphrase_file = from.passphrase_file;
+  key.passphrase_env = from.passphrase_env;
+  key.passphrase_prompt = from.passphrase_prompt;
+  key.allow_insecure = from.allow_insecure;
+  return key;
 }
 
 inline IdentityOptions to_identity_options(const IdentityArguments& args) {

@@ -109,14 +109,26 @@ run "$PACK" disk.aff4 -o transfer.tar --key "$examiner" --passphrase-file "$PIN"
   --sending-authority BKA --legal-basis EIO --reference EIO-7 \
   --encrypt-to token/token-receiver-rsa.pem --encrypt-to token/token-receiver-ec.pem
 expect_rc 0
-# Each receiver decrypts on the token (C_Decrypt for RSA, C_DeriveKey for EC) and signs the
-# receipt there.
+# Each receiver decrypts on the token (C_Decrypt for RSA, C_DeriveKey for EC). The RSA key signs
+# the receipt too; the EC key's certificate allows key agreement only, so a second token key signs
+# (--by-key), and without one nothing is received.
+run "$CUSTODY_BIN/custody-receive" transfer.tar.enc.json -o in-refused --trust keys/ca.pem \
+  --key "$TOKEN;object=receiver-ec;type=private" --passphrase-file "$PIN"
+expect_rc 64
+expect_stderr "does not allow signing documents"
+[ ! -e in-refused ] || fail "a package was released without a signed receipt"
 for receiver in receiver-rsa receiver-ec; do
+  signer=()
+  [ "$receiver" = receiver-rsa ] || signer=(--by-key "$examiner")
   run "$CUSTODY_BIN/custody-receive" transfer.tar.enc.json -o "in-$receiver" --trust keys/ca.pem \
-    --key "$TOKEN;object=$receiver;type=private" --passphrase-file "$PIN"
+    --key "$TOKEN;object=$receiver;type=private" "${signer[@]}" --passphrase-file "$PIN"
   expect_rc 0
   expect_stdout "PASS  sender"
   stock_verify "in-$receiver.receipt.json.p7s" "in-$receiver.receipt.json"
+  expected_signer="CN=Token Receiver RSA"
+  [ "$receiver" = receiver-rsa ] || expected_signer="CN=Token Examiner"
+  [ "$(signer_of "in-$receiver.receipt.json.p7s")" = "$expected_signer" ] ||
+    fail "$receiver: the receipt is not signed by $expected_signer"
   cmp -s <("$EXPORT" "in-$receiver/data/disk.aff4" -o - -q --no-record) src.bin ||
     fail "$receiver: the received image differs from the source"
 done
