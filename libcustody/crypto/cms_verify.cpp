@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/ess.h>
 #include <openssl/x509v3.h>
 
 #include <climits>
@@ -103,7 +104,57 @@ Result<CmsPtr> parse_detached_signature(std::string_view cms_der) {
   return cms;
 }
 
-// Whether the signature value verifies over `content` with the signer's public key: only the
+// The ESS signing-certificate attribute (`nid`: v2, as CAdES baseline signatures carry, or v1)
+// of `signer`, decoded into `out`. False when the attribute is there but cannot be decoded.
+template <typename Ess>
+bool ess_attribute(CMS_SignerInfo* signer,
+                   int nid,
+                   Ess* (*decode)(Ess**, const unsigned char**, long),
+                   Ess*& out) {
+  const int index = CMS_signed_get_attr_by_NID(signer, nid, -1);
+  if (index < 0) {
+    return true;
+  }
+  ASN1_TYPE* value = X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(signer, index), 0);
+  if (value == nullptr || value->type != V_ASN1_SEQUENCE) {
+    return false;
+  }
+  const unsigned char* der = value->value.sequence->data;
+  out = decode(nullptr, &der, value->value.sequence->length);
+  return out != nullptr;
+}
+
+// Whether each signer's ESS signing-certificate attribute, when it has one, names the certificate
+// the signature was checked with, and no other certificate of the same key. CMS_verify's own
+// check (CMS_CADES) would also demand a trusted chain, which is judged apart (judge_signers).
+// Signatures made before custody added the attribute have none, and pass.
+bool signers_named_by_ess(CMS_ContentInfo* cms) {
+  STACK_OF(CMS_SignerInfo)* signers = CMS_get0_SignerInfos(cms);
+  for (int i = 0; i < sk_CMS_SignerInfo_num(signers); ++i) {
+    CMS_SignerInfo* signer = sk_CMS_SignerInfo_value(signers, i);
+    X509* cert = nullptr;
+    CMS_SignerInfo_get0_algs(signer, nullptr, &cert, nullptr, nullptr);
+    ESS_SIGNING_CERT* v1 = nullptr;
+    ESS_SIGNING_CERT_V2* v2 = nullptr;
+    bool named =
+        ess_attribute(signer, NID_id_smime_aa_signingCertificate, d2i_ESS_SIGNING_CERT, v1) &&
+        ess_attribute(signer, NID_id_smime_aa_signingCertificateV2, d2i_ESS_SIGNING_CERT_V2, v2);
+    if (named && cert != nullptr && (v1 != nullptr || v2 != nullptr)) {
+      const internal::X509ViewPtr chain(sk_X509_new_null());
+      named = chain && sk_X509_push(chain.get(), cert) > 0 &&
+              OSSL_ESS_check_signing_certs(v1, v2, chain.get(), 0) > 0;
+    }
+    ESS_SIGNING_CERT_free(v1);
+    ESS_SIGNING_CERT_V2_free(v2);
+    if (!named) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether the signature value verifies over `content` with the signer's public key, and the
+// signer's certificate is the one its ESS attribute names (when it has one): only the
 // cryptography, with OpenSSL's errors in `errors` to say why not.
 Result<bool> signature_verifies(CMS_ContentInfo* cms,
                                 STACK_OF(X509) * anchors,
@@ -117,6 +168,12 @@ Result<bool> signature_verifies(CMS_ContentInfo* cms,
   const bool valid = CMS_verify(cms, anchors, nullptr, data->get(), nullptr,
                                 CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) == 1;
   errors = internal::drain_errors();
+  if (valid && !signers_named_by_ess(cms)) {
+    ERR_clear_error();
+    errors.text = "the ESS signing-certificate attribute names another certificate";
+    errors.codes.emplace_back(ERR_LIB_ESS, 0);
+    return false;
+  }
   return valid;
 }
 
@@ -208,6 +265,10 @@ std::string signature_failure(const DrainedErrors& errors) {
   }
   if (errors.has(ERR_LIB_CMS, CMS_R_SIGNER_CERTIFICATE_NOT_FOUND)) {
     return k_signer_not_found;
+  }
+  if (errors.has_library(ERR_LIB_ESS)) {
+    return "the signature names another certificate than the one it carries (ESS "
+           "signing-certificate): the signer's certificate was swapped";
   }
   return "the signature does not verify: " + errors.text;
 }

@@ -153,14 +153,17 @@ Result<std::string> Identity::sign_detached(std::string_view content) const {
   if (!cms) {
     return internal::crypto_error("cannot start a CMS signature");
   }
-  // signingTime is added by default; S/MIME capabilities mean nothing for evidence. A key whose
+  // signingTime is added by default; S/MIME capabilities mean nothing for evidence. CMS_CADES
+  // adds the ESS signing-certificate-v2 attribute (the signer certificate's hash, with the
+  // signature's digest), which CAdES baseline B-B requires: it binds the signature to this one
+  // certificate, not to any certificate of the same key. A key whose
   // certificate is RSASSA-PSS signs PSS: its padding must be set on the signer's context
   // (CMS_KEY_PARAM makes it now) before the signature algorithm is written, or the SignerInfo
   // says rsaEncryption over a PSS signature and no verifier accepts it.
   const bool pss = EVP_PKEY_is_a(X509_get0_pubkey(m_impl->cert.get()), "RSA-PSS") == 1;
   CMS_SignerInfo* signer =
       CMS_add1_signer(cms.get(), m_impl->cert.get(), m_impl->key.get(), m_impl->digest,
-                      CMS_BINARY | CMS_NOSMIMECAP | (pss ? CMS_KEY_PARAM : 0U));
+                      CMS_BINARY | CMS_NOSMIMECAP | CMS_CADES | (pss ? CMS_KEY_PARAM : 0U));
   if (signer == nullptr) {
     return signing_failure(m_impl->key.get(), "cannot add the signer to the CMS signature");
   }

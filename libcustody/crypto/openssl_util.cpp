@@ -59,6 +59,11 @@ bool DrainedErrors::has(int library, int reason) const {
   return std::find(codes.begin(), codes.end(), std::pair(library, reason)) != codes.end();
 }
 
+bool DrainedErrors::has_library(int library) const {
+  return std::any_of(codes.begin(), codes.end(),
+                     [library](const std::pair<int, int>& code) { return code.first == library; });
+}
+
 DrainedErrors drain_errors() {
   DrainedErrors errors;
   while (unsigned long code = ERR_get_error()) {

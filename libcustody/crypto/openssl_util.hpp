@@ -28,6 +28,7 @@ struct DrainedErrors {
   std::vector<std::pair<int, int>> codes;  // (library, reason)
 
   bool has(int library, int reason) const;
+  bool has_library(int library) const;
 };
 
 // Drains this thread's error queue; the text is "no details from OpenSSL" when it was empty.

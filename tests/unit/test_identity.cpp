@@ -306,6 +306,64 @@ BOOST_AUTO_TEST_CASE(tampered_content_or_signature_is_invalid) {
   }
 }
 
+// Replaces the first occurrence of `from` in `text` with `to` (of the same length).
+void replace_first(std::string& text, const std::string& from, const std::string& to) {
+  const std::size_t at = text.find(from);
+  BOOST_REQUIRE(at != std::string::npos && from.size() == to.size());
+  text.replace(at, from.size(), to);
+}
+
+// CAdES B-B: the ESS signing-certificate-v2 attribute binds a signature to its certificate. A
+// second certificate for the same key (another name, another serial) put in place of the first
+// leaves the signature value valid; only the attribute shows the swap.
+BOOST_AUTO_TEST_CASE(signer_certificate_swapped_for_another_of_the_same_key_is_caught) {
+  const test::TempDir dir;
+  const auto issue = [&](const std::string& name, const std::string& serial) {
+    require_run("openssl req -new -key " + quoted(id("examiner.key")) + " -subj /CN=" + name +
+                " -out " + quoted(dir.file(name + ".csr")) +
+                " && printf '[s]\\nkeyUsage = " + "digitalSignature\\n' >" +
+                quoted(dir.file("ext.cnf")) + " && openssl x509 -req -in " +
+                quoted(dir.file(name + ".csr")) + " -CA " + quoted(id("ca.pem")) + " -CAkey " +
+                quoted(id("ca.key")) + " -set_serial " + serial + " -days 30 -extfile " +
+                quoted(dir.file("ext.cnf")) + " -extensions s -outform DER -out " +
+                quoted(dir.file(name + ".der")) + " 2>/dev/null && openssl x509 -inform DER -in " +
+                quoted(dir.file(name + ".der")) + " -out " + quoted(dir.file(name + ".pem")));
+    return test::read_file(dir.file(name + ".der"));
+  };
+  const std::string first = issue("ExaminerA", "0x0101010101010101");
+  // ECDSA signatures vary in length: issue the second until its DER is as long as the first's.
+  std::string second;
+  for (int attempt = 0; attempt < 40 && second.size() != first.size(); ++attempt) {
+    second = issue("ExaminerB", "0x0202020202020202");
+  }
+  BOOST_REQUIRE(second.size() == first.size());
+  IdentityOptions options;
+  options.key_path = id("examiner.key");
+  options.cert_path = dir.file("ExaminerA.pem");
+  const std::string signature = sign_or_fail(load_or_fail(options), k_content);
+  BOOST_TEST(verify_or_fail(signature, k_content, {id("ca.pem")}).signature_valid);
+
+  std::string swapped = signature;
+  // The certificate, then the serial in the SignerInfos identifier (the ESS attribute, further
+  // on, keeps naming the first certificate).
+  replace_first(swapped, first, second);
+  replace_first(swapped, std::string("\x02\x08\x01\x01\x01\x01\x01\x01\x01\x01", 10),
+                std::string("\x02\x08\x02\x02\x02\x02\x02\x02\x02\x02", 10));
+  const SignatureCheck check = verify_or_fail(swapped, k_content, {id("ca.pem")});
+  BOOST_TEST(!check.signature_valid);
+  BOOST_TEST(check.detail.find("the signer's certificate was swapped") != std::string::npos,
+             check.detail);
+  // Stock openssl: without -cades the swap goes unnoticed; with it, it is caught.
+  write_text(dir.file("swapped"), swapped);
+  write_text(dir.file("content"), k_content);
+  const std::string verify = "openssl cms -verify -binary -inform DER -in " +
+                             quoted(dir.file("swapped")) + " -content " +
+                             quoted(dir.file("content")) + " -CAfile " + quoted(id("ca.pem")) +
+                             " -purpose any -out /dev/null";
+  BOOST_TEST(run(verify) == 0);
+  BOOST_TEST(run(verify + " -cades") != 0);
+}
+
 BOOST_AUTO_TEST_CASE(unrelated_ca_means_untrusted_but_intact) {
   const std::string signature = sign_or_fail(load_or_fail(pem_options("examiner")), k_content);
   const SignatureCheck check = verify_or_fail(signature, k_content, {id("other-ca.pem")});

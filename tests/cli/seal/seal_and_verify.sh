@@ -25,6 +25,10 @@ for n in 1 2; do
   openssl cms -verify -binary -inform DER -in "stock/custody/seal-$n.p7s" \
     -content "stock/custody/seal-$n.json" -CAfile keys/ca.pem -out /dev/null 2>/dev/null ||
     fail "openssl cms -verify rejects seal $n"
+  # CAdES B-B: the ESS signing-certificate-v2 attribute names the signer's certificate.
+  openssl cms -verify -cades -binary -inform DER -in "stock/custody/seal-$n.p7s" \
+    -content "stock/custody/seal-$n.json" -CAfile keys/ca.pem -out /dev/null 2>/dev/null ||
+    fail "openssl cms -verify -cades rejects seal $n"
 done
 sealed=$(jq -r .sealed_length stock/custody/seal-1.json)
 [ "$(head -c "$sealed" img.aff4 | sha256sum | cut -d' ' -f1)" = "$(jq -r .sealed_sha256 stock/custody/seal-1.json)" ] ||

@@ -14,9 +14,10 @@ make_source src.bin 300000
 examiner="$TOKEN;object=examiner-token;type=private"
 rsa="$TOKEN;id=%02"
 
-# stock_verify P7S CONTENT: the detached signature verifies with stock openssl against the CA.
+# stock_verify P7S CONTENT: the detached signature verifies with stock openssl against the CA,
+# with its ESS signing-certificate-v2 attribute (CAdES B-B).
 stock_verify() {
-  openssl cms -verify -binary -inform DER -in "$1" -content "$2" -CAfile keys/ca.pem \
+  openssl cms -verify -cades -binary -inform DER -in "$1" -content "$2" -CAfile keys/ca.pem \
     -out /dev/null 2>/dev/null || fail "openssl cms -verify rejects $1"
 }
 # signer_of P7S: the subject of the signature's signer certificate.
