@@ -985,13 +985,19 @@ namespace custody {
 
 namespace {
 
-std::string seal_phrase(const VerificationReport& report) {
+// The last seal whose signature is valid: the one the verdict names. Null if none.
+const SealReport* last_valid_seal(const VerificationReport& report) {
   const SealReport* last = nullptr;
   for (const SealReport& seal : report.seals) {
     if (seal.signature.signature_valid) {
       last = &seal;
     }
   }
+  return last;
+}
+
+std::string seal_phrase(const VerificationReport& report) {
+  const SealReport* last = last_valid_seal(report);
   if (last == nullptr) {
     if (report.kind == "e01") {
       return "the image matches the hashes stored in the E01 by the tool that made it";
@@ -1006,17 +1012,24 @@ std::string seal_phrase(const VerificationReport& report) {
       last->signature.chain_trusted ? " (signer trusted)" : " (signer not checked against a CA)");
 }
 
+// The time phrase names its seal when that is not the seal the verdict names (a later seal
+// without a timestamp): "time confirmed ... for seal 1" must not read as the later seal's time.
 std::string time_phrase(const VerificationReport& report) {
+  const SealReport* named = last_valid_seal(report);
+  const auto which = [named](const SealReport& seal) {
+    return named == nullptr || named == &seal ? std::string()
+                                              : fmt::format(" for seal {}", seal.number);
+  };
   for (const SealReport& seal : report.seals) {
     if (seal.has_timestamp && seal.timestamp.imprint_matches && seal.timestamp.signature_valid) {
-      return fmt::format("time confirmed by {} at {}", common_name(seal.timestamp.tsa_subject),
-                         seal.timestamp.time);
+      return fmt::format("time confirmed by {} at {}{}", common_name(seal.timestamp.tsa_subject),
+                         seal.timestamp.time, which(seal));
     }
   }
   for (const SealReport& seal : report.seals) {
     if (seal.has_timestamp && seal.timestamp.imprint_matches) {
-      return fmt::format("timestamped {} by {}, a TSA not checked against a CA",
-                         seal.timestamp.time, common_name(seal.timestamp.tsa_subject));
+      return fmt::format("timestamped {} by {}, a TSA not checked against a CA{}",
+                         seal.timestamp.time, common_name(seal.timestamp.tsa_subject), which(seal));
     }
   }
   return report.seals.empty() ? std::string() : "no trusted time (the seal is not timestamped)";
