@@ -83,54 +83,46 @@ int hand_over(const std::string& result, unsigned char* to, std::size_t width) {
   return static_cast<int>(width);
 }
 
-int rsa_private_encrypt(
-    int length, const unsigned char* from, unsigned char* to, RSA* rsa, int padding) {
+// One private RSA operation on the token: a signature (OpenSSL's private "encrypt") or a
+// decryption, with the mechanism for OpenSSL's padding. Signatures and raw results are as long as
+// the modulus; a padded decryption's plaintext is as long as it is.
+int rsa_on_token(
+    bool decrypt, int length, const unsigned char* from, unsigned char* to, RSA* rsa, int padding) {
   TokenKey* token = token_of(rsa);
   if (token == nullptr) {
     return -1;
   }
   const TokenMechanism mechanism = padding == RSA_PKCS1_PADDING ? TokenMechanism::rsa_pkcs
                                    : padding == RSA_NO_PADDING  ? TokenMechanism::rsa_x509
-                                                                : TokenMechanism{};
-  if (mechanism == TokenMechanism{}) {
-    token->set_error(unsupported_padding(*token, padding));
-    return -1;
-  }
-  auto signature = token->sign(mechanism, std::string_view(reinterpret_cast<const char*>(from),
-                                                           static_cast<std::size_t>(length)));
-  if (!signature) {
-    token->set_error(std::move(signature.error()));
-    return -1;
-  }
-  return hand_over(*signature, to, static_cast<std::size_t>(RSA_size(rsa)));
-}
-
-int rsa_private_decrypt(
-    int length, const unsigned char* from, unsigned char* to, RSA* rsa, int padding) {
-  TokenKey* token = token_of(rsa);
-  if (token == nullptr) {
-    return -1;
-  }
-  const TokenMechanism mechanism = padding == RSA_PKCS1_PADDING ? TokenMechanism::rsa_pkcs
-                                   : padding == RSA_NO_PADDING  ? TokenMechanism::rsa_x509
-                                   : padding == RSA_PKCS1_OAEP_PADDING
+                                   : decrypt && padding == RSA_PKCS1_OAEP_PADDING
                                        ? TokenMechanism::rsa_pkcs_oaep
                                        : TokenMechanism{};
   if (mechanism == TokenMechanism{}) {
     token->set_error(unsupported_padding(*token, padding));
     return -1;
   }
-  auto plain = token->decrypt(mechanism, std::string_view(reinterpret_cast<const char*>(from),
-                                                          static_cast<std::size_t>(length)));
-  if (!plain) {
-    token->set_error(std::move(plain.error()));
+  const std::string_view input(reinterpret_cast<const char*>(from),
+                               static_cast<std::size_t>(length));
+  auto result = decrypt ? token->decrypt(mechanism, input) : token->sign(mechanism, input);
+  if (!result) {
+    token->set_error(std::move(result.error()));
     return -1;
   }
-  if (padding == RSA_NO_PADDING) {
-    return hand_over(*plain, to, static_cast<std::size_t>(RSA_size(rsa)));
+  if (!decrypt || padding == RSA_NO_PADDING) {
+    return hand_over(*result, to, static_cast<std::size_t>(RSA_size(rsa)));
   }
-  std::memcpy(to, plain->data(), plain->size());
-  return static_cast<int>(plain->size());
+  std::memcpy(to, result->data(), result->size());
+  return static_cast<int>(result->size());
+}
+
+int rsa_private_encrypt(
+    int length, const unsigned char* from, unsigned char* to, RSA* rsa, int padding) {
+  return rsa_on_token(false, length, from, to, rsa, padding);
+}
+
+int rsa_private_decrypt(
+    int length, const unsigned char* from, unsigned char* to, RSA* rsa, int padding) {
+  return rsa_on_token(true, length, from, to, rsa, padding);
 }
 
 ECDSA_SIG* ec_sign(const unsigned char* digest,
