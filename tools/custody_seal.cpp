@@ -18,6 +18,8 @@ struct TimeOptions {
   std::string tsq_out;
   std::string add_timestamp;
   unsigned seal_number = 1;
+  std::vector<std::string> revocation_data;  // --revocation-data: CRLs, OCSP responses
+  bool no_revocation_fetch = false;
 };
 
 ExitCode add_timestamp(const std::string& container,
@@ -63,6 +65,8 @@ ExitCode run(const std::string& container,
   seal_options.tsa_url = time.tsa;
   seal_options.tsa_timeout = time.tsa_timeout;
   seal_options.tsq_out = time.tsq_out;
+  seal_options.revocation_files = time.revocation_data;
+  seal_options.fetch_revocation = !time.no_revocation_fetch;
   auto sealed = seal_container(container, *identity, seal_options, &progress, &cancel);
   progress.finish();
   if (!sealed) {
@@ -83,6 +87,16 @@ ExitCode run(const std::string& container,
     } else if (!time.tsq_out.empty()) {
       fmt::print("  time     request written to {}; attach the reply with --add-timestamp\n",
                  time.tsq_out);
+    }
+    fmt::print("  level    CAdES {}\n", sealed->level);
+    for (const std::string& status : sealed->revocation) {
+      fmt::print("  status   {} (embedded)\n", status);
+    }
+  }
+  if (sealed->level != "B-LT" && !time.tsa.empty()) {
+    for (const std::string& shortfall : sealed->shortfalls) {
+      print_warning(k_tool, fmt::format("seal {} is CAdES {}, not B-LT: {}", sealed->number,
+                                        sealed->level, shortfall));
     }
   }
   if (!sealed->timestamp_problem.empty()) {
@@ -129,5 +143,13 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--seal", time.seal_number, "With --add-timestamp: the seal number")
       ->capture_default_str();
+  app.add_option("--revocation-data", time.revocation_data,
+                 "A CRL (DER or PEM) or OCSP response (DER) about the signer's certificate, to "
+                 "embed (CAdES B-LT) instead of fetching it; repeatable")
+      ->allow_extra_args(false)
+      ->type_name("FILE");
+  app.add_flag("--no-revocation-fetch", time.no_revocation_fetch,
+               "Do not ask the signer's OCSP responder or CRL distribution point (the seal is "
+               "then CAdES B-T at most, unless --revocation-data is given)");
   return run_tool(app, argc, argv, [&] { return run(container, identity, time, common); });
 }

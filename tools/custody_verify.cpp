@@ -104,11 +104,11 @@ void print_report(const VerificationReport& report, int verbose) {
                check.subject != "custody log") {
       fmt::print("  warning: custody log {}: {}\n", check.subject, check.detail);
     } else if (check.verdict == Verdict::warn) {
-      fmt::print("  warning: {}\n", check.detail);
+      fmt::print("  warning: {}{}\n", check.detail, etsi_words(check));
     } else if (check.kind == CheckKind::image) {
       fmt::print("  {:<9} {}  ok\n", check.algorithm, check.actual);
     } else if (is_custody_check(check)) {
-      fmt::print("  {}: {}  ok\n", check.subject, check.detail);
+      fmt::print("  {}: {}{}  ok\n", check.subject, check.detail, etsi_words(check));
     } else if (verbose > 0) {
       if (check.algorithm.empty()) {
         fmt::print("  {}: {}{}  ok\n", check_kind_name(check.kind), check.subject,
@@ -134,6 +134,7 @@ struct RecordArguments {
   bool record = false;
   IdentityArguments identity;
   bool accept_expired = false;               // --accept-expired-signers
+  RevocationPolicy revocation;               // --online, --online-timeout
   std::vector<std::string> allowed_signers;  // --allow-signer: packages signed again
 };
 
@@ -348,7 +349,8 @@ ExitCode run(const std::vector<std::string>& paths,
     verifier = std::move(*loaded);
   }
   EvidenceOptions options;
-  options.verify = VerifyOptions{trust, tsa_trust, record.accept_expired, std::nullopt};
+  options.verify =
+      VerifyOptions{trust, tsa_trust, record.accept_expired, record.revocation, std::nullopt};
   if (record.record) {
     options.verify.record = EventContext{{}, verifier ? &*verifier : nullptr};
   }
@@ -420,6 +422,12 @@ int main(int argc, char** argv) {
   app.add_flag("--accept-expired-signers", record.accept_expired,
                "Accept seals whose signer's certificate has expired since, although no trusted "
                "timestamp proves they were made before (a warning instead of a failure)");
+  app.add_flag("--online", record.revocation.online,
+               "Ask the OCSP responder or CRL distribution point of each seal's signer for its "
+               "revocation status when the seal carries none that settles it");
+  app.add_option("--online-timeout", record.revocation.timeout,
+                 "With --online: seconds to wait for each responder")
+      ->capture_default_str();
   app.add_option("--allow-signer", record.allowed_signers,
                  "A transfer package: accept it signed by this certificate although another "
                  "signer packed its items (signed again, e.g. by a forwarding authority)")

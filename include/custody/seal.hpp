@@ -6,6 +6,7 @@
 // of seals can follow one another, each covering the file as it was before it.
 #pragma once
 
+#include <custody/cades.hpp>
 #include <custody/error.hpp>
 #include <custody/identity.hpp>
 #include <custody/progress.hpp>
@@ -19,12 +20,18 @@ namespace custody {
 
 inline constexpr const char* k_seal_manifest_format = "custody-seal-manifest";
 
-// Trusted time for a seal: an RFC 3161 token over the bytes of the seal's signature
-// (custody/seal-N.p7s), kept as the member custody/seal-N.tsr.
+// Trusted time for a seal, with a TSA: the signature time-stamp inside the signature (CAdES B-T,
+// over its signature value), then the revocation status of the signer inside it too (B-LT), and
+// an RFC 3161 token over the bytes of the whole signature file (custody/seal-N.p7s), kept as the
+// member custody/seal-N.tsr for the stock `openssl ts -verify` recipe.
 struct SealOptions {
   std::string tsa_url;        // ask this TSA now (HTTP POST)
   unsigned tsa_timeout = 30;  // seconds
-  std::string tsq_out;        // offline: write the request here (and keep it as seal-N.tsq)
+  // B-LT: CRLs and OCSP responses brought as files; with none, the signer's status is fetched
+  // (OCSP, else CRL) once the signature is time-stamped, unless fetch_revocation is false.
+  std::vector<std::string> revocation_files;
+  bool fetch_revocation = true;
+  std::string tsq_out;  // offline: write the request here (and keep it as seal-N.tsq)
   // Record a "sealed" event in the container's custody log, in the same append as the seal.
   bool record_event = true;
   std::string tool_name = "custody-seal";  // the program named in that event
@@ -40,6 +47,9 @@ struct SealResult {
   std::string timestamp_time;        // genTime of the token
   std::string timestamp_problem;     // why a requested timestamp is missing (the seal is written)
   std::uint64_t event_sequence = 0;  // the "sealed" custody event (0: none recorded)
+  std::string level = "B-B";         // the CAdES baseline level of the seal's signature
+  std::vector<std::string> revocation;  // the revocation data embedded (B-LT)
+  std::vector<std::string> shortfalls;  // why the level is lower than B-LT
 };
 
 // Seals the AFF4 container at `path` with `identity`. Errc::not_found, Errc::corrupt (not a
@@ -77,14 +87,17 @@ struct SealReport {
   TimestampCheck timestamp;                  // its check (when present and readable)
   std::string timestamp_problem;             // why the token could not be checked
   std::string detail;                        // why the manifest could not be read
+  EtsiValidation etsi;                       // the signature per EN 319 102-1
 };
 
 // Checks every seal of the container; `trust_files` are PEM CA bundles for the signers.
 // Errors only for a container that cannot be read.
+// `revocation`: how the signers' revocation status is checked (SealReport::etsi).
 Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& paths,
                                             const std::vector<std::string>& trust_files,
                                             const std::vector<std::string>& tsa_trust_files,
                                             ProgressSink* progress = nullptr,
-                                            const CancelToken* cancel = nullptr);
+                                            const CancelToken* cancel = nullptr,
+                                            const RevocationPolicy& revocation = {});
 
 }  // namespace custody

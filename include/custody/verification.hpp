@@ -57,6 +57,10 @@ struct Check {
   std::string actual;
   Verdict verdict = Verdict::pass;
   std::string detail;  // plain-language explanation of a failure
+  // A signature's outcome in the words of ETSI EN 319 102-1 (seals): "TOTAL-PASSED",
+  // "TOTAL-FAILED" or "INDETERMINATE", and its sub-indication; empty for other checks.
+  std::string etsi_indication;
+  std::string etsi_sub_indication;
 };
 
 struct VerificationReport {
@@ -83,6 +87,10 @@ bool is_custody_check(const Check& check);
 // (...)", "the whole image: ...".
 std::string describe_check(const Check& check);
 
+// The standard words of a signature's check beside ours, for the end of its line: " [ETSI EN 319
+// 102-1: TOTAL-PASSED]", " [ETSI EN 319 102-1: INDETERMINATE/TRY_LATER]"; empty for other checks.
+std::string etsi_words(const Check& check);
+
 // The verdict in plain words, for people who are not forensic experts: "INTACT: the image is
 // unchanged since it was sealed by ... at ...; time confirmed by ...; 4 custody events; 2
 // unreadable ranges recorded at acquisition" or "NOT INTACT: ...". One line.
@@ -102,6 +110,8 @@ struct VerifyOptions {
   // Accept a seal whose signer's certificate has expired since, although no trusted time proves
   // that it was made before (its date is then only the signer's claim): a warning, not a failure.
   bool accept_expired_signers = false;
+  // How the signers' revocation status is checked: embedded data, and online with --online.
+  RevocationPolicy revocation;
   // Containers: record the outcome as a "verified" event in the container's custody log, signed
   // by the context's signer. Refused before any check when the container is kept read-only
   // (why_evidence_is_read_only) or the signer cannot sign.

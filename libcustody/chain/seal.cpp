@@ -273,12 +273,15 @@ Result<void> add_timestamp_members(internal::ZipWriter& writer,
     }
     CUSTODY_TRY(written);
   }
-  if (!options.tsa_url.empty()) {
-    // A TSA that is down or slow must not cost the seal: it is written, "not timestamped".
+  // A TSA that is down or slow must not cost the seal: it is written, "not timestamped". One
+  // that failed for the signature time-stamp is not asked again.
+  if (!options.tsa_url.empty() && result.timestamp_problem.empty()) {
     FreshTimestamp fresh =
         obtain_timestamp(options.tsa_url, *request, signature, options.tsa_timeout);
     if (!fresh.token.empty()) {
-      result.timestamp_time = fresh.time;
+      if (result.timestamp_time.empty()) {
+        result.timestamp_time = fresh.time;
+      }
       result.timestamped = true;
       CUSTODY_TRY(
           writer.add_member(seal_name(result.number, "tsr"),
@@ -321,8 +324,16 @@ Result<SealResult> seal_container(const std::string& path,
   // RFC 8785 form for our data: sorted keys, no whitespace, integers only, UTF-8.
   const std::string bytes = internal::canonical_json(
       seal_manifest(*zip, path, *digests, sealed_length, number, identity.certificate()));
-  auto signature = identity.sign_detached(bytes);
-  CUSTODY_TRY(signature);
+  auto signed_bytes = identity.sign_detached(bytes);
+  CUSTODY_TRY(signed_bytes);
+  CadesOptions cades;
+  cades.tsa_url = options.tsa_url;
+  cades.tsa_timeout = options.tsa_timeout;
+  cades.revocation_files = options.revocation_files;
+  cades.fetch_revocation = options.fetch_revocation;
+  auto extended = extend_signature(std::move(*signed_bytes), cades);
+  CUSTODY_TRY(extended);
+  const std::string* signature = &extended->der;
 
   std::string volume = zip->comment();
   while (!volume.empty() && volume.back() == '\0') {
@@ -336,6 +347,14 @@ Result<SealResult> seal_container(const std::string& path,
   result.signature_member = seal_name(number, "p7s");
   result.sealed_length = sealed_length;
   result.sealed_sha256 = digests->prefixes.at(sealed_length);
+  result.level = extended->level;
+  result.revocation = extended->revocation;
+  result.shortfalls = extended->shortfalls;
+  if (!options.tsa_url.empty() && extended->level == "B-B") {
+    result.timestamp_problem = extended->timestamp_problem;
+  } else {
+    result.timestamp_time = extended->timestamp_time;
+  }
   CUSTODY_TRY(writer->add_member(result.manifest_member,
                                  std::as_bytes(std::span(bytes.data(), bytes.size()))));
   CUSTODY_TRY(writer->add_member(result.signature_member,
@@ -378,6 +397,9 @@ std::string seal_result_to_json(const SealResult& result,
   if (!result.timestamp_problem.empty()) {
     out["timestamp_problem"] = result.timestamp_problem;
   }
+  out["cades_level"] = result.level;
+  out["revocation"] = result.revocation;
+  out["shortfalls"] = result.shortfalls;
   return out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -428,20 +450,47 @@ Result<std::vector<SealReport>> check_seals_of(const std::vector<std::string>& p
                                                const std::vector<std::string>& trust_files,
                                                const std::vector<std::string>& tsa_trust_files,
                                                ProgressSink* progress,
-                                               const CancelToken* cancel);
+                                               const CancelToken* cancel,
+                                               const RevocationPolicy& revocation);
 }  // namespace
 
 Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& paths,
                                             const std::vector<std::string>& trust_files,
                                             const std::vector<std::string>& tsa_trust_files,
                                             ProgressSink* progress,
-                                            const CancelToken* cancel) {
+                                            const CancelToken* cancel,
+                                            const RevocationPolicy& revocation) {
   return internal::json_errors_are_corrupt("a seal manifest is not valid", [&] {
-    return check_seals_of(paths, trust_files, tsa_trust_files, progress, cancel);
+    return check_seals_of(paths, trust_files, tsa_trust_files, progress, cancel, revocation);
   });
 }
 
 namespace {
+
+// The seal's signature per EN 319 102-1. Its .tsr token, over the whole signature file, proves
+// the signature existed too.
+EtsiValidation judge_seal_signature(unsigned number,
+                                    const std::string& signature_der,
+                                    const SealReport& report,
+                                    const std::vector<std::string>& tsa_trust_files,
+                                    const RevocationPolicy& revocation) {
+  const TimestampCheck& stamp = report.timestamp;
+  const bool proven = report.has_timestamp && report.timestamp_problem.empty() &&
+                      stamp.imprint_matches && stamp.signature_valid;
+  auto validation = validate_signature(
+      signature_der, report.signature, tsa_trust_files, proven ? stamp.time : std::string(),
+      proven ? fmt::format("time-stamp token {} by {}", seal_name(number, "tsr"), stamp.tsa_subject)
+             : std::string(),
+      revocation);
+  if (!validation) {
+    EtsiValidation unreadable;
+    unreadable.indication = "INDETERMINATE";
+    unreadable.sub_indication = "FORMAT_FAILURE";
+    unreadable.detail = validation.error().message;
+    return unreadable;
+  }
+  return *validation;
+}
 
 // Seal `number` as its members state it: the manifest (returned through `manifest`, null when it
 // is unreadable), its signature checked against `trust_files` and its timestamp, if any, against
@@ -450,6 +499,7 @@ Result<SealReport> read_seal(const internal::ZipReader& zip,
                              unsigned number,
                              const std::vector<std::string>& trust_files,
                              const std::vector<std::string>& tsa_trust_files,
+                             const RevocationPolicy& revocation,
                              json& manifest) {
   SealReport report;
   report.number = number;
@@ -484,6 +534,9 @@ Result<SealReport> read_seal(const internal::ZipReader& zip,
       } else {
         report.timestamp_problem = stamp.error().message;
       }
+    }
+    if (check) {
+      report.etsi = judge_seal_signature(number, *der, report, tsa_trust_files, revocation);
     }
   }
   if (report.manifest_readable) {
@@ -538,14 +591,15 @@ Result<std::vector<SealReport>> check_seals_of(const std::vector<std::string>& p
                                                const std::vector<std::string>& trust_files,
                                                const std::vector<std::string>& tsa_trust_files,
                                                ProgressSink* progress,
-                                               const CancelToken* cancel) {
+                                               const CancelToken* cancel,
+                                               const RevocationPolicy& revocation) {
   auto zip = internal::ZipReader::open(paths.front());
   CUSTODY_TRY(zip);
   std::vector<SealReport> reports;
   std::vector<json> manifests;
   for (unsigned number = 1; zip->find(seal_name(number, "json")) != nullptr; ++number) {
     json manifest;
-    auto report = read_seal(*zip, number, trust_files, tsa_trust_files, manifest);
+    auto report = read_seal(*zip, number, trust_files, tsa_trust_files, revocation, manifest);
     CUSTODY_TRY(report);
     manifests.push_back(std::move(manifest));
     reports.push_back(std::move(*report));

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // RFC 3161 trusted time: requests, TSA replies over HTTP, and verification of tokens.
+#include "crypto/http.hpp"
 #include "crypto/openssl_ptr.hpp"
 #include "crypto/openssl_util.hpp"
 
@@ -18,8 +19,6 @@
 #include <openssl/pkcs7.h>
 #include <openssl/ts.h>
 #include <openssl/x509.h>
-
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <cctype>
@@ -48,8 +47,6 @@ using X509AlgorPtr = std::unique_ptr<X509_ALGOR, Free<X509_ALGOR_free>>;
 using Asn1IntegerPtr = std::unique_ptr<ASN1_INTEGER, Free<ASN1_INTEGER_free>>;
 using Pkcs7Ptr = std::unique_ptr<PKCS7, Free<PKCS7_free>>;
 using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, Free<ASN1_OBJECT_free>>;
-using CurlPtr = std::unique_ptr<CURL, Free<curl_easy_cleanup>>;
-using CurlListPtr = std::unique_ptr<curl_slist, Free<curl_slist_free_all>>;
 using internal::BignumPtr;
 using internal::BioPtr;
 using internal::CmsPtr;
@@ -220,29 +217,6 @@ Result<Pkcs7Ptr> parse_token(std::string_view token_der) {
   return token;
 }
 
-// --- libcurl ---
-
-void global_curl_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-struct Download {
-  std::string body;
-  bool too_big = false;
-};
-
-std::size_t collect(char* data, std::size_t size, std::size_t count, void* user) {
-  auto* download = static_cast<Download*>(user);
-  const std::size_t bytes = size * count;
-  if (download->body.size() + bytes > k_max_reply) {
-    download->too_big = true;
-    return 0;  // aborts the transfer with CURLE_WRITE_ERROR
-  }
-  download->body.append(data, bytes);
-  return bytes;
-}
-
 }  // namespace
 
 Result<TimestampRequest> make_timestamp_request(std::string_view data) {
@@ -283,77 +257,15 @@ Result<TimestampRequest> make_timestamp_request(std::string_view data) {
 Result<std::string> request_timestamp(const std::string& url,
                                       const TimestampRequest& request,
                                       unsigned timeout_seconds) {
-  global_curl_init();
-  CurlPtr curl(curl_easy_init());
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/timestamp-query");
-  CurlListPtr header_list(headers);
-  if (!curl || !headers) {
-    return make_error(Errc::internal, "cannot initialise libcurl");
-  }
-  Download download;
-  char error_buffer[CURL_ERROR_SIZE] = {};
-  CURL* handle = curl.get();
-  curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(handle, CURLOPT_POST, 1L);
-  curl_easy_setopt(handle, CURLOPT_POSTFIELDS, request.der.data());
-  curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
-                   static_cast<curl_off_t>(request.der.size()));
-  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(handle, CURLOPT_TIMEOUT, static_cast<long>(timeout_seconds));
-  curl_easy_setopt(handle, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(k_max_reply));
-  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(handle, CURLOPT_WRITEDATA, &download);
-  curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
-
-  const CURLcode code = curl_easy_perform(handle);
-  if (code != CURLE_OK) {
-    const std::string reason = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
-    switch (code) {
-      case CURLE_OPERATION_TIMEDOUT:
-        return make_error(Errc::io_error,
-                          fmt::format("the TSA at {} timed out: no reply within {} s ({})", url,
-                                      timeout_seconds, reason));
-      case CURLE_COULDNT_CONNECT:
-        return make_error(Errc::io_error,
-                          fmt::format("cannot connect to the TSA at {}: {}", url, reason));
-      case CURLE_WRITE_ERROR:
-      case CURLE_FILESIZE_EXCEEDED:
-        if (download.too_big || code == CURLE_FILESIZE_EXCEEDED) {
-          return make_error(
-              Errc::io_error,
-              fmt::format("the reply of the TSA at {} is larger than {} bytes", url, k_max_reply));
-        }
-        [[fallthrough]];
-      default:
-        return make_error(Errc::io_error,
-                          fmt::format("timestamp request to {} failed: {}", url, reason));
-    }
-  }
-
-  long status = 0;
-  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
-  if (status != 200) {
-    return make_error(Errc::io_error,
-                      fmt::format("the TSA at {} answered with HTTP status {}", url, status));
-  }
-  const char* content_type = nullptr;
-  curl_easy_getinfo(handle, CURLINFO_CONTENT_TYPE, &content_type);
-  std::string type = content_type != nullptr ? content_type : "";
-  type = type.substr(0, type.find(';'));
-  type.erase(std::remove_if(type.begin(), type.end(),
-                            [](unsigned char c) { return std::isspace(c) != 0; }),
-             type.end());
-  std::transform(type.begin(), type.end(), type.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (type != "application/timestamp-reply") {
-    return make_error(Errc::io_error,
-                      fmt::format("the TSA at {} answered with Content-Type '{}', not "
-                                  "application/timestamp-reply",
-                                  url, content_type != nullptr ? content_type : ""));
-  }
-  return std::move(download.body);
+  internal::HttpExchange exchange;
+  exchange.service = "the TSA";
+  exchange.url = url;
+  exchange.body = request.der;
+  exchange.request_type = "application/timestamp-query";
+  exchange.reply_types = {"application/timestamp-reply"};
+  exchange.timeout_seconds = timeout_seconds;
+  exchange.max_reply = k_max_reply;
+  return internal::http_exchange(exchange);
 }
 
 Result<std::string> token_from_reply(std::string_view reply_der, const TimestampRequest& request) {

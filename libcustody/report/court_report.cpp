@@ -227,6 +227,7 @@ void results_section(Html& html, const VerificationReport& report) {
       detail = fmt::format("{} {}{}", check.algorithm, check.actual,
                            detail.empty() ? "" : "; " + detail);
     }
+    detail += etsi_words(check);
     // What was not checked, and why: the same checks the text and JSON reports give.
     const char* word = verdict_label(check.verdict);
     html.row({check.verdict != Verdict::not_checked

@@ -107,9 +107,16 @@ void compare_digests(const std::vector<std::unique_ptr<internal::DigestSink>>& s
       for (std::size_t index = 0; index < segments.size(); ++index) {
         auto expected = segments[index].hashes.find(sink->algorithm());
         if (expected != segments[index].hashes.end()) {
-          compare(
-              Check{CheckKind::segment, segments[index].file, name, expected->second, {}, {}, {}},
-              sink->segment_digests().at(index), report);
+          compare(Check{CheckKind::segment,
+                        segments[index].file,
+                        name,
+                        expected->second,
+                        {},
+                        {},
+                        {},
+                        {},
+                        {}},
+                  sink->segment_digests().at(index), report);
         }
       }
     }
@@ -117,6 +124,8 @@ void compare_digests(const std::vector<std::unique_ptr<internal::DigestSink>>& s
                   "image",
                   name,
                   report.record.hashes.at(sink->algorithm()),
+                  {},
+                  {},
                   {},
                   {},
                   {}},
@@ -156,7 +165,7 @@ void add_record_defect_check(VerificationReport& report) {
 void add_not_checked(VerificationReport& report) {
   const auto not_checked = [&](CheckKind kind, std::string subject, std::string why) {
     report.checks.push_back(
-        Check{kind, std::move(subject), {}, {}, {}, Verdict::not_checked, std::move(why)});
+        Check{kind, std::move(subject), {}, {}, {}, Verdict::not_checked, std::move(why), {}, {}});
   };
   if (report.kind != "aff4") {
     not_checked(CheckKind::seal, "seals and custody log",
@@ -172,6 +181,14 @@ void add_not_checked(VerificationReport& report) {
                                       [](const SealReport& seal) { return seal.has_timestamp; });
   if (timestamps && !report.tsa_trust_given) {
     not_checked(CheckKind::timestamp, "which TSA gave the trusted time", "no --tsa-trust CA given");
+  }
+  // A signer's revocation status that nothing settled: the seal is checked, its signer's
+  // certificate may still have been revoked.
+  for (const SealReport& seal : report.seals) {
+    if (seal.etsi.sub_indication == "TRY_LATER") {
+      not_checked(CheckKind::seal, fmt::format("revocation of the signer of seal {}", seal.number),
+                  seal.etsi.revocation);
+    }
   }
 }
 
@@ -455,6 +472,15 @@ bool time_proven_before_expiry(const SealReport& seal) {
          stamp.time <= seal.signature.signer.not_after;
 }
 
+// The checks of one seal whose signature matches and whose signer is not revoked.
+void seal_checks_of(const SealReport& seal,
+                    const std::string& subject,
+                    const std::string& signer,
+                    bool anchors_given,
+                    bool accept_expired,
+                    const std::string& now,
+                    VerificationReport& report);
+
 // `anchors_given`: the user named the CAs to trust, so a signer outside them is a failure, not
 // a warning. `accept_expired`: the user accepts seals whose signer's certificate has expired since
 // on the signer's own word for the seal's date (custody-verify --accept-expired-signers).
@@ -492,6 +518,47 @@ void add_seal_checks(const std::vector<SealReport>& seals,
                        seal.number));
       continue;
     }
+    const std::size_t first_check = report.checks.size();
+    const auto stamp_etsi = [&] {
+      for (std::size_t i = first_check; i < report.checks.size(); ++i) {
+        report.checks[i].etsi_indication = seal.etsi.indication;
+        report.checks[i].etsi_sub_indication = seal.etsi.sub_indication;
+      }
+    };
+    if (seal.etsi.sub_indication == "REVOKED") {
+      fail(
+          fmt::format("seal {} was made by {}, whose certificate was revoked on {}, before the "
+                      "seal's proven time {}",
+                      seal.number, signer, seal.etsi.revoked_at, seal.etsi.proof_time));
+      stamp_etsi();
+      continue;
+    }
+    if (seal.etsi.sub_indication == "REVOKED_NO_POE") {
+      fail(
+          fmt::format("seal {} was made by {}, whose certificate was revoked on {}, and no "
+                      "trusted time proves the seal was made before (a timestamped seal proves "
+                      "it with --tsa-trust)",
+                      seal.number, signer, seal.etsi.revoked_at));
+      stamp_etsi();
+      continue;
+    }
+    seal_checks_of(seal, subject, signer, anchors_given, accept_expired, now, report);
+    stamp_etsi();
+  }
+}
+
+// The checks of one seal whose signature matches and whose signer is not revoked.
+void seal_checks_of(const SealReport& seal,
+                    const std::string& subject,
+                    const std::string& signer,
+                    bool anchors_given,
+                    bool accept_expired,
+                    const std::string& now,
+                    VerificationReport& report) {
+  const auto fail = [&](std::string detail) {
+    report.checks.push_back(make_check(CheckKind::seal, subject, Verdict::fail, std::move(detail)));
+  };
+  {
     bool ok = true;
     if (!seal.file_prefix_matches) {
       fail(
@@ -525,14 +592,14 @@ void add_seal_checks(const std::vector<SealReport>& seals,
     } else if (!seal.signature.chain_trusted && anchors_given) {
       fail(fmt::format("seal {} was made by a signer that is not trusted here ({}: {})",
                        seal.number, signer, seal.signature.trust_problem));
-      continue;
+      return;
     } else if (!seal.signature.chain_trusted) {
       report.checks.push_back(
           make_check(CheckKind::seal, subject, Verdict::warn,
                      fmt::format("seal {} is correctly signed by {}, but the signer is not "
                                  "checked ({}); give the signer's CA with --trust",
                                  seal.number, signer, seal.signature.trust_problem)));
-      continue;
+      return;
     } else if (seal.signature.signer.not_after < now && !time_proven_before_expiry(seal)) {
       // Trusted at the date the seal claims, but that date is the signer's own word: a key that
       // outlived its certificate could have made the seal later and backdated it.
@@ -546,12 +613,16 @@ void add_seal_checks(const std::vector<SealReport>& seals,
       } else {
         fail(why + "; if you accept that claim, verify with --accept-expired-signers");
       }
-      continue;
+      return;
     }
     if (ok) {
       report.checks.push_back(make_check(
           CheckKind::seal, subject, Verdict::pass,
-          fmt::format("signed {}, signer trusted, nothing changed since", seal.sealed_at)));
+          fmt::format("signed {}, signer trusted, nothing changed since{}", seal.sealed_at,
+                      seal.etsi.revocation.find("revoked") == 0 ||
+                              seal.etsi.revocation.find("not revoked") == 0
+                          ? "; signer " + seal.etsi.revocation
+                          : "")));
     }
   }
 }
@@ -571,6 +642,8 @@ Result<void> check_logical_files(const std::string& path, VerificationReport& re
                   k_logical_manifest_member,
                   "sha256",
                   report.record.logical->manifest_sha256,
+                  {},
+                  {},
                   {},
                   {},
                   {}},
@@ -605,6 +678,8 @@ Result<void> check_logical_files(const std::string& path, VerificationReport& re
                   expected,
                   actual,
                   expected == actual ? Verdict::pass : Verdict::fail,
+                  {},
+                  {},
                   {}};
       if (check.verdict == Verdict::fail) {
         check.detail = fmt::format(
@@ -659,7 +734,8 @@ Result<void> add_custody_checks(const std::vector<std::string>& paths,
                                 VerificationReport& report,
                                 ProgressSink* progress,
                                 const CancelToken* cancel) {
-  auto seals = check_seals(paths, options.trust_files, options.tsa_trust_files, progress, cancel);
+  auto seals = check_seals(paths, options.trust_files, options.tsa_trust_files, progress, cancel,
+                           options.revocation);
   CUSTODY_TRY(seals);
   report.seals = *seals;
   report.trust_given = !options.trust_files.empty();
@@ -721,7 +797,8 @@ Result<VerificationReport> verify_container(const std::vector<std::string>& path
                                             const std::vector<std::string>& tsa_trust_files,
                                             ProgressSink* progress,
                                             const CancelToken* cancel) {
-  return verify_container(paths, VerifyOptions{trust_files, tsa_trust_files, false, std::nullopt},
+  return verify_container(paths,
+                          VerifyOptions{trust_files, tsa_trust_files, false, {}, std::nullopt},
                           progress, cancel);
 }
 
@@ -794,8 +871,9 @@ Result<void> check_image_hashes(Container& container,
   }
   for (const auto& sink : *sinks) {
     const std::string name(hash_name(sink->algorithm()));
-    compare(Check{CheckKind::image, "image", name, expected.at(sink->algorithm()), {}, {}, {}},
-            sink->total_digest(), report);
+    compare(
+        Check{CheckKind::image, "image", name, expected.at(sink->algorithm()), {}, {}, {}, {}, {}},
+        sink->total_digest(), report);
   }
   return {};
 }
@@ -939,6 +1017,10 @@ std::string report_to_json(const VerificationReport& report) {
     if (!check.detail.empty()) {
       item["detail"] = check.detail;
     }
+    if (!check.etsi_indication.empty()) {
+      item["etsi"] = json{{"indication", check.etsi_indication},
+                          {"sub_indication", check.etsi_sub_indication}};
+    }
     checks.push_back(std::move(item));
   }
   json seals = json::array();
@@ -960,6 +1042,17 @@ std::string report_to_json(const VerificationReport& report) {
                                {"tsa", seal.timestamp.tsa_subject},
                                {"tsa_trusted", seal.timestamp.signature_valid}};
     }
+    const EtsiValidation& etsi = seal.etsi;
+    item["etsi"] =
+        json{{"indication", etsi.indication},
+             {"sub_indication", etsi.sub_indication},
+             {"cades_level", etsi.level},
+             {"proof_of_existence", etsi.proof_time.empty()
+                                        ? json(nullptr)
+                                        : json{{"time", etsi.proof_time}, {"by", etsi.proof}}},
+             {"revocation", etsi.revocation},
+             {"revoked_at", etsi.revoked_at.empty() ? json(nullptr) : json(etsi.revoked_at)},
+             {"detail", etsi.detail}};
     seals.push_back(std::move(item));
   }
   json out{{"format", "custody-verification"},
@@ -1064,6 +1157,14 @@ std::string defects_phrase(const VerificationReport& report) {
 
 }  // namespace
 
+std::string etsi_words(const Check& check) {
+  if (check.etsi_indication.empty()) {
+    return {};
+  }
+  return fmt::format(" [ETSI EN 319 102-1: {}{}{}]", check.etsi_indication,
+                     check.etsi_sub_indication.empty() ? "" : "/", check.etsi_sub_indication);
+}
+
 bool is_custody_check(const Check& check) {
   return check.kind == CheckKind::seal || check.kind == CheckKind::timestamp ||
          check.kind == CheckKind::custody_log;
@@ -1078,7 +1179,7 @@ std::string describe_check(const Check& check) {
                             check.kind == CheckKind::acquisition ||
                             check.kind == CheckKind::defects;
   if (whole_clause && !check.detail.empty()) {
-    return check.detail;
+    return check.detail + etsi_words(check);
   }
   const std::string name = check_kind_name(check.kind);
   std::string what;
@@ -1094,7 +1195,7 @@ std::string describe_check(const Check& check) {
   } else {
     what = name + " " + check.subject;  // "segment disk.002", "file data/report.pdf"
   }
-  return check.detail.empty() ? what : what + ": " + check.detail;
+  return (check.detail.empty() ? what : what + ": " + check.detail) + etsi_words(check);
 }
 
 std::string verification_summary(const VerificationReport& report) {
