@@ -2,6 +2,7 @@
 // custody-pack: put evidence containers into a signed (optionally encrypted) BagIt transfer
 // package for another authority.
 #include "common/identity_options.hpp"
+#include "common/revocation_options.hpp"
 #include "common/tool_main.hpp"
 
 #include <custody/text.hpp>
@@ -18,6 +19,7 @@ struct Arguments {
   PackOptions pack;
   IdentityArguments identity;
   std::string segment_size;
+  bool no_revocation_fetch = false;
 };
 
 ExitCode run(Arguments& args, const CommonOptions& common) {
@@ -40,6 +42,7 @@ ExitCode run(Arguments& args, const CommonOptions& common) {
   }
   const CancelToken& cancel = install_interrupt_handler(k_tool);
   ConsoleProgress progress(!common.quiet && !common.json);
+  args.pack.fetch_revocation = !args.no_revocation_fetch;
   auto packed = pack_transfer(args.pack, *identity, &progress, &cancel);
   progress.finish();
   if (!packed) {
@@ -58,6 +61,10 @@ ExitCode run(Arguments& args, const CommonOptions& common) {
     if (packed->timestamped) {
       fmt::print("  time      {} (RFC 3161)\n", packed->timestamp_time);
     }
+    fmt::print("  level     CAdES {}\n", packed->cades_level);
+    for (const std::string& status : packed->revocation) {
+      fmt::print("  status    {} (embedded)\n", status);
+    }
     if (packed->encrypted) {
       fmt::print("  encrypted to {} recipient{}: {} files, index {}.enc.json\n",
                  args.pack.encrypt_to.size(), args.pack.encrypt_to.size() == 1 ? "" : "s",
@@ -67,6 +74,12 @@ ExitCode run(Arguments& args, const CommonOptions& common) {
   if (!packed->timestamp_problem.empty()) {
     print_warning(k_tool,
                   "the package is written but NOT TIMESTAMPED: " + packed->timestamp_problem);
+  }
+  if (packed->cades_level != "B-LT" && !args.pack.tsa_url.empty()) {
+    for (const std::string& shortfall : packed->shortfalls) {
+      print_warning(k_tool, fmt::format("the sender's signature is CAdES {}, not B-LT: {}",
+                                        packed->cades_level, shortfall));
+    }
   }
   return ExitCode::ok;
 }
@@ -130,5 +143,6 @@ int main(int argc, char** argv) {
       ->type_name("URL");
   app.add_option("--tsa-timeout", pack.tsa_timeout, "Seconds to wait for the TSA")
       ->capture_default_str();
+  add_revocation_data_options(app, pack.revocation_files, args.no_revocation_fetch, "sender's");
   return run_tool(app, argc, argv, [&] { return run(args, common); });
 }

@@ -3,6 +3,7 @@
 // custody log and sign a receipt for the sender; release nothing that does not check out.
 #include "common/check_lines.hpp"
 #include "common/identity_options.hpp"
+#include "common/revocation_options.hpp"
 #include "common/tool_main.hpp"
 
 #include <custody/transfer.hpp>
@@ -135,6 +136,7 @@ int main(int argc, char** argv) {
                "Accept a sender (or a signer in a container) whose certificate has expired "
                "since, although no trusted timestamp proves the signature was made before (a "
                "warning instead of a failure)");
+  add_online_options(app, options.check.revocation, "the sender and each seal's signer");
   app.add_option("--allow-signer", options.check.allowed_signers,
                  "Accept a package signed by this certificate although another signer packed its "
                  "items (a package signed again, e.g. by a forwarding authority); repeatable")

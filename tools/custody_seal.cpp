@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // custody-seal: sign what a container is, as a detached CMS signature appended to it.
 #include "common/identity_options.hpp"
+#include "common/revocation_options.hpp"
 #include "common/tool_main.hpp"
 
 #include <custody/seal.hpp>
@@ -143,13 +144,6 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--seal", time.seal_number, "With --add-timestamp: the seal number")
       ->capture_default_str();
-  app.add_option("--revocation-data", time.revocation_data,
-                 "A CRL (DER or PEM) or OCSP response (DER) about the signer's certificate, to "
-                 "embed (CAdES B-LT) instead of fetching it; repeatable")
-      ->allow_extra_args(false)
-      ->type_name("FILE");
-  app.add_flag("--no-revocation-fetch", time.no_revocation_fetch,
-               "Do not ask the signer's OCSP responder or CRL distribution point (the seal is "
-               "then CAdES B-T at most, unless --revocation-data is given)");
+  add_revocation_data_options(app, time.revocation_data, time.no_revocation_fetch, "signer's");
   return run_tool(app, argc, argv, [&] { return run(container, identity, time, common); });
 }

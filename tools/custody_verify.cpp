@@ -2,6 +2,7 @@
 // custody-verify: re-hash an image and compare it with its acquisition record.
 #include "common/check_lines.hpp"
 #include "common/identity_options.hpp"
+#include "common/revocation_options.hpp"
 #include "common/tool_main.hpp"
 
 #include <custody/container.hpp>
@@ -422,12 +423,7 @@ int main(int argc, char** argv) {
   app.add_flag("--accept-expired-signers", record.accept_expired,
                "Accept seals whose signer's certificate has expired since, although no trusted "
                "timestamp proves they were made before (a warning instead of a failure)");
-  app.add_flag("--online", record.revocation.online,
-               "Ask the OCSP responder or CRL distribution point of each seal's signer for its "
-               "revocation status when the seal carries none that settles it");
-  app.add_option("--online-timeout", record.revocation.timeout,
-                 "With --online: seconds to wait for each responder")
-      ->capture_default_str();
+  add_online_options(app, record.revocation, "each seal's signer and a package's sender");
   app.add_option("--allow-signer", record.allowed_signers,
                  "A transfer package: accept it signed by this certificate although another "
                  "signer packed its items (signed again, e.g. by a forwarding authority)")

@@ -9,6 +9,7 @@
 // verify_package() makes the same checks (custody-verify) and releases and records nothing.
 #pragma once
 
+#include <custody/cades.hpp>
 #include <custody/error.hpp>
 #include <custody/identity.hpp>
 #include <custody/progress.hpp>
@@ -50,8 +51,12 @@ struct PackOptions {
   TransferFacts facts;
   std::vector<std::string> encrypt_to;  // recipients' certificates
   std::uint64_t segment_size = 0;       // 0: the envelope's default
+  // With a TSA, the sender's signature becomes CAdES B-T and, with the sender's revocation status
+  // (fetched, or given as files), B-LT; a token over the whole signature file is kept as well.
   std::string tsa_url;
   unsigned tsa_timeout = 30;
+  std::vector<std::string> revocation_files;  // CRLs and OCSP responses about the sender
+  bool fetch_revocation = true;
 };
 
 struct PackedItem {
@@ -74,6 +79,9 @@ struct PackResult {
   std::string timestamp_time;
   std::string timestamp_problem;
   std::string sender_subject, sender_fingerprint;
+  std::string cades_level = "B-B";      // of the sender's signature
+  std::vector<std::string> revocation;  // the revocation data embedded in it
+  std::vector<std::string> shortfalls;  // why it is not B-LT
 };
 
 // Builds the package. Every input is checked first (each container readable, none given twice,
@@ -106,6 +114,9 @@ struct PackageCheckOptions {
   // signer made (a package signed again, for example by an authority that forwards it): a warning
   // instead of a failure. The facts must still be those the events recorded.
   std::vector<std::string> allowed_signers;
+  // How the sender's revocation status is checked: the data in its signature, and online when
+  // `revocation.online` (custody-receive/custody-verify --online).
+  RevocationPolicy revocation;
 };
 
 // Receiving: the package is checked as verify_package checks it, then released to `output`.
@@ -144,6 +155,8 @@ struct ReceiveResult {
   bool received_bag = false;
   std::string receipt_path;
   std::vector<PackedItem> items;  // as received, with their "received" event
+  // The sender's signature per ETSI EN 319 102-1 (empty indication when it could not be read).
+  EtsiValidation sender_etsi;
 };
 
 // Checks a package (custody-verify on a package) with every check receive_transfer makes, in the

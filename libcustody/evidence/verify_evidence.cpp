@@ -47,6 +47,7 @@ PackageCheckOptions package_check_options(const std::string& path, const Evidenc
   check.trust = options.verify.trust_files;
   check.tsa_trust = options.verify.tsa_trust_files;
   check.accept_expired_signers = options.verify.accept_expired_signers;
+  check.revocation = options.verify.revocation;
   check.allowed_signers = options.allowed_signers;
   return check;
 }

@@ -301,16 +301,31 @@ Result<std::vector<BagTagFile>> sign_tag_manifest(const BagWriteResult& written,
                                                   const Identity& sender,
                                                   const PackOptions& options,
                                                   PackResult& result) {
-  auto signature = sender.sign_detached(written.tagmanifest_sha256);
-  CUSTODY_TRY(signature);
+  auto signed_bytes = sender.sign_detached(written.tagmanifest_sha256);
+  CUSTODY_TRY(signed_bytes);
+  CadesOptions cades;
+  cades.tsa_url = options.tsa_url;
+  cades.tsa_timeout = options.tsa_timeout;
+  cades.revocation_files = options.revocation_files;
+  cades.fetch_revocation = options.fetch_revocation;
+  auto extended = extend_signature(std::move(*signed_bytes), cades);
+  CUSTODY_TRY(extended);
+  const std::string* signature = &extended->der;
+  result.cades_level = extended->level;
+  result.revocation = extended->revocation;
+  result.shortfalls = extended->shortfalls;
   std::vector<BagTagFile> files{{k_signature_member, *signature}};
-  if (!options.tsa_url.empty()) {
+  if (!extended->timestamp_problem.empty()) {
+    result.timestamp_problem = extended->timestamp_problem;  // not asked a second time
+  } else if (!options.tsa_url.empty()) {
     auto request = make_timestamp_request(*signature);
     CUSTODY_TRY(request);
     FreshTimestamp fresh =
         obtain_timestamp(options.tsa_url, *request, *signature, options.tsa_timeout);
     if (!fresh.token.empty()) {
-      result.timestamp_time = fresh.time;
+      // The signature time-stamp inside (B-T) is the earlier proof.
+      result.timestamp_time =
+          extended->timestamp_time.empty() ? fresh.time : extended->timestamp_time;
       result.timestamped = true;
       files.push_back({k_token_member, std::move(fresh.token)});
     } else {
@@ -529,6 +544,9 @@ std::string pack_result_to_json(const PackResult& result, const PackOptions& opt
             result.timestamp_problem.empty() ? json() : json(result.timestamp_problem)},
            {"sender", json{{"subject", result.sender_subject},
                            {"sha256_fingerprint", result.sender_fingerprint}}},
+           {"cades_level", result.cades_level},
+           {"revocation", result.revocation},
+           {"shortfalls", result.shortfalls},
            {"facts", facts_json(options.facts)},
            {"payload_oxum", result.payload_oxum},
            {"items", items}};

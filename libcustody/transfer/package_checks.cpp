@@ -489,6 +489,48 @@ void check_sender_time(const PackageCheckOptions& options,
   }
 }
 
+// The sender's signature per EN 319 102-1, and what it says of the sender's revocation: revoked
+// before the signature's proven time, or revoked with nothing to prove the signature came first,
+// fails; a status nothing settles is said (a warning), never passed over.
+void check_sender_revocation(const PackageCheckOptions& options,
+                             const SenderSignature& signed_by,
+                             const SenderTimestamp& time,
+                             PackageChecker& out) {
+  auto validation = validate_signature(
+      signed_by.signature, signed_by.check, options.tsa_trust,
+      time.trusted ? time.stamp->time : std::string(),
+      time.trusted
+          ? fmt::format("time-stamp token {} by {}", k_token_member, time.stamp->tsa_subject)
+          : std::string(),
+      options.revocation);
+  if (!validation) {
+    out.fail("revocation", "the sender's signature cannot be read: " + validation.error().message);
+    return;
+  }
+  const EtsiValidation& etsi = *validation;
+  out.result.sender_etsi = etsi;
+  const std::string words =
+      fmt::format(" [ETSI EN 319 102-1: {}{}{}]", etsi.indication,
+                  etsi.sub_indication.empty() ? "" : "/", etsi.sub_indication);
+  if (etsi.sub_indication == "REVOKED") {
+    out.fail("revocation",
+             fmt::format("the sender's certificate was revoked on {}, before the signature's "
+                         "proven time {}{}",
+                         etsi.revoked_at, etsi.proof_time, words));
+  } else if (etsi.sub_indication == "REVOKED_NO_POE") {
+    out.fail("revocation",
+             fmt::format("the sender's certificate was revoked on {}, and no trusted time proves "
+                         "the package was signed before (give --tsa-trust if it is "
+                         "timestamped){}",
+                         etsi.revoked_at, words));
+  } else if (etsi.sub_indication == "TRY_LATER") {
+    out.warn("revocation", fmt::format("the sender's revocation status is not checked: {}{}",
+                                       etsi.revocation, words));
+  } else {
+    out.pass("revocation", fmt::format("the sender's certificate: {}{}", etsi.revocation, words));
+  }
+}
+
 }  // namespace
 
 // The sender's signature over the tag manifest, the validity of the sender's certificate, and the
@@ -505,6 +547,7 @@ void check_sender(const PackageCheckOptions& options,
   const SenderTimestamp time = read_sender_timestamp(options, bag, signed_by->signature);
   check_sender_validity(options, signed_by->check, time, out);
   check_sender_time(options, time, out);
+  check_sender_revocation(options, *signed_by, time, out);
 }
 
 // Every payload file must be an item of the transfer statement (a signed file the statement does
@@ -545,6 +588,7 @@ bool check_container(const PackageCheckOptions& options,
   verify.trust_files = options.trust;
   verify.tsa_trust_files = options.tsa_trust;
   verify.accept_expired_signers = options.accept_expired_signers;
+  verify.revocation = options.revocation;
   auto report = verify_container({path}, verify, nullptr, cancel);
   if (!report) {
     out.fail(payload, "cannot be read as a container: " + report.error().message);

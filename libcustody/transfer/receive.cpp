@@ -478,6 +478,19 @@ std::string package_document(json out, const ReceiveResult& result, bool paths) 
                              {"sha256_fingerprint", text_or_null(result.sender_fingerprint)}};
   out["facts"] = facts_json(result.facts);
   out["facts_confirmed"] = result.facts_confirmed;
+  const EtsiValidation& etsi = result.sender_etsi;
+  out["sender_etsi"] =
+      etsi.indication.empty()
+          ? json()
+          : json{{"indication", etsi.indication},
+                 {"sub_indication", etsi.sub_indication},
+                 {"cades_level", etsi.level},
+                 {"proof_of_existence", etsi.proof_time.empty()
+                                            ? json()
+                                            : json{{"time", etsi.proof_time}, {"by", etsi.proof}}},
+                 {"revocation", etsi.revocation},
+                 {"revoked_at", text_or_null(etsi.revoked_at)},
+                 {"detail", etsi.detail}};
   out["checks"] = checks;
   out["items"] = items;
   return out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
