@@ -21,7 +21,55 @@ struct TimeOptions {
   unsigned seal_number = 1;
   std::vector<std::string> revocation_data;  // --revocation-data: CRLs, OCSP responses
   bool no_revocation_fetch = false;
+  bool renew = false;  // --renew: an archive time-stamp instead of a seal
 };
+
+ExitCode renew(const std::string& container,
+               const IdentityArguments& args,
+               const TimeOptions& time,
+               const CommonOptions& common) {
+  if (time.tsa.empty()) {
+    return report_usage_error(k_tool, "--renew needs --tsa URL",
+                              "a renewal is an archive time-stamp from a TSA");
+  }
+  std::optional<Identity> identity;
+  if (!args.key.empty()) {
+    auto loaded = Identity::load(to_identity_options(args));
+    if (!loaded) {
+      return report_error(k_tool, loaded.error());
+    }
+    identity = std::move(*loaded);
+  }
+  const CancelToken& cancel = install_interrupt_handler(k_tool);
+  ConsoleProgress progress(!common.quiet && !common.json);
+  RenewOptions options;
+  options.tsa_url = time.tsa;
+  options.tsa_timeout = time.tsa_timeout;
+  auto renewed =
+      renew_container(container, identity ? &*identity : nullptr, options, &progress, &cancel);
+  progress.finish();
+  if (!renewed) {
+    return report_error(k_tool, renewed.error());
+  }
+  if (common.json) {
+    fmt::print("{}", renew_result_to_json(*renewed, container));
+  } else if (!common.quiet) {
+    fmt::print("renewed {} (archive time-stamp {}) at {} by {}\n", container, renewed->number,
+               renewed->time, renewed->tsa_subject);
+    fmt::print(
+        "  covers   the first {} bytes of the file, sha256 {}: {} seal{}, every custody "
+        "event, tree head and time-stamp in them\n",
+        renewed->covered_length, renewed->covered_sha256, renewed->seals,
+        renewed->seals == 1 ? "" : "s");
+    fmt::print("  members  {} (what was time-stamped), {} (the RFC 3161 token)\n",
+               renewed->manifest_member, renewed->token_member);
+  }
+  if (!identity) {
+    print_warning(k_tool, fmt::format("the \"renewed\" event {} is not signed (no --key)",
+                                      renewed->event_sequence));
+  }
+  return ExitCode::ok;
+}
 
 ExitCode add_timestamp(const std::string& container,
                        const TimeOptions& time,
@@ -48,6 +96,9 @@ ExitCode run(const std::string& container,
              const CommonOptions& common) {
   if (!time.add_timestamp.empty()) {
     return add_timestamp(container, time, common);
+  }
+  if (time.renew) {
+    return renew(container, args, time, common);
   }
   if (args.key.empty()) {
     return report_usage_error(k_tool, "--key is required",
@@ -145,5 +196,8 @@ int main(int argc, char** argv) {
   app.add_option("--seal", time.seal_number, "With --add-timestamp: the seal number")
       ->capture_default_str();
   add_revocation_data_options(app, time.revocation_data, time.no_revocation_fetch, "signer's");
+  app.add_flag("--renew", time.renew,
+               "Renew the container's long-term protection: an archive time-stamp (--tsa) over "
+               "every seal, event, tree head and time-stamp so far; --key signs its event");
   return run_tool(app, argc, argv, [&] { return run(container, identity, time, common); });
 }

@@ -90,6 +90,76 @@ struct SealReport {
   EtsiValidation etsi;                       // the signature per EN 319 102-1
 };
 
+// --- Archive time-stamps (the long-term part of CAdES B-LTA, in the way ASiC keeps it) ---
+// A seal's signature is never rewritten (the container is append-only), so its protection is
+// renewed beside it: an archive manifest, custody/archive-N.json, states the SHA-256 of every byte
+// of the file up to then and of every member (every seal, custody event, tree head, timestamp and
+// the revocation data inside signatures), and an RFC 3161 token over that manifest,
+// custody/archive-N.tsr, proves it all existed at that time. Each renewal covers the ones before,
+// so renewing before a TSA's certificate expires or its algorithms weaken keeps the chain
+// verifiable. Stock check: openssl ts -verify -data archive-N.json -in archive-N.tsr -token_in
+// -CAfile TSA-CA.
+
+inline constexpr const char* k_archive_manifest_format = "custody-archive-manifest";
+
+struct RenewOptions {
+  std::string tsa_url;  // required
+  unsigned tsa_timeout = 30;
+  std::string tool_name = "custody-seal";  // the program named in the "renewed" event
+};
+
+struct RenewResult {
+  unsigned number = 0;  // 1 for the first renewal
+  std::string manifest_member, token_member;
+  std::uint64_t covered_length = 0;
+  std::string covered_sha256;
+  std::string time;  // the token's genTime
+  std::string tsa_subject;
+  unsigned seals = 0;                // how many seals the renewal covers
+  std::uint64_t event_sequence = 0;  // the "renewed" custody event
+};
+
+// Renews the long-term protection of the container at `path` with a fresh archive time-stamp from
+// options.tsa_url, and records a "renewed" custody event (signed by `identity`, unsigned when null)
+// in the same append. Nothing is written when the TSA gives no token (Errc::io_error names why):
+// a renewal without its time-stamp is worth nothing. Errc::invalid_argument without a TSA or for a
+// container with bytes after its end; Errc::not_found, Errc::corrupt.
+Result<RenewResult> renew_container(const std::string& path,
+                                    const Identity* identity,
+                                    const RenewOptions& options,
+                                    ProgressSink* progress = nullptr,
+                                    const CancelToken* cancel = nullptr);
+
+std::string renew_result_to_json(const RenewResult& result, const std::string& container);
+
+// One archive time-stamp as found, and what checking it showed.
+struct ArchiveReport {
+  unsigned number = 0;
+  bool manifest_readable = false;
+  std::uint64_t covered_length = 0;
+  bool prefix_matches = false;  // the file's first covered_length bytes are what it states
+  bool has_token = false;
+  TimestampCheck timestamp;  // the token over the manifest (when present and readable)
+  std::string problem;       // why the manifest or the token could not be read
+  std::vector<std::string> covered_members;  // the members it lists
+};
+
+// Whether `archive` proves, with a TSA the verifier trusts, that its covered bytes existed at its
+// time.
+bool archive_proves(const ArchiveReport& archive);
+
+// The seals and the archive time-stamps of a container, checked in one read of the file.
+struct SealChecks {
+  std::vector<SealReport> seals;
+  std::vector<ArchiveReport> archives;
+};
+Result<SealChecks> check_seals_and_archives(const std::vector<std::string>& paths,
+                                            const std::vector<std::string>& trust_files,
+                                            const std::vector<std::string>& tsa_trust_files,
+                                            ProgressSink* progress = nullptr,
+                                            const CancelToken* cancel = nullptr,
+                                            const RevocationPolicy& revocation = {});
+
 // Checks every seal of the container; `trust_files` are PEM CA bundles for the signers.
 // Errors only for a container that cannot be read.
 // `revocation`: how the signers' revocation status is checked (SealReport::etsi).

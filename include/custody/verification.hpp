@@ -72,6 +72,7 @@ struct VerificationReport {
   std::vector<Check> checks;
   // Containers: the seals and the custody log as checked (for summaries and the court report).
   std::vector<SealReport> seals;
+  std::vector<ArchiveReport> archives;  // archive time-stamps (custody-seal --renew)
   std::optional<LogVerification> custody_log;
   bool trust_given = false;         // --trust: signers were checked against CAs
   bool tsa_trust_given = false;     // --tsa-trust: timestamps were checked against CAs

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Seals (custody-seal): a signed manifest of the container's bytes up to the seal, appended as
 // members, with its RFC 3161 timestamp; and the check of every seal of a container.
+#include "chain/archive_timestamp.hpp"
 #include "chain/custody_log_writer.hpp"
+#include "chain/file_digests.hpp"
 #include "core/canonical_json.hpp"
 #include "core/pipeline.hpp"
 #include "core/posix_file.hpp"
@@ -24,6 +26,8 @@ namespace custody {
 
 namespace {
 
+using internal::digest_file;
+using internal::FileDigests;
 using nlohmann::json;
 
 // Another appender (a custody event being recorded) holds the lock for moments: wait for it.
@@ -33,171 +37,6 @@ constexpr std::size_t k_small_limit = std::size_t{16} << 20U;
 
 std::string seal_name(unsigned number, const char* suffix) {
   return fmt::format("custody/seal-{}.{}", number, suffix);
-}
-
-// A source over the first `length` bytes of another.
-class PrefixSource final : public Source {
- public:
-  PrefixSource(std::unique_ptr<Source> inner, std::uint64_t length)
-      : m_inner(std::move(inner)), m_left(length), m_info(m_inner->info()) {
-    m_info.size = length;
-  }
-  const SourceInfo& info() const override { return m_info; }
-  Result<std::size_t> read(std::span<std::byte> buffer) override {
-    const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), m_left));
-    auto got = m_inner->read(buffer.first(take));
-    CUSTODY_TRY(got);
-    m_left -= *got;
-    return *got;
-  }
-
- private:
-  std::unique_ptr<Source> m_inner;
-  std::uint64_t m_left;
-  SourceInfo m_info;
-};
-
-// SHA-256 of the whole stream at several lengths (one per seal), in one pass.
-class PrefixDigestSink final : public internal::BlockSink {
- public:
-  PrefixDigestSink(Hasher hasher, std::vector<std::uint64_t> boundaries)
-      : m_hasher(std::move(hasher)), m_boundaries(std::move(boundaries)) {
-    std::sort(m_boundaries.begin(), m_boundaries.end());
-  }
-
-  Result<void> consume(const internal::Block& block) override {
-    std::span<const std::byte> data = block.data();
-    std::uint64_t at = block.offset;
-    while (!data.empty()) {
-      const std::uint64_t next = next_boundary(at);
-      const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(data.size(), next - at));
-      m_hasher.update(data.first(take));
-      at += take;
-      data = data.subspan(take);
-      record_if_boundary(at);
-    }
-    return {};
-  }
-  Result<void> finish() override {
-    record_if_boundary(m_position_for_empty);
-    return {};
-  }
-
-  // The digest of the first `length` bytes, if the stream was that long.
-  std::optional<std::string> digest_at(std::uint64_t length) const {
-    auto found = m_digests.find(length);
-    return found == m_digests.end() ? std::nullopt : std::optional(found->second);
-  }
-
- private:
-  std::uint64_t next_boundary(std::uint64_t at) const {
-    for (std::uint64_t boundary : m_boundaries) {
-      if (boundary > at) {
-        return boundary;
-      }
-    }
-    return UINT64_MAX;
-  }
-  void record_if_boundary(std::uint64_t at) {
-    if (std::binary_search(m_boundaries.begin(), m_boundaries.end(), at) &&
-        m_digests.count(at) == 0) {
-      // Finish a copy: the running hash goes on for the longer prefixes.
-      Hasher copy = m_hasher.clone();
-      m_digests[at] = copy.finish_hex();
-    }
-  }
-
-  Hasher m_hasher;
-  std::vector<std::uint64_t> m_boundaries;
-  std::map<std::uint64_t, std::string> m_digests;
-  std::uint64_t m_position_for_empty = 0;
-};
-
-// SHA-256 of the stored bytes of every member, from the stream of the whole file.
-class MemberDigestSink final : public internal::BlockSink {
- public:
-  explicit MemberDigestSink(std::vector<internal::ZipMember> members)
-      : m_members(std::move(members)) {
-    std::sort(m_members.begin(), m_members.end(),
-              [](const auto& a, const auto& b) { return a.data_offset < b.data_offset; });
-  }
-
-  Result<void> consume(const internal::Block& block) override {
-    const std::uint64_t begin = block.offset;
-    const std::uint64_t end = block.offset + block.size;
-    while (m_next < m_members.size() && m_members[m_next].data_offset < end) {
-      const internal::ZipMember& member = m_members[m_next];
-      const std::uint64_t member_end = member.data_offset + member.compressed_size;
-      if (!m_current) {
-        auto hasher = Hasher::create(HashAlgorithm::sha256);
-        CUSTODY_TRY(hasher);
-        m_current = std::make_unique<Hasher>(std::move(*hasher));
-      }
-      const std::uint64_t from = std::max(begin, member.data_offset);
-      const std::uint64_t to = std::min(end, member_end);
-      if (from < to) {
-        m_current->update(block.data().subspan(static_cast<std::size_t>(from - begin),
-                                               static_cast<std::size_t>(to - from)));
-      }
-      if (member_end > end) {
-        break;  // continues in the next block
-      }
-      m_digests[member.name] = m_current->finish_hex();
-      m_current.reset();
-      ++m_next;
-    }
-    return {};
-  }
-  Result<void> finish() override {
-    // Empty members at the very end.
-    while (m_next < m_members.size() && m_members[m_next].compressed_size == 0) {
-      auto hasher = Hasher::create(HashAlgorithm::sha256);
-      CUSTODY_TRY(hasher);
-      m_digests[m_members[m_next].name] = hasher->finish_hex();
-      ++m_next;
-    }
-    return {};
-  }
-  const std::map<std::string, std::string>& digests() const { return m_digests; }
-
- private:
-  std::vector<internal::ZipMember> m_members;
-  std::size_t m_next = 0;
-  std::unique_ptr<Hasher> m_current;
-  std::map<std::string, std::string> m_digests;
-};
-
-struct FileDigests {
-  std::map<std::uint64_t, std::string> prefixes;  // length -> sha256
-  std::map<std::string, std::string> members;     // name -> sha256 of its stored bytes
-};
-
-Result<FileDigests> digest_file(const internal::ZipReader& zip,
-                                std::vector<std::uint64_t> prefix_lengths,
-                                ProgressSink* progress,
-                                const CancelToken* cancel) {
-  auto source = open_source(zip.path());
-  CUSTODY_TRY(source);
-  const std::uint64_t length = zip.end_offset();
-  PrefixSource limited(std::move(*source), length);
-  auto hasher = Hasher::create(HashAlgorithm::sha256);
-  CUSTODY_TRY(hasher);
-  PrefixDigestSink prefixes(std::move(*hasher), prefix_lengths);
-  MemberDigestSink members(zip.members());
-  std::vector<internal::BlockSink*> sinks{&prefixes, &members};
-  auto outcome = internal::run_pipeline(limited, sinks, length, progress, cancel);
-  CUSTODY_TRY(outcome);
-  if (outcome->cancelled) {
-    return make_error(Errc::cancelled, "interrupted");
-  }
-  FileDigests out;
-  for (std::uint64_t prefix : prefix_lengths) {
-    if (auto digest = prefixes.digest_at(prefix)) {
-      out.prefixes[prefix] = *digest;
-    }
-  }
-  out.members = members.digests();
-  return out;
 }
 
 unsigned next_seal_number(const internal::ZipReader& zip) {
@@ -446,13 +285,24 @@ Result<std::string> add_seal_timestamp(const std::string& path,
 }
 
 namespace {
-Result<std::vector<SealReport>> check_seals_of(const std::vector<std::string>& paths,
-                                               const std::vector<std::string>& trust_files,
-                                               const std::vector<std::string>& tsa_trust_files,
-                                               ProgressSink* progress,
-                                               const CancelToken* cancel,
-                                               const RevocationPolicy& revocation);
+Result<SealChecks> check_seals_of(const std::vector<std::string>& paths,
+                                  const std::vector<std::string>& trust_files,
+                                  const std::vector<std::string>& tsa_trust_files,
+                                  ProgressSink* progress,
+                                  const CancelToken* cancel,
+                                  const RevocationPolicy& revocation);
 }  // namespace
+
+Result<SealChecks> check_seals_and_archives(const std::vector<std::string>& paths,
+                                            const std::vector<std::string>& trust_files,
+                                            const std::vector<std::string>& tsa_trust_files,
+                                            ProgressSink* progress,
+                                            const CancelToken* cancel,
+                                            const RevocationPolicy& revocation) {
+  return internal::json_errors_are_corrupt("a seal or archive manifest is not valid", [&] {
+    return check_seals_of(paths, trust_files, tsa_trust_files, progress, cancel, revocation);
+  });
+}
 
 Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& paths,
                                             const std::vector<std::string>& trust_files,
@@ -460,28 +310,61 @@ Result<std::vector<SealReport>> check_seals(const std::vector<std::string>& path
                                             ProgressSink* progress,
                                             const CancelToken* cancel,
                                             const RevocationPolicy& revocation) {
-  return internal::json_errors_are_corrupt("a seal manifest is not valid", [&] {
-    return check_seals_of(paths, trust_files, tsa_trust_files, progress, cancel, revocation);
-  });
+  auto checks =
+      check_seals_and_archives(paths, trust_files, tsa_trust_files, progress, cancel, revocation);
+  CUSTODY_TRY(checks);
+  return std::move(checks->seals);
 }
 
 namespace {
 
-// The seal's signature per EN 319 102-1. Its .tsr token, over the whole signature file, proves
-// the signature existed too.
-EtsiValidation judge_seal_signature(unsigned number,
-                                    const std::string& signature_der,
+// A trusted time at which something is proven to exist, and what proves it.
+struct Proof {
+  std::string time;
+  std::string by;
+};
+
+// The earliest proof that seal `report.number`'s signature existed, besides the time-stamp inside
+// it: its .tsr token (over the whole signature file), and the archive time-stamps that cover it.
+Proof outside_proof(const SealReport& report, const std::vector<ArchiveReport>& archives) {
+  Proof proof;
+  const TimestampCheck& stamp = report.timestamp;
+  if (report.has_timestamp && report.timestamp_problem.empty() && stamp.imprint_matches &&
+      stamp.signature_valid) {
+    proof = {stamp.time, fmt::format("time-stamp token {} by {}", seal_name(report.number, "tsr"),
+                                     stamp.tsa_subject)};
+  }
+  const std::string signature = seal_name(report.number, "p7s");
+  for (const ArchiveReport& archive : archives) {
+    const auto& covered = archive.covered_members;
+    if (archive_proves(archive) &&
+        std::find(covered.begin(), covered.end(), signature) != covered.end() &&
+        (proof.time.empty() || archive.timestamp.time < proof.time)) {
+      proof = {archive.timestamp.time,
+               fmt::format("archive time-stamp {} by {}",
+                           internal::archive_member_name(archive.number, "tsr"),
+                           archive.timestamp.tsa_subject)};
+    }
+  }
+  return proof;
+}
+
+// The seal's signature per EN 319 102-1, with every proof of existence there is.
+EtsiValidation judge_seal_signature(const internal::ZipReader& zip,
                                     const SealReport& report,
+                                    const std::vector<ArchiveReport>& archives,
                                     const std::vector<std::string>& tsa_trust_files,
                                     const RevocationPolicy& revocation) {
-  const TimestampCheck& stamp = report.timestamp;
-  const bool proven = report.has_timestamp && report.timestamp_problem.empty() &&
-                      stamp.imprint_matches && stamp.signature_valid;
-  auto validation = validate_signature(
-      signature_der, report.signature, tsa_trust_files, proven ? stamp.time : std::string(),
-      proven ? fmt::format("time-stamp token {} by {}", seal_name(number, "tsr"), stamp.tsa_subject)
-             : std::string(),
-      revocation);
+  const internal::ZipMember* member = zip.find(seal_name(report.number, "p7s"));
+  auto signature_der =
+      member != nullptr
+          ? zip.read_member(*member, k_small_limit)
+          : Result<std::string>(make_error(Errc::not_found, "the signature member is missing"));
+  const Proof proof = outside_proof(report, archives);
+  auto validation = signature_der
+                        ? validate_signature(*signature_der, report.signature, tsa_trust_files,
+                                             proof.time, proof.by, revocation)
+                        : Result<EtsiValidation>(tl::unexpected(signature_der.error()));
   if (!validation) {
     EtsiValidation unreadable;
     unreadable.indication = "INDETERMINATE";
@@ -499,7 +382,6 @@ Result<SealReport> read_seal(const internal::ZipReader& zip,
                              unsigned number,
                              const std::vector<std::string>& trust_files,
                              const std::vector<std::string>& tsa_trust_files,
-                             const RevocationPolicy& revocation,
                              json& manifest) {
   SealReport report;
   report.number = number;
@@ -534,9 +416,6 @@ Result<SealReport> read_seal(const internal::ZipReader& zip,
       } else {
         report.timestamp_problem = stamp.error().message;
       }
-    }
-    if (check) {
-      report.etsi = judge_seal_signature(number, *der, report, tsa_trust_files, revocation);
     }
   }
   if (report.manifest_readable) {
@@ -581,44 +460,60 @@ void compare_seal_with_file(SealReport& report,
     for (unsigned any = 1; any <= seal_count; ++any) {
       later_seal = later_seal || name == seal_name(any, "tsr");
     }
-    if (sealed.count(name) == 0 && !later_seal && !internal::is_custody_log_member(name)) {
+    if (sealed.count(name) == 0 && !later_seal && !internal::is_custody_log_member(name) &&
+        !internal::is_archive_member(name)) {
       report.added_members.push_back(name);
     }
   }
 }
 
-Result<std::vector<SealReport>> check_seals_of(const std::vector<std::string>& paths,
-                                               const std::vector<std::string>& trust_files,
-                                               const std::vector<std::string>& tsa_trust_files,
-                                               ProgressSink* progress,
-                                               const CancelToken* cancel,
-                                               const RevocationPolicy& revocation) {
+Result<SealChecks> check_seals_of(const std::vector<std::string>& paths,
+                                  const std::vector<std::string>& trust_files,
+                                  const std::vector<std::string>& tsa_trust_files,
+                                  ProgressSink* progress,
+                                  const CancelToken* cancel,
+                                  const RevocationPolicy& revocation) {
   auto zip = internal::ZipReader::open(paths.front());
   CUSTODY_TRY(zip);
-  std::vector<SealReport> reports;
+  SealChecks checks;
   std::vector<json> manifests;
   for (unsigned number = 1; zip->find(seal_name(number, "json")) != nullptr; ++number) {
     json manifest;
-    auto report = read_seal(*zip, number, trust_files, tsa_trust_files, revocation, manifest);
+    auto report = read_seal(*zip, number, trust_files, tsa_trust_files, manifest);
     CUSTODY_TRY(report);
     manifests.push_back(std::move(manifest));
-    reports.push_back(std::move(*report));
+    checks.seals.push_back(std::move(*report));
   }
-  if (reports.empty()) {
-    return reports;
+  auto archives = internal::read_archives(*zip, tsa_trust_files);
+  CUSTODY_TRY(archives);
+  if (checks.seals.empty() && archives->empty()) {
+    return checks;
   }
+  // One read of the file for every seal and every archive time-stamp.
   std::vector<std::uint64_t> lengths;
-  for (const SealReport& report : reports) {
+  for (const SealReport& report : checks.seals) {
     lengths.push_back(report.sealed_length);
+  }
+  for (const internal::ArchiveRead& archive : *archives) {
+    lengths.push_back(archive.report.covered_length);
   }
   auto digests = digest_file(*zip, lengths, progress, cancel);
   CUSTODY_TRY(digests);
-  for (std::size_t i = 0; i < reports.size(); ++i) {
-    if (reports[i].manifest_readable) {
-      compare_seal_with_file(reports[i], manifests[i], *digests, reports.size());
+  internal::compare_archives_with_file(*archives, *digests);
+  for (internal::ArchiveRead& archive : *archives) {
+    checks.archives.push_back(std::move(archive.report));
+  }
+  for (std::size_t i = 0; i < checks.seals.size(); ++i) {
+    SealReport& report = checks.seals[i];
+    if (report.manifest_readable) {
+      compare_seal_with_file(report, manifests[i], *digests, checks.seals.size());
+    }
+    if (report.detail.empty()) {
+      report.etsi =
+          judge_seal_signature(*zip, report, checks.archives, tsa_trust_files, revocation);
     }
   }
-  return reports;
+  return checks;
 }
 }  // namespace
 

@@ -177,7 +177,8 @@ void add_not_checked(VerificationReport& report) {
     not_checked(CheckKind::seal, "who signed the seals",
                 "no --trust CA given, so signers are not checked");
   }
-  const bool timestamps = std::any_of(report.seals.begin(), report.seals.end(),
+  const bool timestamps = !report.archives.empty() ||
+                          std::any_of(report.seals.begin(), report.seals.end(),
                                       [](const SealReport& seal) { return seal.has_timestamp; });
   if (timestamps && !report.tsa_trust_given) {
     not_checked(CheckKind::timestamp, "which TSA gave the trusted time", "no --tsa-trust CA given");
@@ -451,6 +452,40 @@ void add_timestamp_check(const SealReport& seal,
   }
 }
 
+// An archive time-stamp (custody-seal --renew): the bytes it covers, and its token.
+void add_archive_check(const ArchiveReport& archive,
+                       bool tsa_anchors_given,
+                       VerificationReport& report) {
+  const std::string name = fmt::format("archive time-stamp {}", archive.number);
+  const TimestampCheck& stamp = archive.timestamp;
+  const auto add = [&](Verdict verdict, std::string detail) {
+    report.checks.push_back(make_check(CheckKind::timestamp, name, verdict, std::move(detail)));
+  };
+  if (!archive.manifest_readable || !archive.has_token) {
+    add(Verdict::fail, "unreadable: " + archive.problem);
+  } else if (!archive.prefix_matches) {
+    add(Verdict::fail,
+        fmt::format("the first {} bytes of the file, which it covers, changed after it was made",
+                    archive.covered_length));
+  } else if (!archive.problem.empty()) {
+    add(Verdict::fail, archive.problem);
+  } else if (!stamp.imprint_matches) {
+    add(Verdict::fail, "its token is not over its archive manifest");
+  } else if (!stamp.signature_valid && tsa_anchors_given) {
+    add(Verdict::fail,
+        fmt::format("its token is not signed by a TSA the given CAs vouch for ({})", stamp.detail));
+  } else if (!stamp.signature_valid) {
+    add(Verdict::warn, fmt::format("renewed {} by {}, but that TSA is not trusted here; give its "
+                                   "CA with --tsa-trust",
+                                   stamp.time, stamp.tsa_subject));
+  } else {
+    add(Verdict::pass,
+        fmt::format("the first {} bytes (every seal, event, tree head and time-stamp in them) "
+                    "existed at {} (trusted time by {})",
+                    archive.covered_length, stamp.time, stamp.tsa_subject));
+  }
+}
+
 // Failures and warnings of the custody log one by one; its passes as one line.
 void add_custody_log_checks(const LogVerification& log, VerificationReport& report) {
   for (const LogCheck& check : log.checks) {
@@ -465,11 +500,19 @@ void add_custody_log_checks(const LogVerification& log, VerificationReport& repo
 
 // Whether a trusted RFC 3161 timestamp proves that `seal` existed while its signer's certificate
 // was valid: only then does a certificate that has expired since not matter.
+// The proof may be the seal's token, the time-stamp inside its signature (CAdES B-T) or an
+// archive time-stamp that covers it (custody-seal --renew): the earliest trusted one.
 bool time_proven_before_expiry(const SealReport& seal) {
   const TimestampCheck& stamp = seal.timestamp;
+  const std::string& not_after = seal.signature.signer.not_after;
+  if (not_after.empty()) {
+    return false;
+  }
+  if (!seal.etsi.proof_time.empty() && seal.etsi.proof_time <= not_after) {
+    return true;
+  }
   return seal.has_timestamp && seal.timestamp_problem.empty() && stamp.imprint_matches &&
-         stamp.signature_valid && !seal.signature.signer.not_after.empty() &&
-         stamp.time <= seal.signature.signer.not_after;
+         stamp.signature_valid && stamp.time <= not_after;
 }
 
 // The checks of one seal whose signature matches and whose signer is not revoked.
@@ -734,15 +777,19 @@ Result<void> add_custody_checks(const std::vector<std::string>& paths,
                                 VerificationReport& report,
                                 ProgressSink* progress,
                                 const CancelToken* cancel) {
-  auto seals = check_seals(paths, options.trust_files, options.tsa_trust_files, progress, cancel,
-                           options.revocation);
-  CUSTODY_TRY(seals);
-  report.seals = *seals;
+  auto checks = check_seals_and_archives(paths, options.trust_files, options.tsa_trust_files,
+                                         progress, cancel, options.revocation);
+  CUSTODY_TRY(checks);
+  report.seals = checks->seals;
+  report.archives = checks->archives;
   report.trust_given = !options.trust_files.empty();
   report.tsa_trust_given = !options.tsa_trust_files.empty();
-  add_seal_checks(*seals, report.trust_given, options.accept_expired_signers, report);
-  for (const SealReport& seal : *seals) {
+  add_seal_checks(report.seals, report.trust_given, options.accept_expired_signers, report);
+  for (const SealReport& seal : report.seals) {
     add_timestamp_check(seal, report.tsa_trust_given, report);
+  }
+  for (const ArchiveReport& archive : report.archives) {
+    add_archive_check(archive, report.tsa_trust_given, report);
   }
   auto log = verify_custody_log(paths.front(), options.trust_files, options.tsa_trust_files);
   CUSTODY_TRY(log);
@@ -1055,6 +1102,16 @@ std::string report_to_json(const VerificationReport& report) {
              {"detail", etsi.detail}};
     seals.push_back(std::move(item));
   }
+  json archives = json::array();
+  for (const ArchiveReport& archive : report.archives) {
+    archives.push_back(json{{"number", archive.number},
+                            {"covered_length", archive.covered_length},
+                            {"covered_bytes_match", archive.prefix_matches},
+                            {"time", archive.timestamp.time},
+                            {"tsa", archive.timestamp.tsa_subject},
+                            {"tsa_trusted", archive.timestamp.signature_valid},
+                            {"proves", archive_proves(archive)}});
+  }
   json out{{"format", "custody-verification"},
            {"version", 1},
            {"kind", report.kind},
@@ -1062,6 +1119,7 @@ std::string report_to_json(const VerificationReport& report) {
            {"verdict", report.verified ? "verified" : "failed"},
            {"summary", verification_summary(report)},
            {"seals", seals},
+           {"archives", archives},
            {"custody_events",
             report.custody_log ? json(report.custody_log->log.events.size()) : json(nullptr)},
            {"status", status_name(report.record.status)},
