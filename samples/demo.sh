@@ -222,4 +222,45 @@ else
   echo "(skipped: needs softhsm2 and opensc)"
 fi
 
+step "17. Signatures a foreign court's validator accepts: CAdES B-LT, a revoked signer caught, ASiC-E"
+if command -v python3 >/dev/null; then
+  # A TEST CA with an OCSP responder and a CRL server on this machine only, and the test TSA.
+  cleanup_hooks=()
+  fail() {
+    echo "demo: $*" >&2
+    exit 1
+  }
+  skip() { fail "$*"; }
+  CUSTODY_SOURCE_DIR=$(cd "$here/.." && pwd)
+  # shellcheck source=../tests/support/revocation_pki.sh
+  source "$here/../tests/support/revocation_pki.sh"
+  start_revocation_pki
+  python3 "$here/../tests/support/test_tsa.py" tsa/tsa.cnf normal >tsa2.port 2>/dev/null &
+  tsa_pid=$!
+  for _ in $(seq 100); do grep -q '^port ' tsa2.port 2>/dev/null && break; sleep 0.05; done
+  tsa_url="http://127.0.0.1:$(awk '/^port /{print $2}' tsa2.port)/"
+  # The seal carries its time-stamp and the signer's OCSP response: B-LT, checkable offline.
+  show custody-seal evidence/disk1.aff4 --key pki/good.key --cert pki/good.pem --chain pki/ca.pem \
+    --tsa "$tsa_url"
+  show custody-verify evidence/disk1.aff4 --trust keys/ca.pem --trust pki/ca.pem \
+    --tsa-trust tsa/tsa-ca.pem
+  # A signer whose key was compromised on 1 January 2025 sealed later: caught (exit status 1).
+  custody-acquire sample-disk.img -o evidence/disk2 -q
+  show custody-seal evidence/disk2.aff4 --key pki/revoked-early.key --cert pki/revoked-early.pem \
+    --chain pki/ca.pem --tsa "$tsa_url" --no-revocation-fetch
+  revoke_signer revoked-early 20250101000000Z
+  show custody-verify evidence/disk2.aff4 --trust pki/ca.pem --tsa-trust tsa/tsa-ca.pem --online ||
+    echo "(exit status $?: the revoked signer is caught)"
+  # For e-CODEX: an ASiC-E with the container and a CAdES signature over its manifest.
+  show custody-export evidence/disk1.aff4 --format asic-e -o evidence/DEMO-2026-17.asice \
+    --by-key pki/good.key --by-cert pki/good.pem --by-chain pki/ca.pem --tsa "$tsa_url"
+  show custody-verify evidence/DEMO-2026-17.asice --trust keys/ca.pem --trust pki/ca.pem \
+    --tsa-trust tsa/tsa-ca.pem
+  kill "$tsa_pid" 2>/dev/null
+  stop_ocsp
+  stop_crl_server
+else
+  echo "(skipped: needs python3 for the test TSA and CRL server)"
+fi
+
 step "Demo complete: evidence in $work/evidence"

@@ -2,8 +2,10 @@
 // custody-export: write the image in an AFF4 container back out as raw bytes or as an E01 set.
 #include "common/case_options.hpp"
 #include "common/identity_options.hpp"
+#include "common/revocation_options.hpp"
 #include "common/tool_main.hpp"
 
+#include <custody/asic.hpp>
 #include <custody/case_uco.hpp>
 #include <custody/custody_log.hpp>
 #include <custody/export.hpp>
@@ -40,7 +42,60 @@ struct Options {
   bool no_record = false;
   std::string case_uco;  // --case-uco FILE: the custody chain as CASE/UCO JSON-LD instead
   bool files = false;    // --files: the files of a logical (AFF4-L) container
+  // --format asic-e: a signed ASiC-E container for exchange (e-CODEX)
+  std::string tsa;
+  unsigned tsa_timeout = 30;
+  bool without_images = false;
+  std::vector<std::string> revocation_data;
+  bool no_revocation_fetch = false;
 };
+
+// --format asic-e: the containers (or their custody chains) in a signed ASiC-E.
+ExitCode export_asic(const Options& options, const CommonOptions& common) {
+  if (options.output.empty() || options.output == "-") {
+    return report_usage_error(k_tool, "--format asic-e writes a file: give -o NAME.asice");
+  }
+  if (options.identity.key.empty()) {
+    return report_usage_error(k_tool, "--format asic-e is signed: give --by-key and --by-cert");
+  }
+  auto identity = Identity::load(to_identity_options(options.identity));
+  if (!identity) {
+    return report_error(k_tool, identity.error());
+  }
+  AsicOptions asic;
+  asic.containers = options.containers;
+  asic.output = options.output;
+  asic.overwrite = options.force;
+  asic.without_images = options.without_images;
+  asic.cades.tsa_url = options.tsa;
+  asic.cades.tsa_timeout = options.tsa_timeout;
+  asic.cades.revocation_files = options.revocation_data;
+  asic.cades.fetch_revocation = !options.no_revocation_fetch;
+  asic.record_events = !options.no_record;
+  const CancelToken& cancel = install_interrupt_handler(k_tool);
+  ConsoleProgress progress(!common.quiet && !common.json);
+  auto result = export_asic_e(asic, *identity, &progress, &cancel);
+  progress.finish();
+  if (!result) {
+    return report_error(k_tool, result.error());
+  }
+  if (common.json) {
+    fmt::print("{}", asic_result_to_json(*result));
+  } else if (!common.quiet) {
+    fmt::print("wrote ASiC-E {} ({} bytes, {} data object{}), signed by {}\n", result->output,
+               result->bytes, result->data_objects.size(),
+               result->data_objects.size() == 1 ? "" : "s", identity->certificate().subject);
+    for (const auto& [name, sha256] : result->data_objects) {
+      fmt::print("  {}  sha256 {}\n", name, sha256);
+    }
+    fmt::print("  level    CAdES {}, time-stamped {}\n", result->cades_level,
+               result->timestamp_time);
+  }
+  for (const std::string& shortfall : result->shortfalls) {
+    print_warning(k_tool, shortfall);
+  }
+  return ExitCode::ok;
+}
 
 Result<std::uint64_t> parse_offset(const std::string& text) {
   if (text == "0") {
@@ -64,8 +119,9 @@ Result<void> to_ewf_options(const Options& options, ExportOptions& out) {
     return {};
   }
   if (options.format != "e01") {
-    return make_error(Errc::invalid_argument,
-                      fmt::format("unknown format '{}' (choose raw or e01)", options.format));
+    return make_error(
+        Errc::invalid_argument,
+        fmt::format("unknown format '{}' (choose raw, e01 or asic-e)", options.format));
   }
   out.format = ExportFormat::e01;
   auto compression = parse_ewf_compression(options.compression);
@@ -247,6 +303,9 @@ ExitCode run_files(const Options& options, const CommonOptions& common) {
 }
 
 ExitCode run(const Options& options, const CommonOptions& common) {
+  if (options.format == "asic-e") {
+    return export_asic(options, common);
+  }
   if (options.files) {
     return run_files(options, common);
   }
@@ -332,7 +391,8 @@ int main(int argc, char** argv) {
       ->type_name("LIST");
   app.add_option("--format", options.format,
                  "raw (default): the image's bytes; e01: an EWF set (EnCase 6 format) with MD5, "
-                 "SHA-1, case metadata and the unreadable ranges")
+                 "SHA-1, case metadata and the unreadable ranges; asic-e: the containers in a "
+                 "signed ASiC-E (EN 319 162-1) for exchange (--by-key, --by-cert, --tsa)")
       ->type_name("FORMAT")
       ->capture_default_str();
   app.add_option("--segment-size", options.segment_size,
@@ -360,6 +420,16 @@ int main(int argc, char** argv) {
   app.add_flag("--files", options.files,
                "Logical container: extract its files with their metadata into the directory "
                "given with -o (checking every file's hashes)");
+  app.add_option("--tsa", options.tsa,
+                 "asic-e: the TSA for the signature time-stamp (CAdES B-T, required)")
+      ->type_name("URL");
+  app.add_option("--tsa-timeout", options.tsa_timeout, "asic-e: seconds to wait for the TSA")
+      ->capture_default_str();
+  app.add_flag("--without-images", options.without_images,
+               "asic-e: the custody chains only (record, log, seals, CASE/UCO), each image bound "
+               "by its digest in images.json");
+  add_revocation_data_options(app, options.revocation_data, options.no_revocation_fetch,
+                              "signer's");
   app.add_flag("--no-record", options.no_record,
                "Do not record an \"exported\" event in the container's custody log");
   return run_tool(app, argc, argv, [&] { return run(options, common); });

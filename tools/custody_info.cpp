@@ -304,6 +304,7 @@ ExitCode run(const std::vector<std::string>& paths, const CommonOptions& common)
     case EvidenceKind::e01_set:
     case EvidenceKind::transfer_package:
     case EvidenceKind::bag_directory:
+    case EvidenceKind::asic_e:
       break;
   }
   return report_error(

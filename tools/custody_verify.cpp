@@ -103,7 +103,8 @@ void print_report(const VerificationReport& report, int verbose) {
       fmt::print("  {}\n", describe_check(check));
     } else if (check.verdict == Verdict::warn && check.kind == CheckKind::custody_log &&
                check.subject != "custody log") {
-      fmt::print("  warning: custody log {}: {}\n", check.subject, check.detail);
+      fmt::print("  warning: custody log {}: {}{}\n", check.subject, check.detail,
+                 etsi_words(check));
     } else if (check.verdict == Verdict::warn) {
       fmt::print("  warning: {}{}\n", check.detail, etsi_words(check));
     } else if (check.kind == CheckKind::image) {
@@ -139,10 +140,14 @@ struct RecordArguments {
   std::vector<std::string> allowed_signers;  // --allow-signer: packages signed again
 };
 
-void print_package(const ReceiveResult& checked, const std::string& path) {
-  const char* what = checked.received_bag ? "received transfer package" : "transfer package";
+void print_package(const ReceiveResult& checked, const EvidenceItem& item) {
+  const std::string& path = item.paths.front();
+  const char* what = item.kind == EvidenceKind::asic_e ? "ASiC-E container"
+                     : checked.received_bag            ? "received transfer package"
+                                                       : "transfer package";
   fmt::print("{}: {} {} {}\n", checked.accepted ? "INTACT" : "NOT INTACT", what, path,
-             !checked.accepted ? "fails"
+             !checked.accepted                   ? "fails"
+             : item.kind == EvidenceKind::asic_e ? "passes every check"
              : checked.received_bag
                  ? "passes every check: each container is as it arrived, followed by its "
                    "\"received\" event and later signed events (nothing was recorded)"
@@ -162,7 +167,8 @@ void print_package(const ReceiveResult& checked, const std::string& path) {
 }
 
 bool is_package(const EvidenceItem& item) {
-  return item.kind == EvidenceKind::transfer_package || item.kind == EvidenceKind::bag_directory;
+  return item.kind == EvidenceKind::transfer_package || item.kind == EvidenceKind::bag_directory ||
+         item.kind == EvidenceKind::asic_e;
 }
 
 bool is_container(const EvidenceItem& item) {
@@ -215,7 +221,7 @@ ExitCode finish_one(const EvidenceReport& outcome,
     if (common.json) {
       fmt::print("{}", evidence_report_to_json(outcome, options));
     } else if (!common.quiet || !outcome.package->accepted) {
-      print_package(*outcome.package, outcome.item.paths.front());
+      print_package(*outcome.package, outcome.item);
     }
     return outcome.package->accepted ? ExitCode::ok : ExitCode::verification_failed;
   }
@@ -280,7 +286,7 @@ ExitCode finish_several(const std::vector<EvidenceReport>& outcomes,
                  evidence_kind_name(outcome.item.kind), fmt::join(outcome.item.paths, " "),
                  outcome.error->message);
     } else if (outcome.package) {
-      print_package(*outcome.package, outcome.item.paths.front());
+      print_package(*outcome.package, outcome.item);
     } else {
       print_report(*outcome.verification, common.verbose);
     }

@@ -75,6 +75,11 @@ struct EtsiValidation {
   std::string detail;      // why the indication is not TOTAL-PASSED, in plain words
 };
 
+// " [ETSI EN 319 102-1: TOTAL-PASSED]", " [ETSI EN 319 102-1: INDETERMINATE/TRY_LATER]": the
+// standard words, to put after our own; empty when there is no indication.
+std::string etsi_words(const std::string& indication, const std::string& sub_indication);
+std::string etsi_words(const EtsiValidation& validation);
+
 // How revocation is checked at verification: the data embedded in the signature first; with
 // `online`, the signer's OCSP responder or CRL distribution point is asked now when the embedded
 // data does not settle it (never silently: without it, the indication says what is missing).

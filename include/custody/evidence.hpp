@@ -25,10 +25,11 @@ enum class EvidenceKind : std::uint8_t {
   e01_set,           // an E01 set (one or more of its segments)
   transfer_package,  // a custody-pack package: a tar or ZIP bag, or an encrypted package's index
   bag_directory,     // a bag directory (a package unpacked, or one custody-receive released)
+  asic_e,            // an ASiC-E container (custody-export --format asic-e, or any CAdES ASiC-E)
 };
 
 // "raw record", "raw image", "AFF4 container", "striped AFF4 image", "AFF4-L logical container",
-// "E01 set", "transfer package", "bag directory".
+// "E01 set", "transfer package", "bag directory", "ASiC-E container".
 const char* evidence_kind_name(EvidenceKind kind);
 
 struct EvidenceItem {

@@ -22,6 +22,9 @@ std::string format_bytes(std::uint64_t bytes);
 std::string format_utc(std::chrono::system_clock::time_point time);
 std::string utc_now();
 
+// Text for HTML or XML content and attribute values: & < > " ' as character references.
+std::string escape_markup(std::string_view text);
+
 // Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. The one check for text
 // that enters signed or stored forms (custody events, ZIP member names).
 bool is_valid_utf8(std::string_view text);

@@ -299,6 +299,18 @@ bool judge_revocation(const std::vector<CertificateStatus>& statuses,
 
 }  // namespace cades_detail
 
+std::string etsi_words(const std::string& indication, const std::string& sub_indication) {
+  if (indication.empty()) {
+    return {};
+  }
+  return fmt::format(" [ETSI EN 319 102-1: {}{}{}]", indication, sub_indication.empty() ? "" : "/",
+                     sub_indication);
+}
+
+std::string etsi_words(const EtsiValidation& validation) {
+  return etsi_words(validation.indication, validation.sub_indication);
+}
+
 Result<EtsiValidation> validate_signature(std::string_view cms_der,
                                           const SignatureCheck& check,
                                           const std::vector<std::string>& tsa_trust,

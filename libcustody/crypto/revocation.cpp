@@ -10,12 +10,15 @@
 #include <fmt/format.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -215,8 +218,8 @@ Result<CertificateStatus> status_from_ocsp(OCSP_RESPONSE* response,
   result.revoked_at = time_text(revoked_at);
   result.this_update = time_text(this_update);
   result.next_update = time_text(next_update);
-  const X509* responder = nullptr;
-  if (OCSP_resp_get0_signer(basic.get(), const_cast<X509**>(&responder), untrusted.get()) == 1 &&
+  X509* responder = nullptr;
+  if (OCSP_resp_get0_signer(basic.get(), &responder, untrusted.get()) == 1 &&
       responder != nullptr) {
     result.issuer = name_text(X509_get_subject_name(responder));
   } else {
@@ -428,7 +431,52 @@ Result<CertificateStatus> status_from_data(std::string_view data, X509* cert, X5
   return status_from_crl(crl.get(), der, cert, issuer);
 }
 
+namespace revocation_detail {
+
+// The answers fetched in this process, by certificate: a log's many events by one signer ask
+// the responder once.
+std::mutex& fetched_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+std::map<std::string, CertificateStatus>& fetched_statuses() {
+  static std::map<std::string, CertificateStatus> statuses;
+  return statuses;
+}
+
+std::string certificate_key(X509* cert) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (X509_digest(cert, EVP_sha256(), digest, &length) != 1) {
+    return {};
+  }
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+Result<CertificateStatus> fetch_status_uncached(X509* cert, X509* issuer, unsigned timeout_seconds);
+
+}  // namespace revocation_detail
+
 Result<CertificateStatus> fetch_status(X509* cert, X509* issuer, unsigned timeout_seconds) {
+  const std::string key = certificate_key(cert);
+  {
+    std::lock_guard lock(fetched_mutex());
+    if (auto found = fetched_statuses().find(key);
+        !key.empty() && found != fetched_statuses().end()) {
+      return found->second;
+    }
+  }
+  auto status = fetch_status_uncached(cert, issuer, timeout_seconds);
+  if (status && !key.empty()) {
+    std::lock_guard lock(fetched_mutex());
+    fetched_statuses()[key] = *status;
+  }
+  return status;
+}
+
+Result<CertificateStatus> revocation_detail::fetch_status_uncached(X509* cert,
+                                                                   X509* issuer,
+                                                                   unsigned timeout_seconds) {
   const std::vector<std::string> ocsp = ocsp_urls(cert);
   const std::vector<std::string> crls = crl_urls(cert);
   if (ocsp.empty() && crls.empty()) {

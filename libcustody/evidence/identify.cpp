@@ -6,6 +6,7 @@
 #include "aff4/turtle.hpp"
 #include "zip/zip.hpp"
 
+#include <custody/asic.hpp>
 #include <custody/evidence.hpp>
 #include <custody/logical.hpp>
 #include <custody/record.hpp>
@@ -264,6 +265,9 @@ Result<Identified> identify_path(const std::string& path) {
   }
   // A ZIP, possibly with data in front of it (the AFF4 reader handles that).
   auto zip = internal::ZipReader::open(path);
+  if (zip && zip->find("mimetype") != nullptr && is_asic_e(path)) {
+    return Identified{EvidenceKind::asic_e, {}, {}, {}};
+  }
   if (zip && holds_aff4(*zip)) {
     if (internal::holds_logical_container(*zip)) {
       return Identified{EvidenceKind::aff4_logical, {}, {}, {}};
@@ -325,6 +329,8 @@ const char* evidence_kind_name(EvidenceKind kind) {
       return "transfer package";
     case EvidenceKind::bag_directory:
       return "bag directory";
+    case EvidenceKind::asic_e:
+      return "ASiC-E container";
   }
   return "unknown";
 }

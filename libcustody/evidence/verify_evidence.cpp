@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // verify_evidence: each evidence item checked with the function for its kind, one report per item,
 // and the reports of several items as one versioned JSON document.
+#include <custody/asic.hpp>
 #include <custody/evidence.hpp>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +28,7 @@ Result<VerificationReport> verify_item(const EvidenceItem& item,
       return verify_record(item.record, progress, cancel);
     case EvidenceKind::transfer_package:
     case EvidenceKind::bag_directory:
+    case EvidenceKind::asic_e:
       break;
   }
   return make_error(Errc::internal, "not a kind verify_item checks");
@@ -63,7 +65,16 @@ Result<std::vector<EvidenceReport>> verify_evidence(const std::vector<EvidenceIt
     }
     EvidenceReport report;
     report.item = item;
-    if (item.kind == EvidenceKind::transfer_package || item.kind == EvidenceKind::bag_directory) {
+    if (item.kind == EvidenceKind::asic_e) {
+      auto checked =
+          verify_asic_e(item.paths.front(), package_check_options(item.paths.front(), options));
+      if (checked) {
+        report.package = std::move(*checked);
+      } else {
+        report.error = std::move(checked).error();
+      }
+    } else if (item.kind == EvidenceKind::transfer_package ||
+               item.kind == EvidenceKind::bag_directory) {
       auto checked = verify_package(package_check_options(item.paths.front(), options),
                                     options.receiver, progress, cancel);
       if (checked) {

@@ -489,6 +489,33 @@ void check_sender_time(const PackageCheckOptions& options,
   }
 }
 
+}  // namespace
+
+void add_revocation_check(const EtsiValidation& etsi,
+                          const std::string& who,
+                          const std::string& what,
+                          PackageChecker& out) {
+  const std::string words = etsi_words(etsi);
+  if (etsi.sub_indication == "REVOKED") {
+    out.fail("revocation",
+             fmt::format("the {}'s certificate was revoked on {}, before the signature's proven "
+                         "time {}{}",
+                         who, etsi.revoked_at, etsi.proof_time, words));
+  } else if (etsi.sub_indication == "REVOKED_NO_POE") {
+    out.fail("revocation",
+             fmt::format("the {}'s certificate was revoked on {}, and no trusted time proves the "
+                         "{} was signed before (give --tsa-trust if it is timestamped){}",
+                         who, etsi.revoked_at, what, words));
+  } else if (etsi.sub_indication == "TRY_LATER") {
+    out.warn("revocation", fmt::format("the {}'s revocation status is not checked: {}{}", who,
+                                       etsi.revocation, words));
+  } else {
+    out.pass("revocation", fmt::format("the {}'s certificate: {}{}", who, etsi.revocation, words));
+  }
+}
+
+namespace {
+
 // The sender's signature per EN 319 102-1, and what it says of the sender's revocation: revoked
 // before the signature's proven time, or revoked with nothing to prove the signature came first,
 // fails; a status nothing settles is said (a warning), never passed over.
@@ -509,26 +536,7 @@ void check_sender_revocation(const PackageCheckOptions& options,
   }
   const EtsiValidation& etsi = *validation;
   out.result.sender_etsi = etsi;
-  const std::string words =
-      fmt::format(" [ETSI EN 319 102-1: {}{}{}]", etsi.indication,
-                  etsi.sub_indication.empty() ? "" : "/", etsi.sub_indication);
-  if (etsi.sub_indication == "REVOKED") {
-    out.fail("revocation",
-             fmt::format("the sender's certificate was revoked on {}, before the signature's "
-                         "proven time {}{}",
-                         etsi.revoked_at, etsi.proof_time, words));
-  } else if (etsi.sub_indication == "REVOKED_NO_POE") {
-    out.fail("revocation",
-             fmt::format("the sender's certificate was revoked on {}, and no trusted time proves "
-                         "the package was signed before (give --tsa-trust if it is "
-                         "timestamped){}",
-                         etsi.revoked_at, words));
-  } else if (etsi.sub_indication == "TRY_LATER") {
-    out.warn("revocation", fmt::format("the sender's revocation status is not checked: {}{}",
-                                       etsi.revocation, words));
-  } else {
-    out.pass("revocation", fmt::format("the sender's certificate: {}{}", etsi.revocation, words));
-  }
+  add_revocation_check(etsi, "sender", "package", out);
 }
 
 }  // namespace

@@ -93,6 +93,14 @@ struct PackageChecker {
   }
 };
 
+// The "revocation" check of a package's or ASiC-E's signer (`who`: "sender", "signer"; `what`:
+// "package", "ASiC-E") from its EN 319 102-1 validation: revoked before the proven time, or with
+// nothing to prove the signature came first, fails; a status nothing settles is a warning.
+void add_revocation_check(const EtsiValidation& etsi,
+                          const std::string& who,
+                          const std::string& what,
+                          PackageChecker& out);
+
 // A text member of an outside JSON object, or "" when it is missing or not a string.
 std::string text_at(const nlohmann::json& value, const char* pointer);
 

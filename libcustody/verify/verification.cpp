@@ -486,6 +486,110 @@ void add_archive_check(const ArchiveReport& archive,
   }
 }
 
+// The earliest trusted archive time-stamp that covers `member` (custody-seal --renew): the proof
+// that a custody event's or tree head's signature existed then. Event signatures have no
+// time-stamp of their own (a tree head's token covers the events' bytes, not their signatures).
+std::pair<std::string, std::string> archive_proof_of(const std::vector<ArchiveReport>& archives,
+                                                     const std::string& member) {
+  std::pair<std::string, std::string> proof;
+  for (const ArchiveReport& archive : archives) {
+    const auto& covered = archive.covered_members;
+    if (archive_proves(archive) &&
+        std::find(covered.begin(), covered.end(), member) != covered.end() &&
+        (proof.first.empty() || archive.timestamp.time < proof.first)) {
+      proof = {archive.timestamp.time,
+               fmt::format("archive time-stamp custody/archive-{}.tsr by {}", archive.number,
+                           archive.timestamp.tsa_subject)};
+    }
+  }
+  return proof;
+}
+
+// The revocation of every signer of the custody log (events and tree heads), per EN 319 102-1:
+// a signer revoked before a signature's proven time, or revoked with nothing to prove the
+// signature came first, fails that event; a status nothing settles is said once.
+void add_log_signer_revocation(const LogVerification& log,
+                               const VerifyOptions& options,
+                               VerificationReport& report) {
+  struct Signed {
+    std::string subject, member;
+    const std::string* bytes;
+    const std::string* signature;
+  };
+  std::vector<Signed> signatures;
+  for (const LoggedEvent& event : log.log.events) {
+    if (event.signature && event.parse_problem.empty()) {
+      signatures.push_back({fmt::format("event {}", event.number),
+                            fmt::format("custody/log/event-{}.p7s", event.number), &event.bytes,
+                            &*event.signature});
+    }
+  }
+  for (const LoggedHead& head : log.log.heads) {
+    if (head.signature && head.parse_problem.empty()) {
+      signatures.push_back({fmt::format("tree head {}", head.number),
+                            fmt::format("custody/log/head-{}.p7s", head.number), &head.bytes,
+                            &*head.signature});
+    }
+  }
+  std::string unsettled;
+  std::size_t unsettled_count = 0;
+  for (const Signed& item : signatures) {
+    auto check = verify_detached(*item.signature, *item.bytes, options.trust_files);
+    if (!check || !check->signature_valid) {
+      continue;  // the log's own checks said so
+    }
+    const auto [proof_time, proof] = archive_proof_of(report.archives, item.member);
+    auto etsi = validate_signature(*item.signature, *check, options.tsa_trust_files, proof_time,
+                                   proof, options.revocation);
+    if (!etsi) {
+      continue;
+    }
+    const std::string signer = common_name(check->signer.subject);
+    const auto add = [&](Verdict verdict, std::string detail) {
+      Check added = make_check(CheckKind::custody_log, item.subject, verdict, std::move(detail));
+      added.etsi_indication = etsi->indication;
+      added.etsi_sub_indication = etsi->sub_indication;
+      report.checks.push_back(std::move(added));
+    };
+    if (etsi->sub_indication == "REVOKED") {
+      add(Verdict::fail, fmt::format("signed by {}, whose certificate was revoked on {}, before "
+                                     "the signature's proven time {}",
+                                     signer, etsi->revoked_at, etsi->proof_time));
+    } else if (etsi->sub_indication == "REVOKED_NO_POE" &&
+               check->signing_time >= etsi->revoked_at) {
+      // By its own date the signature was made with a revoked key.
+      add(Verdict::fail, fmt::format("signed by {} on {}, by its own date after its certificate "
+                                     "was revoked on {}",
+                                     signer, check->signing_time, etsi->revoked_at));
+    } else if (etsi->sub_indication == "REVOKED_NO_POE") {
+      // A record of handling, dated before the revocation, that nothing proves: said, and not
+      // passed; a seal in the same position fails, since the verdict names its signer.
+      add(Verdict::warn,
+          fmt::format("signed by {} on {}, and the certificate was revoked on {}, later; no "
+                      "trusted time proves the signature came first (custody-seal --renew "
+                      "time-stamps the log's signatures)",
+                      signer, check->signing_time, etsi->revoked_at));
+    } else if (etsi->sub_indication == "TRY_LATER") {
+      ++unsettled_count;
+      if (unsettled.empty()) {
+        unsettled = etsi->revocation;
+      }
+    }
+  }
+  if (unsettled_count > 0) {
+    report.checks.push_back(Check{CheckKind::custody_log,
+                                  "revocation of the custody log's signers",
+                                  {},
+                                  {},
+                                  {},
+                                  Verdict::not_checked,
+                                  fmt::format("{} signature{}: {}", unsettled_count,
+                                              unsettled_count == 1 ? "" : "s", unsettled),
+                                  "INDETERMINATE",
+                                  "TRY_LATER"});
+  }
+}
+
 // Failures and warnings of the custody log one by one; its passes as one line.
 void add_custody_log_checks(const LogVerification& log, VerificationReport& report) {
   for (const LogCheck& check : log.checks) {
@@ -794,6 +898,7 @@ Result<void> add_custody_checks(const std::vector<std::string>& paths,
   auto log = verify_custody_log(paths.front(), options.trust_files, options.tsa_trust_files);
   CUSTODY_TRY(log);
   add_custody_log_checks(*log, report);
+  add_log_signer_revocation(*log, options, report);
   report.custody_log = std::move(*log);
   return {};
 }
@@ -1216,11 +1321,7 @@ std::string defects_phrase(const VerificationReport& report) {
 }  // namespace
 
 std::string etsi_words(const Check& check) {
-  if (check.etsi_indication.empty()) {
-    return {};
-  }
-  return fmt::format(" [ETSI EN 319 102-1: {}{}{}]", check.etsi_indication,
-                     check.etsi_sub_indication.empty() ? "" : "/", check.etsi_sub_indication);
+  return etsi_words(check.etsi_indication, check.etsi_sub_indication);
 }
 
 bool is_custody_check(const Check& check) {

@@ -143,6 +143,10 @@ class ZipWriter {
 
   // A whole STORED member.
   Result<void> add_member(std::string_view name, std::span<const std::byte> data);
+  // The same for a member under 4 GiB at an offset under 4 GiB, with a local header that carries
+  // no extra field at all (ASiC's mimetype, EN 319 162-1, must be readable at fixed offsets).
+  // Errc::invalid_argument when it would need Zip64.
+  Result<void> add_plain_member(std::string_view name, std::span<const std::byte> data);
   // A streamed STORED member: begin, any number of writes, end. The local header is written
   // first with a zero CRC and sizes, and end_member() patches them in place (pwrite), so no data
   // descriptor is needed. `crc_of_piece`, when given, is the CRC-32 of `data` computed by the

@@ -655,6 +655,41 @@ Result<void> ZipWriter::add_member(std::string_view name, std::span<const std::b
   return {};
 }
 
+Result<void> ZipWriter::add_plain_member(std::string_view name, std::span<const std::byte> data) {
+  if (!m_state) {
+    return moved_from();
+  }
+  CUSTODY_TRY(m_state->usable());
+  CUSTODY_TRY(m_state->check_new_name(name));
+  constexpr std::uint64_t k_u32_limit = 0xFFFFFFFFU;
+  if (data.size() >= k_u32_limit || m_state->position >= k_u32_limit) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{} cannot be written without a Zip64 extra field", name));
+  }
+  constexpr std::uint16_t k_version_plain = 20;  // 2.0: stored, no Zip64
+  WrittenEntry entry = m_state->start_entry(name);
+  entry.crc32 = crc32_update(0, data);
+  entry.size = data.size();
+  RecordBuilder header;
+  header.u32(k_local_header_signature);
+  header.u16(k_version_plain);
+  header.u16(entry.flags);
+  header.u16(k_method_stored);
+  header.u16(k_dos_time);
+  header.u16(k_dos_date);
+  header.u32(entry.crc32);
+  header.u32(static_cast<std::uint32_t>(entry.size));
+  header.u32(static_cast<std::uint32_t>(entry.size));
+  header.u16(static_cast<std::uint16_t>(name.size()));
+  header.u16(0);
+  header.text(name);
+  CUSTODY_TRY(m_state->write(header.bytes()));
+  CUSTODY_TRY(m_state->write(data));
+  m_state->names.insert(entry.name);
+  m_state->entries.push_back(std::move(entry));
+  return {};
+}
+
 Result<void> ZipWriter::begin_member(std::string_view name, bool align_data) {
   if (!m_state) {
     return moved_from();

@@ -63,7 +63,7 @@ run "$VERIFY" good.aff4 "${TRUSTED[@]}"
 expect_rc 0
 expect_stdout "signer not revoked (OCSP response of"
 expect_stdout "[ETSI EN 319 102-1: TOTAL-PASSED]"
-grep -q 'NOT CHECKED: revocation' stdout && fail "a B-LT seal's revocation said not checked"
+grep -q 'NOT CHECKED: revocation of the signer of seal' stdout && fail "a B-LT seal's revocation said not checked"
 run "$VERIFY" good.aff4 "${TRUSTED[@]}" --json
 expect_json custody-verification
 jq -e '.seals[0].etsi | .indication == "TOTAL-PASSED" and .cades_level == "B-LT"
@@ -130,8 +130,8 @@ expect_stdout "level    CAdES B-LT"
 expect_stdout "status   CRL of"
 fields crl
 jq -e '.crls == 1 and .ocsp_responses == 0' crl.cms.json >/dev/null || fail "B-LT: expected one CRL"
-openssl crl -inform DER -in crl.cms/crl-1.der -CAfile pki/ca.pem -noout 2>&1 | grep -q 'verify OK' ||
-  fail "openssl crl rejects the embedded CRL"
+openssl crl -inform DER -in crl.cms/crl-1.der -CAfile pki/ca.pem -noout >crl.txt 2>&1 || true
+grep -q 'verify OK' crl.txt || fail "openssl crl rejects the embedded CRL: $(cat crl.txt)"
 run "$VERIFY" crl.aff4 "${TRUSTED[@]}"
 expect_rc 0
 expect_stdout "signer not revoked (CRL of"
