@@ -402,10 +402,14 @@ Result<SignerCertificates> signer_certificates(CMS_ContentInfo* cms) {
     return make_error(Errc::corrupt, "the signer's certificate is not in the CMS signature");
   }
   result.self_signed = X509_check_issued(result.signer.get(), result.signer.get()) == X509_V_OK;
+  // The issuer is the certificate whose key verifies the signer's certificate: a certificate that
+  // only looks like the issuer (same name and key identifier, another key) could otherwise sign a
+  // forged "good" OCSP response for a revoked signer.
   for (int i = 0; !result.self_signed && certs && i < sk_X509_num(certs.get()); ++i) {
     X509* cert = sk_X509_value(certs.get(), i);
     if (cert != result.signer.get() && X509_cmp(cert, result.signer.get()) != 0 &&
-        X509_check_issued(cert, result.signer.get()) == X509_V_OK) {
+        X509_check_issued(cert, result.signer.get()) == X509_V_OK &&
+        X509_verify(result.signer.get(), X509_get0_pubkey(cert)) == 1) {
       X509_up_ref(cert);
       result.issuer.reset(cert);
       break;
