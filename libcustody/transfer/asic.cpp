@@ -253,16 +253,10 @@ Result<AsicResult> export_asic_e(const AsicOptions& options,
   CUSTODY_TRY(signer.check_can_sign());
   std::vector<DataObject> objects;
   std::error_code ignored;
-  const std::string scratch =
-      (fs::temp_directory_path(ignored) / fmt::format("custody-asic-{}", ::getpid())).string();
-  fs::create_directories(scratch, ignored);
-  struct ScratchRemover {
-    std::string dir;
-    ~ScratchRemover() {
-      std::error_code error;
-      fs::remove_all(dir, error);
-    }
-  } remove_scratch{scratch};
+  // mkdtemp (mode 0700), never a predictable name another user could plant a link at.
+  auto scratch_dir = internal::PrivateDirectory::create("");
+  CUSTODY_TRY(scratch_dir);
+  const std::string scratch = scratch_dir->file("");
   if (options.without_images) {
     json images = json::array();
     for (const std::string& path : options.containers) {

@@ -199,18 +199,13 @@ void check_carried_container(const std::string& path,
                              const internal::ZipMember& member,
                              const PackageCheckOptions& options,
                              internal::PackageChecker& out) {
-  std::error_code ignored;
-  const std::filesystem::path scratch = std::filesystem::temp_directory_path(ignored) /
-                                        fmt::format("custody-asic-check-{}", ::getpid());
-  std::filesystem::create_directories(scratch, ignored);
-  struct Remover {
-    std::filesystem::path dir;
-    ~Remover() {
-      std::error_code error;
-      std::filesystem::remove_all(dir, error);
-    }
-  } remover{scratch};
-  const std::string copy = (scratch / std::filesystem::path(member.name).filename()).string();
+  // mkdtemp (mode 0700), never a predictable name another user could plant a link at.
+  auto scratch = internal::PrivateDirectory::create("");
+  if (!scratch) {
+    out.fail(member.name, "cannot be checked as a container: " + scratch.error().message);
+    return;
+  }
+  const std::string copy = scratch->file(std::filesystem::path(member.name).filename().string());
   if (auto extracted = extract_member(path, member, copy); !extracted) {
     out.fail(member.name, "cannot be checked as a container: " + extracted.error().message);
     return;
