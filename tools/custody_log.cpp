@@ -3,6 +3,7 @@
 #include "common/case_options.hpp"
 #include "common/check_lines.hpp"
 #include "common/identity_options.hpp"
+#include "common/revocation_options.hpp"
 #include "common/tool_main.hpp"
 
 #include <custody/custody_log.hpp>
@@ -26,6 +27,8 @@ struct AddArguments {
   IdentityArguments identity;
   std::string tsa;
   unsigned tsa_timeout = 30;
+  std::vector<std::string> revocation_data;
+  bool no_revocation_fetch = false;
   bool create = false;
   std::string title;
   std::string image_sha256;
@@ -35,6 +38,7 @@ struct CheckArguments {
   std::vector<std::string> trust;
   std::vector<std::string> tsa_trust;
   std::vector<std::string> saved_heads;
+  RevocationPolicy revocation;  // import-receipt: the receiver's status
 };
 
 // A trust, TSA or head file that does not exist is a missing input (66), named, and a trust file
@@ -75,8 +79,10 @@ ExitCode run_add(const std::string& target, AddArguments& args, const CommonOpti
     args.draft.image_hashes["sha256"] = args.image_sha256;
   }
   AppendOptions options;
-  options.tsa_url = args.tsa;
-  options.tsa_timeout = args.tsa_timeout;
+  options.cades.tsa_url = args.tsa;
+  options.cades.tsa_timeout = args.tsa_timeout;
+  options.cades.revocation_files = args.revocation_data;
+  options.cades.fetch_revocation = !args.no_revocation_fetch;
   options.create_standalone = args.create;
   options.standalone_title = args.title;
   auto added = append_custody_event(target, args.draft, &*identity, options);
@@ -86,9 +92,10 @@ ExitCode run_add(const std::string& target, AddArguments& args, const CommonOpti
   if (common.json) {
     fmt::print(
         "{{\"format\":\"custody-log-added\",\"version\":1,\"sequence\":{},\"event_id\":"
-        "\"{}\",\"time\":\"{}\",\"root_sha256\":\"{}\",\"timestamped\":{}}}\n",
+        "\"{}\",\"time\":\"{}\",\"root_sha256\":\"{}\",\"timestamped\":{},"
+        "\"cades_level\":\"{}\"}}\n",
         added->sequence, added->event_id, added->time, added->root_sha256,
-        added->timestamped ? "true" : "false");
+        added->timestamped ? "true" : "false", added->signature_level);
   } else if (!common.quiet) {
     fmt::print("recorded event {} ({}) in {} at {}\n", added->sequence, args.draft.action, target,
                added->time);
@@ -96,6 +103,17 @@ ExitCode run_add(const std::string& target, AddArguments& args, const CommonOpti
     fmt::print("  tree     {} events, root {}\n", added->sequence, added->root_sha256);
     if (added->timestamped) {
       fmt::print("  time     {} (RFC 3161 token from {})\n", added->timestamp_time, args.tsa);
+    }
+    fmt::print("  level    CAdES {} (the event's and the tree head's signatures)\n",
+               added->signature_level);
+    for (const std::string& status : added->revocation) {
+      fmt::print("  status   {} (embedded)\n", status);
+    }
+  }
+  if (added->signature_level != "B-LT" && !args.tsa.empty()) {
+    for (const std::string& shortfall : added->shortfalls) {
+      print_warning(k_tool, fmt::format("event {} is signed at CAdES {}, not B-LT: {}",
+                                        added->sequence, added->signature_level, shortfall));
     }
   }
   if (!added->timestamp_problem.empty()) {
@@ -301,10 +319,13 @@ ExitCode run_import_receipt(const std::string& target,
   if (!identity) {
     return report_error(k_tool, identity.error());
   }
-  auto imported = import_receipt(target, receipt, checks.trust, *identity);
+  auto imported = import_receipt(
+      target, receipt, ReceiptCheckOptions{checks.trust, checks.tsa_trust, checks.revocation},
+      *identity);
   if (!imported) {
     return report_error(k_tool, imported.error());
   }
+  const EtsiValidation& etsi = imported->receiver_etsi;
   if (common.json) {
     print_json({{"format", "custody-log-delivery-confirmed"},
                 {"version", 1},
@@ -312,11 +333,22 @@ ExitCode run_import_receipt(const std::string& target,
                 {"custody_event", imported->event},
                 {"receiver_subject", imported->receiver_subject},
                 {"received_at", imported->received_at},
-                {"package_id", imported->package_id}});
+                {"package_id", imported->package_id},
+                {"receiver_etsi",
+                 {{"indication", etsi.indication},
+                  {"sub_indication", etsi.sub_indication},
+                  {"cades_level", etsi.level},
+                  {"revocation", etsi.revocation}}}});
   } else if (!common.quiet) {
     fmt::print("delivery confirmed: {} received package {} at {}\n", imported->receiver_subject,
                imported->package_id, imported->received_at);
+    fmt::print("  receiver's certificate: {}{}\n", etsi.revocation, etsi_words(etsi));
     fmt::print("recorded as custody event {} in {}\n", imported->event, target);
+  }
+  if (etsi.sub_indication == "TRY_LATER") {
+    print_warning(k_tool, fmt::format("the receiver's revocation status is NOT CHECKED: {} (the "
+                                      "receipt carries none that settles it; give --online)",
+                                      etsi.revocation));
   }
   return ExitCode::ok;
 }
@@ -343,10 +375,13 @@ void add_event_options(CLI::App& add, AddArguments& args) {
                  "Standalone logs: the item's image SHA-256 at this moment");
   add_identity_options(add, args.identity, "by-");
   add_signer_trust_option(add, args.identity);
-  add.add_option("--tsa", args.tsa, "Timestamp the new tree head with this RFC 3161 TSA (URL)")
+  add.add_option("--tsa", args.tsa,
+                 "Timestamp the new tree head with this RFC 3161 TSA (URL), and make the event's "
+                 "and head's signatures CAdES B-T (B-LT with the signer's revocation status)")
       ->type_name("URL");
   add.add_option("--tsa-timeout", args.tsa_timeout, "Seconds to wait for the TSA")
       ->capture_default_str();
+  add_revocation_data_options(add, args.revocation_data, args.no_revocation_fetch, "signer's");
   add.add_flag("--create", args.create, "Start a standalone log file if TARGET does not exist");
   add.add_option("--title", args.title, "With --create: a title for the standalone log");
 }
@@ -415,6 +450,12 @@ int main(int argc, char** argv) {
       ->type_name("FILE")
       ->required()
       ->allow_extra_args(false);
+  import_cmd
+      ->add_option("--tsa-trust", check_args.tsa_trust,
+                   "CA certificates (PEM) of trusted TSAs (the receipt's signature time-stamp)")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  add_online_options(*import_cmd, check_args.revocation, "the receiver");
   add_identity_options(*import_cmd, import_identity, "by-");
 
   CLI::App* check = app.add_subcommand("check-proof", "Check a proof made by prove");

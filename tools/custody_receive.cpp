@@ -89,6 +89,17 @@ ExitCode run(ReceiveOptions& options,
                options.output, received->items.size(), received->items.size() == 1 ? "" : "s");
     fmt::print("receipt   {} and {}.p7s (send both to the sender)\n", received->receipt_path,
                received->receipt_path);
+    fmt::print("level     CAdES {} (the receipt's and the \"received\" events' signatures)\n",
+               received->receipt_cades_level);
+    for (const std::string& status : received->receipt_revocation) {
+      fmt::print("status    {} (embedded)\n", status);
+    }
+  }
+  if (received->receipt_cades_level != "B-LT" && !options.cades.tsa_url.empty()) {
+    for (const std::string& shortfall : received->receipt_shortfalls) {
+      print_warning(k_tool, fmt::format("the receipt is signed at CAdES {}, not B-LT: {}",
+                                        received->receipt_cades_level, shortfall));
+    }
   }
   return ExitCode::ok;
 }
@@ -145,5 +156,19 @@ int main(int argc, char** argv) {
   app.add_option("--receipt", options.receipt,
                  "Write the signed receipt here (default: DIR.receipt.json and .p7s)")
       ->type_name("FILE");
-  return run_tool(app, argc, argv, [&] { return run(options, identity, signer, common); });
+  app.add_option(
+         "--tsa", options.cades.tsa_url,
+         "Sign the receipt and the \"received\" events at CAdES B-T with signature "
+         "time-stamps from this RFC 3161 TSA (URL), B-LT with the signer's revocation status")
+      ->type_name("URL");
+  app.add_option("--tsa-timeout", options.cades.tsa_timeout, "Seconds to wait for the TSA")
+      ->capture_default_str();
+  std::vector<std::string> revocation_data;
+  bool no_revocation_fetch = false;
+  add_revocation_data_options(app, revocation_data, no_revocation_fetch, "signer's");
+  return run_tool(app, argc, argv, [&] {
+    options.cades.revocation_files = revocation_data;
+    options.cades.fetch_revocation = !no_revocation_fetch;
+    return run(options, identity, signer, common);
+  });
 }

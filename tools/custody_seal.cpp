@@ -45,6 +45,8 @@ ExitCode renew(const std::string& container,
   RenewOptions options;
   options.tsa_url = time.tsa;
   options.tsa_timeout = time.tsa_timeout;
+  options.revocation_files = time.revocation_data;
+  options.fetch_revocation = !time.no_revocation_fetch;
   auto renewed =
       renew_container(container, identity ? &*identity : nullptr, options, &progress, &cancel);
   progress.finish();

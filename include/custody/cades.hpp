@@ -31,19 +31,27 @@ struct CadesOptions {
   // responses (DER, as `openssl ocsp -respout` writes them). Each must be about the signer's
   // certificate (a CRL of its issuer, an OCSP response for it), or it is refused.
   std::vector<std::string> revocation_files;
+  // B-LT: revocation data already in hand (DER), as CadesSignature::revocation_der gives it, used
+  // like revocation_files: one fetch serves every signature a signer makes in one step.
+  std::vector<std::string> revocation_der;
   // B-LT: fetch the signer's status over the network once the signature is time-stamped: OCSP
   // from its certificate's Authority Information Access, else a CRL from its CRL distribution
   // points.
   bool fetch_revocation = true;
   unsigned fetch_timeout = 15;  // seconds, per request
+  // Set by options_after: why an earlier signature of the same step fell short, which holds for
+  // this one too (the TSA or responder is not asked again), so it is said for this one as well.
+  std::vector<std::string> earlier_shortfalls;
+  std::string earlier_tsa_problem;  // the TSA failed for it: not asked again, this problem kept
 };
 
 struct CadesSignature {
-  std::string der;                      // the CMS SignedData, extended
-  std::string level = "B-B";            // "B-B", "B-T" or "B-LT": what was reached
-  std::string timestamp_time;           // genTime of the signature time-stamp (B-T and up)
-  std::string timestamp_problem;        // why a TSA that was asked gave none
-  std::vector<std::string> revocation;  // what was embedded ("OCSP response from URL: good")
+  std::string der;                          // the CMS SignedData, extended
+  std::string level = "B-B";                // "B-B", "B-T" or "B-LT": what was reached
+  std::string timestamp_time;               // genTime of the signature time-stamp (B-T and up)
+  std::string timestamp_problem;            // why a TSA that was asked gave none
+  std::vector<std::string> revocation;      // what was embedded ("OCSP response from URL: good")
+  std::vector<std::string> revocation_der;  // the same CRLs and OCSP responses, DER
   // Why the level is lower than asked ("no TSA answered: ...", "no revocation data: the
   // responder at URL is down"); the signature is still good to write at the level reached.
   std::vector<std::string> shortfalls;
@@ -56,6 +64,15 @@ struct CadesSignature {
 // the signature. Errc::not_found / Errc::corrupt for a revocation file that is missing or not a
 // CRL or OCSP response; Errc::invalid_argument for one about another certificate.
 Result<CadesSignature> extend_signature(std::string cms_der, const CadesOptions& options);
+
+// The options for the next signature the same signer makes in the same step (an event and its
+// tree head, a seal and its event, the events of a package and its signature): the revocation
+// data the earlier one got is reused instead of fetched again, and a TSA or responder that just
+// failed is not asked again (no second wait for a timeout); its shortfalls carry over.
+CadesOptions options_after(const CadesOptions& options,
+                           const std::vector<std::string>& revocation_der,
+                           const std::vector<std::string>& shortfalls,
+                           const std::string& timestamp_problem);
 
 // The standard words of EN 319 102-1 for one signature, beside our plain-language verdict.
 struct EtsiValidation {

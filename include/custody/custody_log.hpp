@@ -15,6 +15,7 @@
 // exclusive lock on the file, so two processes appending at once both land, one after the other.
 #pragma once
 
+#include <custody/cades.hpp>
 #include <custody/error.hpp>
 #include <custody/identity.hpp>
 #include <custody/timestamp.hpp>
@@ -88,8 +89,11 @@ std::string why_evidence_is_read_only(const std::string& path);
 Result<void> check_event_draft(const EventDraft& draft);
 
 struct AppendOptions {
-  std::string tsa_url;  // when set, the new tree head gets an RFC 3161 token from this TSA
-  unsigned tsa_timeout = 30;
+  // With cades.tsa_url the new tree head gets an RFC 3161 token (head-N.tsr, for the stock
+  // `openssl ts -verify` recipe), and the event's and the head's signatures become CAdES B-T, and
+  // B-LT with the signer's revocation status (cades.revocation_files or data in hand, else
+  // fetched once for both); without it they are B-B.
+  CadesOptions cades;
   unsigned lock_wait_seconds = 120;  // how long to wait for another appender to finish
   // A standalone log file is created when it does not exist (never a container).
   bool create_standalone = false;
@@ -104,15 +108,20 @@ struct AppendResult {
   bool signed_event = false;
   bool timestamped = false;
   std::string timestamp_time;
-  std::string timestamp_problem;  // why a requested token is missing (the event is recorded)
+  std::string timestamp_problem;        // why a requested token is missing (the event is recorded)
+  std::string signature_level;          // CAdES level of the event's signature; empty when unsigned
+  std::vector<std::string> revocation;  // the signer's status embedded (B-LT), in words
+  std::vector<std::string> revocation_der;  // the same data, DER (for the next signature)
+  std::vector<std::string> shortfalls;      // why the level is lower than B-LT, with a TSA
 };
 
 // Appends one event to the log of `path`: an AFF4 container, or a standalone log file. With an
 // identity the event and the tree head are signed; without one (a tool recording its own event
 // when no key was given) they are recorded unsigned, and verification says so.
 // Errc::not_found, Errc::corrupt (not a container or log), Errc::invalid_argument (an unknown
-// action, a jurisdiction that is not an ISO 3166 code, text that is not UTF-8),
-// Errc::io_error (write failure, or the lock was not obtained in time).
+// action, a jurisdiction that is not an ISO 3166 code, text that is not UTF-8, a signer whose
+// certificate the revocation data says is revoked: nothing is written), Errc::io_error (write
+// failure, or the lock was not obtained in time).
 Result<AppendResult> append_custody_event(const std::string& path,
                                           const EventDraft& draft,
                                           const Identity* identity,

@@ -105,6 +105,10 @@ inline constexpr const char* k_archive_manifest_format = "custody-archive-manife
 struct RenewOptions {
   std::string tsa_url;  // required
   unsigned tsa_timeout = 30;
+  // The "renewed" event's signatures are CAdES B-T, and B-LT with the signer's status from these
+  // files or, unless fetch_revocation is false, fetched.
+  std::vector<std::string> revocation_files;
+  bool fetch_revocation = true;
   std::string tool_name = "custody-seal";  // the program named in the "renewed" event
 };
 

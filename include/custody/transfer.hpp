@@ -127,6 +127,9 @@ struct ReceiveOptions {
   // Who signs the "received" events and the receipt, when not the receiver whose key decrypts
   // (an authority's decryption key on an HSM often may not sign). Null: the receiver.
   const Identity* signer = nullptr;
+  // With cades.tsa_url the "received" events (with their tree heads) and the receipt are signed
+  // at CAdES B-T, and B-LT with the signer's revocation status (given, or fetched once).
+  CadesOptions cades;
 };
 
 // One check of a package: pass; warn (passed, but worth saying); fail; not_checked (it could not
@@ -154,7 +157,10 @@ struct ReceiveResult {
   // event); only verify_package accepts one.
   bool received_bag = false;
   std::string receipt_path;
-  std::vector<PackedItem> items;  // as received, with their "received" event
+  std::string receipt_cades_level;              // "B-B", "B-T" or "B-LT"
+  std::vector<std::string> receipt_revocation;  // the signer's status embedded, in words
+  std::vector<std::string> receipt_shortfalls;  // why the level is lower than B-LT, with a TSA
+  std::vector<PackedItem> items;                // as received, with their "received" event
   // The sender's signature per ETSI EN 319 102-1 (empty indication when it could not be read).
   EtsiValidation sender_etsi;
 };
@@ -203,16 +209,31 @@ struct ReceiptImport {
   std::string receiver_subject;
   std::string received_at;
   std::string package_id;
+  // The receipt's signature per ETSI EN 319 102-1: TOTAL-PASSED, or INDETERMINATE/TRY_LATER when
+  // nothing settles the receiver's revocation status (imported, and said); a revoked receiver is
+  // refused.
+  EtsiValidation receiver_etsi;
+};
+
+// How a receipt's signer is checked at import: the CAs it must chain to, the TSAs whose signature
+// time-stamps prove when it signed, and whether to ask its OCSP responder or CRL distribution
+// point online.
+struct ReceiptCheckOptions {
+  std::vector<std::string> trust;
+  std::vector<std::string> tsa_trust;
+  RevocationPolicy revocation;
 };
 
 // The sender's side: checks the receipt's signature (against `trust`), finds this container in it
 // (by its log id), checks that the bytes the receiver got are this container's first `size` bytes
-// (the container only grew since), and records "delivery-confirmed", signed by `identity`.
-// Errc::corrupt (not a receipt, a bad signature, not for this container, different bytes),
+// (the container only grew since), judges the receiver's revocation status (EN 319 102-1), and
+// records "delivery-confirmed", signed by `identity`, with that judgement as a detail.
+// Errc::corrupt (not a receipt, a bad signature, not for this container, different bytes, a
+// receiver revoked before the receipt's proven time or with nothing to prove it came first),
 // Errc::not_found.
 Result<ReceiptImport> import_receipt(const std::string& container,
                                      const std::string& receipt_path,
-                                     const std::vector<std::string>& trust,
+                                     const ReceiptCheckOptions& options,
                                      const Identity& identity);
 
 }  // namespace custody

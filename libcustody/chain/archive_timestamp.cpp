@@ -198,7 +198,12 @@ Result<RenewResult> renew_container(const std::string& path,
                    {"covered_length", std::to_string(covered_length)},
                    {"covered_sha256", result.covered_sha256},
                    {"archive_timestamp_time", result.time}};
-  auto event = internal::add_custody_event(*writer, path, draft, identity, {});
+  AppendOptions event_options;
+  event_options.cades.tsa_url = options.tsa_url;
+  event_options.cades.tsa_timeout = options.tsa_timeout;
+  event_options.cades.revocation_files = options.revocation_files;
+  event_options.cades.fetch_revocation = options.fetch_revocation;
+  auto event = internal::add_custody_event(*writer, path, draft, identity, event_options);
   CUSTODY_TRY(event);
   result.event_sequence = event->sequence;
   CUSTODY_TRY(writer->finish(volume));

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 namespace custody {
@@ -120,16 +121,50 @@ std::string event_time(const CustodyLog& log) {
   return time;
 }
 
-// Member `kind`-`number`.json with `bytes`, and with an identity its signature, .p7s.
+// The event's and the head's signatures, CAdES B-B, or with a TSA B-T and B-LT; the event's
+// level, revocation data and shortfalls go into `result`. A revoked signer is refused here,
+// before any member is written.
+struct Signatures {
+  std::string event;
+  std::string head;
+};
+
+Result<Signatures> sign_event_and_head(const std::string& event_bytes,
+                                       const std::string& head_bytes,
+                                       const Identity& identity,
+                                       const AppendOptions& options,
+                                       AppendResult& result) {
+  auto event_signature = identity.sign_detached(event_bytes);
+  CUSTODY_TRY(event_signature);
+  auto head_signature = identity.sign_detached(head_bytes);
+  CUSTODY_TRY(head_signature);
+  if (options.cades.tsa_url.empty() && options.cades.revocation_files.empty() &&
+      options.cades.revocation_der.empty()) {
+    result.signature_level = "B-B";
+    return Signatures{std::move(*event_signature), std::move(*head_signature)};
+  }
+  auto event = extend_signature(std::move(*event_signature), options.cades);
+  CUSTODY_TRY(event);
+  auto head = extend_signature(std::move(*head_signature),
+                               options_after(options.cades, event->revocation_der,
+                                             event->shortfalls, event->timestamp_problem));
+  CUSTODY_TRY(head);
+  result.signature_level = event->level;
+  result.revocation = event->revocation;
+  result.revocation_der = event->revocation_der;
+  result.shortfalls = event->shortfalls;
+  result.timestamp_problem = event->timestamp_problem;  // the TSA is not asked again
+  return Signatures{std::move(event->der), std::move(head->der)};
+}
+
+// Member `kind`-`number`.json with `bytes`, and with a signature its .p7s.
 Result<void> add_signed_member(internal::ZipWriter& writer,
                                const char* kind,
                                std::uint64_t number,
                                const std::string& bytes,
-                               const Identity* identity) {
+                               const std::string* signature) {
   CUSTODY_TRY(writer.add_member(member_name(kind, number, "json"), as_bytes(bytes)));
-  if (identity != nullptr) {
-    auto signature = identity->sign_detached(bytes);
-    CUSTODY_TRY(signature);
+  if (signature != nullptr) {
     CUSTODY_TRY(writer.add_member(member_name(kind, number, "p7s"), as_bytes(*signature)));
   }
   return {};
@@ -145,7 +180,7 @@ Result<void> add_head_timestamp(internal::ZipWriter& writer,
   auto request = make_timestamp_request(head_bytes);
   CUSTODY_TRY(request);
   FreshTimestamp fresh =
-      obtain_timestamp(options.tsa_url, *request, head_bytes, options.tsa_timeout);
+      obtain_timestamp(options.cades.tsa_url, *request, head_bytes, options.cades.tsa_timeout);
   if (fresh.token.empty()) {
     result.timestamp_problem = fresh.problem;
     return {};
@@ -206,10 +241,18 @@ Result<AppendResult> add_custody_event(ZipWriter& writer,
   const std::string head_bytes =
       canonical(tree_head_json(log->log_id, sequence, result.root_sha256, result.time, identity));
 
-  CUSTODY_TRY(add_signed_member(writer, "event", sequence, event_bytes, identity));
+  std::optional<Signatures> signatures;
+  if (identity != nullptr) {
+    auto made = sign_event_and_head(event_bytes, head_bytes, *identity, options, result);
+    CUSTODY_TRY(made);
+    signatures = std::move(*made);
+  }
+  CUSTODY_TRY(add_signed_member(writer, "event", sequence, event_bytes,
+                                signatures ? &signatures->event : nullptr));
   result.signed_event = identity != nullptr;
-  CUSTODY_TRY(add_signed_member(writer, "head", sequence, head_bytes, identity));
-  if (!options.tsa_url.empty()) {
+  CUSTODY_TRY(add_signed_member(writer, "head", sequence, head_bytes,
+                                signatures ? &signatures->head : nullptr));
+  if (!options.cades.tsa_url.empty() && result.timestamp_problem.empty()) {
     CUSTODY_TRY(add_head_timestamp(writer, sequence, head_bytes, options, result));
   }
   return result;

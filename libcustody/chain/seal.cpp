@@ -209,7 +209,11 @@ Result<SealResult> seal_container(const std::string& path,
     draft.details = {{"seal", std::to_string(number)},
                      {"sealed_length", std::to_string(sealed_length)},
                      {"sealed_sha256", result.sealed_sha256}};
-    auto event = internal::add_custody_event(*writer, path, draft, &identity, {});
+    // Its signatures reach the seal's level with the seal's revocation data, nothing fetched again.
+    AppendOptions event_options;
+    event_options.cades = options_after(cades, extended->revocation_der, extended->shortfalls,
+                                        extended->timestamp_problem);
+    auto event = internal::add_custody_event(*writer, path, draft, &identity, event_options);
     CUSTODY_TRY(event);
     result.event_sequence = event->sequence;
   }

@@ -52,26 +52,43 @@ tl::unexpected<Error> revoked_signer(X509* cert, const CertificateStatus& status
   return tl::unexpected(std::move(error));
 }
 
-// The revocation files of an offline lab, each checked to be about the signer.
-Result<std::vector<CertificateStatus>> statuses_from_files(const std::vector<std::string>& paths,
-                                                           X509* cert,
-                                                           X509* issuer) {
+// One piece of revocation data given at signing, checked to be about the signer. `origin` names
+// it in errors.
+Result<CertificateStatus> status_about_signer(const std::string& data,
+                                              const std::string& origin,
+                                              X509* cert,
+                                              X509* issuer) {
+  if (issuer == nullptr) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("cannot use the revocation data {}: the certificate of the "
+                                  "signer's issuer is not in the signature; give it with --chain",
+                                  origin));
+  }
+  auto status = internal::status_from_data(data, cert, issuer);
+  if (!status) {
+    Error error = status.error();
+    error.message = fmt::format("the revocation data {}: {}", origin, error.message);
+    return tl::unexpected(std::move(error));
+  }
+  return status;
+}
+
+// The revocation files of an offline lab and the data already in hand, each checked to be about
+// the signer.
+Result<std::vector<CertificateStatus>> statuses_given(const CadesOptions& options,
+                                                      X509* cert,
+                                                      X509* issuer) {
   std::vector<CertificateStatus> statuses;
-  for (const std::string& path : paths) {
+  for (const std::string& path : options.revocation_files) {
     auto data = internal::read_small_file(path, k_max_revocation_file);
     CUSTODY_TRY(data);
-    if (issuer == nullptr) {
-      return make_error(Errc::invalid_argument,
-                        fmt::format("cannot use the revocation data {}: the certificate of the "
-                                    "signer's issuer is not in the signature; give it with --chain",
-                                    path));
-    }
-    auto status = internal::status_from_data(*data, cert, issuer);
-    if (!status) {
-      Error error = status.error();
-      error.message = fmt::format("the revocation data {}: {}", path, error.message);
-      return tl::unexpected(std::move(error));
-    }
+    auto status = status_about_signer(*data, path, cert, issuer);
+    CUSTODY_TRY(status);
+    statuses.push_back(std::move(*status));
+  }
+  for (const std::string& der : options.revocation_der) {
+    auto status = status_about_signer(der, "in hand", cert, issuer);
+    CUSTODY_TRY(status);
     statuses.push_back(std::move(*status));
   }
   return statuses;
@@ -109,6 +126,28 @@ Result<void> add_signature_timestamp(const CadesOptions& options, CadesSignature
   return {};
 }
 
+// B-LT: the statuses into SignedData.crls (B-B stays B-B: revocation data without a proof of
+// existence is no level of its own).
+Result<void> embed_statuses(const std::vector<CertificateStatus>& statuses,
+                            CadesSignature& signature) {
+  auto embedded = internal::embed_revocation_data(signature.der, statuses);
+  CUSTODY_TRY(embedded);
+  signature.der = std::move(*embedded);
+  for (const CertificateStatus& status : statuses) {
+    signature.revocation.push_back(
+        fmt::format("{}: {}", internal::describe_status_source(status), status_words(status)));
+    signature.revocation_der.push_back(status.der);
+  }
+  if (signature.level == "B-T") {
+    signature.level = "B-LT";
+  } else {
+    signature.shortfalls.push_back(
+        "the revocation data is embedded, but without a signature time-stamp the signature "
+        "stays B-B (give --tsa)");
+  }
+  return {};
+}
+
 }  // namespace cades_detail
 
 using namespace cades_detail;
@@ -125,14 +164,16 @@ Result<CadesSignature> extend_signature(std::string cms_der, const CadesOptions&
   X509* issuer = certs->issuer.get();
 
   // Files first: a revoked signer is refused before anything asks the network.
-  auto statuses = statuses_from_files(options.revocation_files, cert, issuer);
+  auto statuses = statuses_given(options, cert, issuer);
   CUSTODY_TRY(statuses);
   for (const CertificateStatus& status : *statuses) {
     if (status.kind == CertificateStatus::Kind::revoked) {
       return revoked_signer(cert, status);
     }
   }
-  if (!options.tsa_url.empty()) {
+  if (!options.earlier_tsa_problem.empty()) {
+    signature.timestamp_problem = options.earlier_tsa_problem;
+  } else if (!options.tsa_url.empty()) {
     CUSTODY_TRY(add_signature_timestamp(options, signature));
   }
   const bool timestamped = signature.level == "B-T";
@@ -161,24 +202,29 @@ Result<CadesSignature> extend_signature(std::string cms_der, const CadesOptions&
       signature.shortfalls.push_back("no revocation data (B-LT): " + fetched.error().message);
     }
   }
-  if (statuses->empty()) {
-    return signature;
+  if (!statuses->empty()) {
+    CUSTODY_TRY(embed_statuses(*statuses, signature));
   }
-  auto embedded = internal::embed_revocation_data(signature.der, *statuses);
-  CUSTODY_TRY(embedded);
-  signature.der = std::move(*embedded);
-  for (const CertificateStatus& status : *statuses) {
-    signature.revocation.push_back(
-        fmt::format("{}: {}", internal::describe_status_source(status), status_words(status)));
-  }
-  if (timestamped) {
-    signature.level = "B-LT";
-  } else {
-    signature.shortfalls.push_back(
-        "the revocation data is embedded, but without a signature time-stamp the signature "
-        "stays B-B (give --tsa)");
+  for (const std::string& shortfall : options.earlier_shortfalls) {
+    if (std::find(signature.shortfalls.begin(), signature.shortfalls.end(), shortfall) ==
+        signature.shortfalls.end()) {
+      signature.shortfalls.push_back(shortfall);
+    }
   }
   return signature;
+}
+
+CadesOptions options_after(const CadesOptions& options,
+                           const std::vector<std::string>& revocation_der,
+                           const std::vector<std::string>& shortfalls,
+                           const std::string& timestamp_problem) {
+  CadesOptions next = options;
+  next.revocation_files.clear();
+  next.revocation_der = revocation_der;
+  next.fetch_revocation = false;  // asked once already, or not to be asked
+  next.earlier_shortfalls = shortfalls;
+  next.earlier_tsa_problem = timestamp_problem;
+  return next;
 }
 
 namespace cades_detail {

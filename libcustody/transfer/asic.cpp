@@ -214,10 +214,15 @@ Result<void> check_inputs(const AsicOptions& options) {
 }
 
 // Records the export in each container's custody log; a container that cannot take it is named.
+// The events are signed at the export signature's level, with its revocation data.
 void record_exports(const AsicOptions& options,
                     const Identity& signer,
+                    const CadesSignature& export_signature,
                     const std::vector<DataObject>& objects,
                     AsicResult& result) {
+  AppendOptions append;
+  append.cades = options_after(options.cades, export_signature.revocation_der,
+                               export_signature.shortfalls, export_signature.timestamp_problem);
   for (const std::string& path : options.containers) {
     EventDraft draft;
     draft.action = "exported";
@@ -230,7 +235,7 @@ void record_exports(const AsicOptions& options,
         draft.details["sha256"] = object.sha256;
       }
     }
-    if (auto added = append_custody_event(path, draft, &signer)) {
+    if (auto added = append_custody_event(path, draft, &signer, append)) {
       result.custody_events.push_back(added->sequence);
     } else {
       result.shortfalls.push_back(
@@ -342,7 +347,7 @@ Result<AsicResult> export_asic_e(const AsicOptions& options,
   result.revocation = extended->revocation;
   result.shortfalls = extended->shortfalls;
   if (options.record_events) {
-    record_exports(options, signer, objects, result);
+    record_exports(options, signer, *extended, objects, result);
   }
   return result;
 }

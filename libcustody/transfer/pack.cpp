@@ -264,12 +264,26 @@ std::string undo_packaged(const std::vector<Touched>& touched) {
   return kept;
 }
 
+// The CAdES options of the sender's signatures: the package's and, in each container, the
+// "packaged" event's and its tree head's.
+CadesOptions sender_cades(const PackOptions& options) {
+  CadesOptions cades;
+  cades.tsa_url = options.tsa_url;
+  cades.tsa_timeout = options.tsa_timeout;
+  cades.revocation_files = options.revocation_files;
+  cades.fetch_revocation = options.fetch_revocation;
+  return cades;
+}
+
 // The "packaged" event, recorded in the container before it is packed so that the package holds
-// it, and its inclusion proof for the bag.
+// it, and its inclusion proof for the bag. The event is signed at the package's CAdES level;
+// `cades` becomes the options of the sender's next signature (one revocation fetch for all, and
+// a revoked sender is refused before the first container is touched).
 Result<std::pair<std::uint64_t, std::string>> record_packaged(const std::string& container,
                                                               const PackOptions& options,
                                                               const std::string& package_id,
-                                                              const Identity& sender) {
+                                                              const Identity& sender,
+                                                              CadesOptions& cades) {
   CUSTODY_TRY(read_custody_log(container));  // a container, with a readable log
   EventDraft draft;
   draft.action = "packaged";
@@ -289,8 +303,11 @@ Result<std::pair<std::uint64_t, std::string>> record_packaged(const std::string&
   if (!options.facts.use_limits.empty()) {
     draft.details["use_limits"] = options.facts.use_limits;
   }
-  auto added = append_custody_event(container, draft, &sender);
+  AppendOptions append;
+  append.cades = cades;
+  auto added = append_custody_event(container, draft, &sender, append);
   CUSTODY_TRY(added);
+  cades = options_after(cades, added->revocation_der, added->shortfalls, added->timestamp_problem);
   auto proof = make_inclusion_proof(container, added->sequence);
   CUSTODY_TRY(proof);
   return std::pair{added->sequence, std::move(*proof)};
@@ -300,14 +317,10 @@ Result<std::pair<std::uint64_t, std::string>> record_packaged(const std::string&
 Result<std::vector<BagTagFile>> sign_tag_manifest(const BagWriteResult& written,
                                                   const Identity& sender,
                                                   const PackOptions& options,
+                                                  const CadesOptions& cades,
                                                   PackResult& result) {
   auto signed_bytes = sender.sign_detached(written.tagmanifest_sha256);
   CUSTODY_TRY(signed_bytes);
-  CadesOptions cades;
-  cades.tsa_url = options.tsa_url;
-  cades.tsa_timeout = options.tsa_timeout;
-  cades.revocation_files = options.revocation_files;
-  cades.fetch_revocation = options.fetch_revocation;
   auto extended = extend_signature(std::move(*signed_bytes), cades);
   CUSTODY_TRY(extended);
   const std::string* signature = &extended->der;
@@ -429,6 +442,7 @@ Result<PackResult> pack(const PackOptions& options,
   result.sender_subject = signer.subject;
   result.sender_fingerprint = signer.sha256_fingerprint;
 
+  CadesOptions cades = sender_cades(options);
   BagSpec spec;
   json items = json::array();
   for (std::size_t i = 0; i < options.containers.size(); ++i) {
@@ -438,7 +452,7 @@ Result<PackResult> pack(const PackOptions& options,
     const std::string& container = options.containers[i];
     std::error_code ignored;
     touched.push_back({container, fs::file_size(container, ignored), (*logs)[i].events.size(), {}});
-    auto packaged = record_packaged(container, options, result.package_id, sender);
+    auto packaged = record_packaged(container, options, result.package_id, sender, cades);
     CUSTODY_TRY(packaged);
     auto log = read_custody_log(container);
     CUSTODY_TRY(log);
@@ -466,7 +480,7 @@ Result<PackResult> pack(const PackOptions& options,
   spec.info = bag_info(options.facts, result.package_id, options.containers.size());
   spec.cancel = cancel;
   spec.after_tag_manifests = [&](const BagWriteResult& written) {
-    return sign_tag_manifest(written, sender, options, result);
+    return sign_tag_manifest(written, sender, options, cades, result);
   };
   auto written = write_package(spec, options, sink->get(), result);
   CUSTODY_TRY(written);

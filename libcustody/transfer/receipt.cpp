@@ -5,8 +5,10 @@
 #include "core/untrusted_json.hpp"
 #include "transfer/transfer_internal.hpp"
 
+#include <custody/cades.hpp>
 #include <custody/custody_log.hpp>
 #include <custody/identity.hpp>
+#include <custody/text.hpp>
 #include <custody/transfer.hpp>
 
 #include <fmt/format.h>
@@ -23,6 +25,7 @@ using nlohmann::json;
 // A receipt whose signature verifies against the given CAs.
 struct SignedReceipt {
   json receipt;
+  std::string signature;
   SignatureCheck check;
 };
 
@@ -53,7 +56,7 @@ Result<SignedReceipt> read_signed_receipt(const std::string& receipt_path,
       !receipt.contains("items") || !receipt["items"].is_array()) {
     return make_error(Errc::corrupt, receipt_path + " is not a custody receipt");
   }
-  return SignedReceipt{std::move(receipt), std::move(*check)};
+  return SignedReceipt{std::move(receipt), std::move(*signature), std::move(*check)};
 }
 
 // The receipt's item of the container with this log (version 1, with its size), signed by the
@@ -111,13 +114,46 @@ Result<void> check_log_for_receipt(const CustodyLog& log,
   return {};
 }
 
+// "TOTAL-PASSED", "INDETERMINATE/TRY_LATER": the outcome, kept in the event.
+std::string etsi_outcome(const EtsiValidation& etsi) {
+  return etsi.sub_indication.empty() ? etsi.indication
+                                     : etsi.indication + "/" + etsi.sub_indication;
+}
+
+// The receiver's revocation per EN 319 102-1: a receiver revoked before the receipt's proven time,
+// or revoked with nothing to prove the receipt came first, confirms nothing.
+Result<EtsiValidation> judge_receiver(const SignedReceipt& signed_receipt,
+                                      const ReceiptCheckOptions& options) {
+  auto etsi = validate_signature(signed_receipt.signature, signed_receipt.check, options.tsa_trust,
+                                 {}, {}, options.revocation);
+  CUSTODY_TRY(etsi);
+  const std::string receiver = common_name(signed_receipt.check.signer.subject);
+  if (etsi->sub_indication == "REVOKED") {
+    return make_error(Errc::corrupt,
+                      fmt::format("the receipt is signed by {}, whose certificate was revoked on "
+                                  "{}, before the receipt's proven time {}{}; nothing was recorded",
+                                  receiver, etsi->revoked_at, etsi->proof_time, etsi_words(*etsi)));
+  }
+  if (etsi->sub_indication == "REVOKED_NO_POE") {
+    return make_error(
+        Errc::corrupt,
+        fmt::format("the receipt is signed by {}, whose certificate was revoked on {}, and no "
+                    "trusted time proves the receipt was signed before{}; nothing was recorded "
+                    "(give --tsa-trust if the receipt is timestamped)",
+                    receiver, etsi->revoked_at, etsi_words(*etsi)));
+  }
+  return etsi;
+}
+
 Result<ReceiptImport> import(const std::string& container,
                              const std::string& receipt_path,
-                             const std::vector<std::string>& trust,
+                             const ReceiptCheckOptions& options,
                              const Identity& identity) {
   CUSTODY_TRY(identity.check_can_sign());
-  auto signed_receipt = read_signed_receipt(receipt_path, trust);
+  auto signed_receipt = read_signed_receipt(receipt_path, options.trust);
   CUSTODY_TRY(signed_receipt);
+  auto receiver_etsi = judge_receiver(*signed_receipt, options);
+  CUSTODY_TRY(receiver_etsi);
   const json& receipt = signed_receipt->receipt;
   auto log = read_custody_log(container);
   CUSTODY_TRY(log);
@@ -140,13 +176,15 @@ Result<ReceiptImport> import(const std::string& container,
   imported.receiver_subject = signed_receipt->check.signer.subject;
   imported.received_at = receipt.value("received_at", "");
   imported.package_id = receipt.value("package_id", "");
+  imported.receiver_etsi = std::move(*receiver_etsi);
   EventDraft draft;
   draft.action = "delivery-confirmed";
   draft.tool_name = "custody-log";
   draft.details = {{"package_id", imported.package_id},
                    {"receiver", imported.receiver_subject},
                    {"received_at", imported.received_at},
-                   {"receipt_sha256", *receipt_digest}};
+                   {"receipt_sha256", *receipt_digest},
+                   {"receiver_etsi", etsi_outcome(imported.receiver_etsi)}};
   auto added = append_custody_event(container, draft, &identity);
   CUSTODY_TRY(added);
   imported.event = added->sequence;
@@ -158,11 +196,11 @@ Result<ReceiptImport> import(const std::string& container,
 // JSON of the wrong shape anywhere in a receipt is corrupt input, never a crash.
 Result<ReceiptImport> import_receipt(const std::string& container,
                                      const std::string& receipt_path,
-                                     const std::vector<std::string>& trust,
+                                     const ReceiptCheckOptions& options,
                                      const Identity& identity) {
   return internal::json_errors_are_corrupt(
       fmt::format("{} is not a valid receipt", receipt_path),
-      [&] { return import(container, receipt_path, trust, identity); });
+      [&] { return import(container, receipt_path, options, identity); });
 }
 
 }  // namespace custody

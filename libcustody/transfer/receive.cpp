@@ -37,7 +37,8 @@ Result<PackedItem> record_received(const Identity& receiver,
                                    const std::string& bag,
                                    const json& item,
                                    const std::map<std::string, std::string>& payload_hashes,
-                                   const ReceiveResult& result) {
+                                   const ReceiveResult& result,
+                                   CadesOptions& cades) {
   const std::string payload = text_at(item, "/payload");
   PackedItem received;
   received.container = bag + "/" + payload;
@@ -62,8 +63,12 @@ Result<PackedItem> record_received(const Identity& receiver,
                    {"sender", result.sender_subject},
                    {"arrived_size", std::to_string(received.size)},
                    {"arrived_sha256", received.sha256}};
-  auto added = append_custody_event(received.container, draft, &receiver);
+  AppendOptions append;
+  append.cades = cades;
+  auto added = append_custody_event(received.container, draft, &receiver, append);
   CUSTODY_TRY(added);
+  // The next signature reuses this one's revocation data (one fetch for the whole receipt).
+  cades = options_after(cades, added->revocation_der, added->shortfalls, added->timestamp_problem);
   received.received_event = added->sequence;
   return received;
 }
@@ -79,8 +84,9 @@ Result<void> record_receipt(const ReceiveOptions& options,
   const std::map<std::string, std::string> payload_hashes = manifest_entries(*manifest);
   json items = json::array();
   result.items.clear();
+  CadesOptions cades = options.cades;
   for (const json& item : checked.transfer["items"]) {
-    auto received = record_received(receiver, checked.bag, item, payload_hashes, result);
+    auto received = record_received(receiver, checked.bag, item, payload_hashes, result, cades);
     CUSTODY_TRY(received);
     received->container = options.output + "/" + received->payload_name;  // once released
     items.push_back(json{{"payload", received->payload_name},
@@ -106,9 +112,14 @@ Result<void> record_receipt(const ReceiveOptions& options,
   const std::string bytes = internal::canonical_json(receipt);
   auto signature = receiver.sign_detached(bytes);
   CUSTODY_TRY(signature);
+  auto extended = extend_signature(std::move(*signature), cades);
+  CUSTODY_TRY(extended);
+  result.receipt_cades_level = extended->level;
+  result.receipt_revocation = extended->revocation;
+  result.receipt_shortfalls = extended->shortfalls;
   result.receipt_path = options.receipt;  // receive() gave it its default
   CUSTODY_TRY(internal::write_file_atomically(result.receipt_path, bytes, false));
-  CUSTODY_TRY(internal::write_file_atomically(result.receipt_path + ".p7s", *signature, false));
+  CUSTODY_TRY(internal::write_file_atomically(result.receipt_path + ".p7s", extended->der, false));
   return {};
 }
 
@@ -528,7 +539,11 @@ std::string receive_result_to_json(const ReceiveResult& result, const ReceiveOpt
            {"package", options.check.input},
            {"output", result.accepted ? json(options.output) : json()},
            {"receipt", result.accepted && !receipt.empty()
-                           ? json{{"path", receipt}, {"signature", receipt + ".p7s"}}
+                           ? json{{"path", receipt},
+                                  {"signature", receipt + ".p7s"},
+                                  {"cades_level", result.receipt_cades_level},
+                                  {"revocation", result.receipt_revocation},
+                                  {"shortfalls", result.receipt_shortfalls}}
                            : json()}},
       result, true);
 }
