@@ -5,8 +5,12 @@
 #include "common/tool_main.hpp"
 
 #include <custody/seal.hpp>
+#include <custody/transfer.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
 
 namespace custody::tools {
 namespace {
@@ -23,6 +27,60 @@ struct TimeOptions {
   bool no_revocation_fetch = false;
   bool renew = false;  // --renew: an archive time-stamp instead of a seal
 };
+
+// A received package's directory, or a package file (refused by the library with what to do).
+bool names_a_package(const std::string& path) {
+  std::error_code ignored;
+  return std::filesystem::is_directory(path, ignored) || path.ends_with(".tar") ||
+         path.ends_with(".zip") || path.ends_with(".enc.json");
+}
+
+// One renewal per container: of the container itself, or of each container of a package.
+ExitCode print_renewals(const std::string& target,
+                        const std::vector<RenewResult>& renewals,
+                        const Identity* signer,
+                        bool package,
+                        const CommonOptions& common) {
+  const auto container_of = [&](std::size_t i) {
+    return package ? fmt::format("{}/{}", target, renewals[i].container) : target;
+  };
+  if (signer == nullptr) {
+    for (const RenewResult& renewed : renewals) {
+      print_warning(k_tool, fmt::format("the \"renewed\" event {} is not signed (no --key)",
+                                        renewed.event_sequence));
+    }
+  }
+  if (common.json) {
+    if (!package) {
+      fmt::print("{}", renew_result_to_json(renewals.front(), target));
+      return ExitCode::ok;
+    }
+    nlohmann::ordered_json out{{"format", "custody-seal-renew-package-result"},
+                               {"version", 1},
+                               {"package", target},
+                               {"containers", nlohmann::ordered_json::array()}};
+    for (std::size_t i = 0; i < renewals.size(); ++i) {
+      out["containers"].push_back(
+          nlohmann::ordered_json::parse(renew_result_to_json(renewals[i], container_of(i))));
+    }
+    print_json(out);
+    return ExitCode::ok;
+  }
+  for (std::size_t i = 0; i < renewals.size() && !common.quiet; ++i) {
+    const RenewResult& renewed = renewals[i];
+    fmt::print("renewed {} (archive time-stamp {}) at {} by {}\n", container_of(i), renewed.number,
+               renewed.time, renewed.tsa_subject);
+    fmt::print(
+        "  covers   the first {} bytes of the file, sha256 {}: {} seal{}, every custody "
+        "event, tree head and time-stamp in them{}\n",
+        renewed.covered_length, renewed.covered_sha256, renewed.seals,
+        renewed.seals == 1 ? "" : "s",
+        package ? ", and the package's tag files (the sender's signature and its token)" : "");
+    fmt::print("  members  {} (what was time-stamped), {} (the RFC 3161 token)\n",
+               renewed.manifest_member, renewed.token_member);
+  }
+  return ExitCode::ok;
+}
 
 ExitCode renew(const std::string& container,
                const IdentityArguments& args,
@@ -47,30 +105,21 @@ ExitCode renew(const std::string& container,
   options.tsa_timeout = time.tsa_timeout;
   options.revocation_files = time.revocation_data;
   options.fetch_revocation = !time.no_revocation_fetch;
-  auto renewed =
-      renew_container(container, identity ? &*identity : nullptr, options, &progress, &cancel);
+  const Identity* signer = identity ? &*identity : nullptr;
+  if (names_a_package(container)) {
+    auto renewed = renew_received_package(container, signer, options, &progress, &cancel);
+    progress.finish();
+    if (!renewed) {
+      return report_error(k_tool, renewed.error());
+    }
+    return print_renewals(container, *renewed, signer, true, common);
+  }
+  auto renewed = renew_container(container, signer, options, &progress, &cancel);
   progress.finish();
   if (!renewed) {
     return report_error(k_tool, renewed.error());
   }
-  if (common.json) {
-    fmt::print("{}", renew_result_to_json(*renewed, container));
-  } else if (!common.quiet) {
-    fmt::print("renewed {} (archive time-stamp {}) at {} by {}\n", container, renewed->number,
-               renewed->time, renewed->tsa_subject);
-    fmt::print(
-        "  covers   the first {} bytes of the file, sha256 {}: {} seal{}, every custody "
-        "event, tree head and time-stamp in them\n",
-        renewed->covered_length, renewed->covered_sha256, renewed->seals,
-        renewed->seals == 1 ? "" : "s");
-    fmt::print("  members  {} (what was time-stamped), {} (the RFC 3161 token)\n",
-               renewed->manifest_member, renewed->token_member);
-  }
-  if (!identity) {
-    print_warning(k_tool, fmt::format("the \"renewed\" event {} is not signed (no --key)",
-                                      renewed->event_sequence));
-  }
-  return ExitCode::ok;
+  return print_renewals(container, {*renewed}, signer, false, common);
 }
 
 ExitCode add_timestamp(const std::string& container,

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace custody {
@@ -110,10 +111,16 @@ struct RenewOptions {
   std::vector<std::string> revocation_files;
   bool fetch_revocation = true;
   std::string tool_name = "custody-seal";  // the program named in the "renewed" event
+  // Renewing a received transfer package (renew_received_package): its id and the SHA-256 of
+  // each of its tag files, by name, stated in the archive manifest under "package" so that the
+  // time-stamp covers the sender's signature too.
+  std::string package_id;
+  std::vector<std::pair<std::string, std::string>> package_files;
 };
 
 struct RenewResult {
-  unsigned number = 0;  // 1 for the first renewal
+  std::string container;  // renew_received_package: the container's payload name, data/...
+  unsigned number = 0;    // 1 for the first renewal
   std::string manifest_member, token_member;
   std::uint64_t covered_length = 0;
   std::string covered_sha256;
@@ -146,6 +153,9 @@ struct ArchiveReport {
   TimestampCheck timestamp;  // the token over the manifest (when present and readable)
   std::string problem;       // why the manifest or the token could not be read
   std::vector<std::string> covered_members;  // the members it lists
+  // A renewal of a received package: the package's id and tag files (name, SHA-256) it states.
+  std::string package_id;
+  std::vector<std::pair<std::string, std::string>> package_files;
 };
 
 // Whether `archive` proves, with a TSA the verifier trusts, that its covered bytes existed at its

@@ -13,6 +13,7 @@
 #include <custody/error.hpp>
 #include <custody/identity.hpp>
 #include <custody/progress.hpp>
+#include <custody/seal.hpp>
 #include <custody/verdict.hpp>
 
 #include <cstdint>
@@ -235,5 +236,20 @@ Result<ReceiptImport> import_receipt(const std::string& container,
                                      const std::string& receipt_path,
                                      const ReceiptCheckOptions& options,
                                      const Identity& identity);
+
+// Renews the long-term protection of a package that custody-receive released (the directory
+// `bag`): each container in it gets an archive time-stamp (renew_container) whose manifest also
+// states the SHA-256 of every tag file of the package (the sender's signature and its token, the
+// manifests, custody/transfer.json), so the time-stamp proves the sender's signature existed then,
+// and a "renewed" event naming the package. The bag stays what custody-verify accepts as received
+// (its containers only grow). A package archive (.tar, .zip) or an encrypted package cannot grow
+// without breaking its signature and is refused (Errc::invalid_argument: receive it first), as is
+// a bag whose containers hold no "received" event of it. Stops at the first container that cannot
+// be renewed (those before keep their renewal).
+Result<std::vector<RenewResult>> renew_received_package(const std::string& bag,
+                                                        const Identity* identity,
+                                                        const RenewOptions& options,
+                                                        ProgressSink* progress = nullptr,
+                                                        const CancelToken* cancel = nullptr);
 
 }  // namespace custody

@@ -47,20 +47,51 @@ json archive_manifest(const ZipReader& zip,
                       const std::string& path,
                       const FileDigests& digests,
                       std::uint64_t covered_length,
-                      unsigned number) {
+                      unsigned number,
+                      const RenewOptions& options) {
   json members = json::array();
   for (const ZipMember& member : zip.members()) {
     members.push_back(json{{"name", member.name}, {"sha256", digests.members.at(member.name)}});
   }
-  return json{{"format", k_archive_manifest_format},
-              {"version", 1},
-              {"archive_number", number},
-              {"container", std::filesystem::path(path).filename().string()},
-              {"covered_length", covered_length},
-              {"covered_sha256", digests.prefixes.at(covered_length)},
-              {"members", members},
-              {"seals", count_seals(zip)},
-              {"renewed_at", utc_now()}};
+  json manifest{{"format", k_archive_manifest_format},
+                {"version", 1},
+                {"archive_number", number},
+                {"container", std::filesystem::path(path).filename().string()},
+                {"covered_length", covered_length},
+                {"covered_sha256", digests.prefixes.at(covered_length)},
+                {"members", members},
+                {"seals", count_seals(zip)},
+                {"renewed_at", utc_now()}};
+  if (!options.package_id.empty()) {
+    json files = json::array();
+    for (const auto& [name, sha256] : options.package_files) {
+      files.push_back(json{{"name", name}, {"sha256", sha256}});
+    }
+    manifest["package"] = json{{"package_id", options.package_id}, {"files", files}};
+  }
+  return manifest;
+}
+
+// The string `key` of a manifest object; "" when it is missing or not a string (a damaged or
+// forged manifest is reported, never thrown).
+std::string text_of(const json& object, const char* key) {
+  const auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+
+// The "package" part of a manifest, when it has one of the right shape.
+void read_package_part(const json& manifest, ArchiveReport& report) {
+  const auto package = manifest.find("package");
+  if (package == manifest.end() || !package->is_object() || !package->contains("files") ||
+      !(*package)["files"].is_array()) {
+    return;
+  }
+  report.package_id = text_of(*package, "package_id");
+  for (const json& file : (*package)["files"]) {
+    if (file.is_object()) {
+      report.package_files.emplace_back(text_of(file, "name"), text_of(file, "sha256"));
+    }
+  }
 }
 
 }  // namespace
@@ -84,19 +115,20 @@ Result<std::vector<ArchiveRead>> read_archives(const ZipReader& zip,
     CUSTODY_TRY(bytes);
     const json manifest = parse_untrusted_json(*bytes);
     read.report.manifest_readable =
-        manifest.is_object() && manifest.value("format", "") == k_archive_manifest_format &&
+        manifest.is_object() && text_of(manifest, "format") == k_archive_manifest_format &&
         manifest.contains("covered_length") && manifest["covered_length"].is_number_unsigned() &&
         manifest.contains("members") && manifest["members"].is_array();
     if (!read.report.manifest_readable) {
       read.report.problem = "the archive manifest is damaged or not a custody archive manifest";
     } else {
       read.report.covered_length = manifest["covered_length"].get<std::uint64_t>();
-      read.covered_sha256 = manifest.value("covered_sha256", "");
+      read.covered_sha256 = text_of(manifest, "covered_sha256");
       for (const json& listed : manifest["members"]) {
         if (listed.is_object()) {
-          read.report.covered_members.push_back(listed.value("name", ""));
+          read.report.covered_members.push_back(text_of(listed, "name"));
         }
       }
+      read_package_part(manifest, read.report);
     }
     if (const ZipMember* token = zip.find(archive_member_name(number, "tsr"))) {
       read.report.has_token = true;
@@ -158,7 +190,7 @@ Result<RenewResult> renew_container(const std::string& path,
   CUSTODY_TRY(digests);
   const unsigned number = internal::next_archive_number(*zip);
   const std::string bytes = internal::canonical_json(
-      internal::archive_manifest(*zip, path, *digests, covered_length, number));
+      internal::archive_manifest(*zip, path, *digests, covered_length, number, options));
 
   auto request = make_timestamp_request(bytes);
   CUSTODY_TRY(request);
@@ -198,6 +230,9 @@ Result<RenewResult> renew_container(const std::string& path,
                    {"covered_length", std::to_string(covered_length)},
                    {"covered_sha256", result.covered_sha256},
                    {"archive_timestamp_time", result.time}};
+  if (!options.package_id.empty()) {
+    draft.details["package_id"] = options.package_id;
+  }
   AppendOptions event_options;
   event_options.cades.tsa_url = options.tsa_url;
   event_options.cades.tsa_timeout = options.tsa_timeout;

@@ -59,15 +59,6 @@ struct DataObject {
   std::string sha256;
 };
 
-std::string hex_sha256(std::string_view bytes) {
-  auto hasher = Hasher::create(HashAlgorithm::sha256);
-  if (!hasher) {
-    return {};
-  }
-  hasher->update(std::as_bytes(std::span(bytes.data(), bytes.size())));
-  return hasher->finish_hex();
-}
-
 // Reads the file at `path` (read-only) block by block into `each`, and returns its SHA-256 and
 // size.
 template <typename Each>
@@ -305,7 +296,7 @@ Result<AsicResult> export_asic_e(const AsicOptions& options,
     if (!object.file.empty()) {
       CUSTODY_TRY(copy_file_member(*writer, object, progress, done, cancel));
     } else {
-      object.sha256 = hex_sha256(object.bytes);
+      object.sha256 = internal::sha256_hex_of(object.bytes);
       CUSTODY_TRY(writer->add_member(
           object.name, std::as_bytes(std::span(object.bytes.data(), object.bytes.size()))));
     }

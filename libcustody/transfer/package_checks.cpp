@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The checks of an unpacked package (custody-package(5)): what the sender's signature covers, the
 // payload declared, the sender, the facts and each item, as receive and verify make them.
+#include "chain/archive_timestamp.hpp"
 #include "core/posix_file.hpp"
 #include "core/untrusted_json.hpp"
 #include "transfer/bagit_text.hpp"
@@ -418,7 +419,62 @@ struct SenderTimestamp {
   bool present = false;
   std::optional<TimestampCheck> stamp;
   bool trusted = false;  // over the signature, by a TSA the given CAs vouch for
+  // The earliest renewal of the received package (custody-seal --renew) whose archive
+  // time-stamp, by a trusted TSA, states the signature file as it is: a later proof that the
+  // signature existed, for when the token is missing or can no longer be trusted.
+  std::string renewal_time;
+  std::string renewal_by;
+
+  // The earliest trusted time at which the signature is proven to exist, and what proves it;
+  // empty when nothing does.
+  std::pair<std::string, std::string> proof() const {
+    if (trusted) {
+      return {stamp->time,
+              fmt::format("time-stamp token {} by {}", k_token_member, stamp->tsa_subject)};
+    }
+    return {renewal_time, renewal_by};
+  }
 };
+
+// The renewals in the bag's containers that cover the sender's signature (see SenderTimestamp).
+void find_package_renewal(const PackageCheckOptions& options,
+                          const std::string& bag,
+                          const json& transfer,
+                          const std::string& signature,
+                          SenderTimestamp& time) {
+  if (options.tsa_trust.empty()) {
+    return;
+  }
+  const std::string signature_sha256 = sha256_hex_of(signature);
+  const std::string package_id = text_at(transfer, "/package_id");
+  for (const json& item : transfer["items"]) {
+    const std::string payload = text_at(item, "/payload");
+    if (!payload.starts_with("data/") || payload.find("..") != std::string::npos) {
+      continue;
+    }
+    auto zip = ZipReader::open(bag + "/" + payload);
+    auto archives = zip ? read_archives(*zip, options.tsa_trust)
+                        : Result<std::vector<ArchiveRead>>(tl::unexpected(zip.error()));
+    if (!archives) {
+      continue;  // the item's own check says what is wrong with it
+    }
+    for (const ArchiveRead& archive : *archives) {
+      const ArchiveReport& report = archive.report;
+      const bool states_signature =
+          report.package_id == package_id &&
+          std::find(report.package_files.begin(), report.package_files.end(),
+                    std::pair<std::string, std::string>(k_signature_member, signature_sha256)) !=
+              report.package_files.end();
+      if (states_signature && report.has_token && report.timestamp.imprint_matches &&
+          report.timestamp.signature_valid &&
+          (time.renewal_time.empty() || report.timestamp.time < time.renewal_time)) {
+        time.renewal_time = report.timestamp.time;
+        time.renewal_by = fmt::format("archive time-stamp {} in {} by {}", report.number, payload,
+                                      report.timestamp.tsa_subject);
+      }
+    }
+  }
+}
 
 SenderTimestamp read_sender_timestamp(const PackageCheckOptions& options,
                                       const std::string& bag,
@@ -444,15 +500,16 @@ void check_sender_validity(const PackageCheckOptions& options,
                            PackageChecker& out) {
   const std::string& expiry = check.signer.not_after;
   const bool expired = !expiry.empty() && expiry < utc_now();
-  if (expired && !(time.trusted && time.stamp->time <= expiry)) {
+  const auto [proof_time, proof_by] = time.proof();
+  if (expired && !(!proof_time.empty() && proof_time <= expiry)) {
     const std::string why = fmt::format(
         "signed by {}, whose certificate has expired (on {}), and no trusted time proves that the "
         "package was signed before ({}); its date, {}, is the sender's own claim",
         check.signer.subject, expiry,
-        !time.present   ? "it is not timestamped"
-        : !time.trusted ? "its timestamp is not checked against a TSA you trust: give "
-                          "--tsa-trust"
-                        : "its timestamp is later than the expiry",
+        !proof_time.empty() ? fmt::format("the {} is later than the expiry", proof_by)
+        : !time.present     ? std::string("it is not timestamped")
+                            : std::string("its timestamp is not checked against a TSA you trust: "
+                                              "give --tsa-trust"),
         check.signing_time.empty() ? std::string("unknown") : check.signing_time);
     if (options.accept_expired_signers) {
       out.warn("sender", why + " (accepted with --accept-expired-signers)");
@@ -463,8 +520,8 @@ void check_sender_validity(const PackageCheckOptions& options,
   }
   out.pass("sender", fmt::format("signed by {} ({}){}", check.signer.subject, check.signing_time,
                                  expired ? fmt::format("; the certificate expired on {}, after "
-                                                       "the trusted time of the signature",
-                                                       expiry)
+                                                       "the trusted time of the signature ({})",
+                                                       expiry, proof_by)
                                          : std::string()));
 }
 
@@ -523,13 +580,9 @@ void check_sender_revocation(const PackageCheckOptions& options,
                              const SenderSignature& signed_by,
                              const SenderTimestamp& time,
                              PackageChecker& out) {
-  auto validation = validate_signature(
-      signed_by.signature, signed_by.check, options.tsa_trust,
-      time.trusted ? time.stamp->time : std::string(),
-      time.trusted
-          ? fmt::format("time-stamp token {} by {}", k_token_member, time.stamp->tsa_subject)
-          : std::string(),
-      options.revocation);
+  const auto [proof_time, proof_by] = time.proof();
+  auto validation = validate_signature(signed_by.signature, signed_by.check, options.tsa_trust,
+                                       proof_time, proof_by, options.revocation);
   if (!validation) {
     out.fail("revocation", "the sender's signature cannot be read: " + validation.error().message);
     return;
@@ -552,7 +605,8 @@ void check_sender(const PackageCheckOptions& options,
   if (!signed_by) {
     return;
   }
-  const SenderTimestamp time = read_sender_timestamp(options, bag, signed_by->signature);
+  SenderTimestamp time = read_sender_timestamp(options, bag, signed_by->signature);
+  find_package_renewal(options, bag, transfer, signed_by->signature, time);
   check_sender_validity(options, signed_by->check, time, out);
   check_sender_time(options, time, out);
   check_sender_revocation(options, *signed_by, time, out);

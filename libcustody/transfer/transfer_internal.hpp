@@ -20,7 +20,9 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -48,6 +50,16 @@ inline constexpr std::array<FactField, 10> k_fact_fields{{
     {"contact_name", &TransferFacts::contact_name},
     {"contact_email", &TransferFacts::contact_email},
 }};
+
+// SHA-256 of `bytes`, lower-case hex ("" only when the hash cannot be made at all).
+inline std::string sha256_hex_of(std::string_view bytes) {
+  auto hasher = Hasher::create(HashAlgorithm::sha256);
+  if (!hasher) {
+    return {};
+  }
+  hasher->update(std::as_bytes(std::span(bytes.data(), bytes.size())));
+  return hasher->finish_hex();
+}
 
 // SHA-256 of the first `length` bytes of `path` (all of it when nullopt), as hash_file says.
 inline Result<std::string> sha256_of_file(const std::string& path,
