@@ -46,6 +46,8 @@ struct Options {
   std::string tsa;
   unsigned tsa_timeout = 30;
   bool without_images = false;
+  std::vector<std::string> report_trust;      // --trust: for the court reports inside
+  std::vector<std::string> report_tsa_trust;  // --tsa-trust
   std::vector<std::string> revocation_data;
   bool no_revocation_fetch = false;
 };
@@ -67,6 +69,15 @@ ExitCode export_asic(const Options& options, const CommonOptions& common) {
   asic.output = options.output;
   asic.overwrite = options.force;
   asic.without_images = options.without_images;
+  asic.report_trust = options.report_trust;
+  asic.report_tsa_trust = options.report_tsa_trust;
+  if (!options.without_images &&
+      !(options.report_trust.empty() && options.report_tsa_trust.empty())) {
+    return report_usage_error(k_tool,
+                              "--trust and --tsa-trust are for the court reports of "
+                              "--without-images; the containers themselves carry their seals",
+                              "add --without-images, or leave them out");
+  }
   asic.cades.tsa_url = options.tsa;
   asic.cades.tsa_timeout = options.tsa_timeout;
   asic.cades.revocation_files = options.revocation_data;
@@ -93,6 +104,12 @@ ExitCode export_asic(const Options& options, const CommonOptions& common) {
   }
   for (const std::string& shortfall : result->shortfalls) {
     print_warning(k_tool, shortfall);
+  }
+  if (options.without_images && options.report_trust.empty()) {
+    print_warning(k_tool,
+                  "the court reports inside were made without --trust: they say that the "
+                  "signers were NOT CHECKED against a CA; give --trust (and --tsa-trust) for "
+                  "reports that check them");
   }
   return ExitCode::ok;
 }
@@ -426,8 +443,18 @@ int main(int argc, char** argv) {
   app.add_option("--tsa-timeout", options.tsa_timeout, "asic-e: seconds to wait for the TSA")
       ->capture_default_str();
   app.add_flag("--without-images", options.without_images,
-               "asic-e: the custody chains only (record, log, seals, CASE/UCO), each image bound "
-               "by its digest in images.json");
+               "asic-e: the custody chains only (record, log, seals, CASE/UCO, court report), "
+               "each image bound by its digest in images.json");
+  app.add_option("--trust", options.report_trust,
+                 "asic-e --without-images: CA certificates (PEM) the court reports check the "
+                 "signers against")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  app.add_option("--tsa-trust", options.report_tsa_trust,
+                 "asic-e --without-images: CA certificates (PEM) of trusted TSAs, for the court "
+                 "reports")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
   add_revocation_data_options(app, options.revocation_data, options.no_revocation_fetch,
                               "signer's");
   app.add_flag("--no-record", options.no_record,

@@ -30,8 +30,12 @@ struct AsicOptions {
   // Without the images (too large for a portal): for each container, its custody members (the
   // acquisition record, the custody log, seals, time-stamps, archive time-stamps) under NAME/, its
   // custody chain as CASE/UCO JSON-LD (NAME/case-uco.jsonld), and images.json binding each
-  // container by its SHA-256 and size and each image by its recorded hashes.
+  // container by its SHA-256 and size and each image by its recorded hashes; and the court
+  // report of each container's verification (NAME/court-report.html), against report_trust and
+  // report_tsa_trust (without them the report says the signers and times were not checked).
   bool without_images = false;
+  std::vector<std::string> report_trust;
+  std::vector<std::string> report_tsa_trust;
   CadesOptions cades;  // cades.tsa_url is required: the signature must be B-T or better
   // Record an "exported" custody event in each container, signed by the ASiC's signer.
   bool record_events = true;

@@ -9,10 +9,12 @@
 
 #include <custody/asic.hpp>
 #include <custody/case_uco.hpp>
+#include <custody/court_report.hpp>
 #include <custody/custody_log.hpp>
 #include <custody/hash.hpp>
 #include <custody/record.hpp>
 #include <custody/text.hpp>
+#include <custody/verification.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -112,10 +114,26 @@ Result<void> copy_file_member(internal::ZipWriter& writer,
   return {};
 }
 
-// A container's custody chain without its image: custody members, CASE/UCO, and its binding.
+// The court report of the container as it is exported: its verification, recording nothing.
+Result<std::string> court_report_of(const std::string& path,
+                                    const std::string& base,
+                                    const AsicOptions& options,
+                                    const CancelToken* cancel) {
+  VerifyOptions verify;
+  verify.trust_files = options.report_trust;
+  verify.tsa_trust_files = options.report_tsa_trust;
+  auto report = verify_container({path}, verify, nullptr, cancel);
+  CUSTODY_TRY(report);
+  return court_report_html(*report, base);
+}
+
+// A container's custody chain without its image: custody members, CASE/UCO, the court report
+// and its binding.
 Result<void> add_chain_objects(const std::string& path,
                                const std::string& base,
                                const std::string& scratch,
+                               const AsicOptions& options,
+                               const CancelToken* cancel,
                                std::vector<DataObject>& objects,
                                json& images) {
   auto zip = internal::ZipReader::open(path);
@@ -133,6 +151,9 @@ Result<void> add_chain_objects(const std::string& path,
   auto jsonld = internal::read_small_file(jsonld_path, k_small_member_limit);
   CUSTODY_TRY(jsonld);
   objects.push_back({base + "/case-uco.jsonld", {}, std::move(*jsonld), {}});
+  auto report = court_report_of(path, base, options, cancel);
+  CUSTODY_TRY(report);
+  objects.push_back({base + "/court-report.html", {}, std::move(*report), {}});
   // The image is bound by the container's own digest and the hashes recorded at acquisition.
   auto file =
       stream_file(path, nullptr, [](std::span<const std::byte>) -> Result<void> { return {}; });
@@ -256,8 +277,8 @@ Result<AsicResult> export_asic_e(const AsicOptions& options,
   if (options.without_images) {
     json images = json::array();
     for (const std::string& path : options.containers) {
-      CUSTODY_TRY(
-          add_chain_objects(path, fs::path(path).filename().string(), scratch, objects, images));
+      CUSTODY_TRY(add_chain_objects(path, fs::path(path).filename().string(), scratch, options,
+                                    cancel, objects, images));
     }
     objects.push_back(
         {"images.json",

@@ -79,8 +79,19 @@ jq -e '.checks[] | select(.subject == "extra.txt") | .result == "fail"' stdout >
 
 # Without the images: the custody chain, the image bound by its digests.
 run "$EXPORT" before.aff4 --format asic-e -o chain.asice "${signer[@]}" --tsa "$TSA_URL" \
+  --without-images --no-record "${trusted[@]}"
+expect_rc 0
+unzip -p chain.asice before.aff4/court-report.html >report.html
+grep -q 'INTACT' report.html || fail "the court report inside does not give the verdict"
+grep -q 'NOT INTACT' report.html && fail "the court report inside says NOT INTACT"
+run "$EXPORT" before.aff4 --format asic-e -o untrusted.asice "${signer[@]}" --tsa "$TSA_URL" \
   --without-images --no-record
 expect_rc 0
+expect_stderr "the court reports inside were made without --trust"
+run "$EXPORT" before.aff4 --format asic-e -o images.asice "${signer[@]}" --tsa "$TSA_URL" \
+  --no-record "${trusted[@]}"
+expect_rc 64
+expect_stderr "--trust and --tsa-trust are for the court reports of --without-images"
 unzip -p chain.asice images.json >images.json
 [ "$(jq -r '.containers[0].sha256' images.json)" = "$(sha256sum before.aff4 | cut -d' ' -f1)" ] ||
   fail "images.json does not bind the container by its SHA-256"
@@ -89,6 +100,7 @@ unzip -p chain.asice images.json >images.json
 unzip -Z1 chain.asice >names.txt  # into a file: grep -q would end a pipe early (pipefail)
 grep -qx 'before.aff4/custody/seal-1.p7s' names.txt || fail "the seal is not carried"
 grep -qx 'before.aff4/case-uco.jsonld' names.txt || fail "no CASE/UCO"
+grep -qx 'before.aff4/court-report.html' names.txt || fail "no court report"
 run "$VERIFY" chain.asice "${trusted[@]}"
 expect_rc 0
 
