@@ -530,7 +530,11 @@ void check_sender_time(const PackageCheckOptions& options,
                        const SenderTimestamp& time,
                        PackageChecker& out) {
   const std::optional<TimestampCheck>& stamp = time.stamp;
-  if (!time.present) {
+  if (!time.present && !time.renewal_time.empty()) {
+    out.pass("time", fmt::format("signed by {} at the latest (the package has no token of its "
+                                 "own; proven by {})",
+                                 time.renewal_time, time.renewal_by));
+  } else if (!time.present) {
     out.warn("time", "the sender's signature is not timestamped: its time is the sender's claim");
   } else if (!stamp || !stamp->imprint_matches) {
     out.fail("time", "the timestamp is not over the sender's signature");

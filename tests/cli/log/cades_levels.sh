@@ -159,6 +159,9 @@ expect_rc 65
 expect_stderr "whose certificate was revoked on"
 expect_stderr "nothing was recorded"
 [ "$(sha256sum <three.aff4)" = "$before" ] || fail "a revoked receiver's receipt was recorded"
+import_receipt three.aff4 recv3.receipt.json --online --json
+expect_rc 65
+expect_json custody-error
 import_receipt three.aff4 recv3.receipt.json --json
 expect_rc 0
 jq -e '.receiver_etsi | .indication == "INDETERMINATE" and .sub_indication == "TRY_LATER"' \

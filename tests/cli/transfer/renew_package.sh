@@ -33,6 +33,9 @@ expect_rc 64
 expect_stderr "is a package file, which cannot grow without breaking the sender's signature"
 expect_stderr "receive it (custody-receive), then renew the directory"
 [ "$(sha256sum <img.tar)" = "$before" ] || fail "the refused package file changed"
+run "$SEAL" img.tar --renew --tsa "$TSA_URL" --key keys/witness.key --cert keys/witness.pem --json
+expect_rc 64
+expect_json custody-error
 mkdir unreceived
 tar -xf img.tar -C unreceived
 bag=$(find unreceived -name bagit.txt -printf '%h\n')
@@ -67,6 +70,7 @@ run "$VERIFY" recv-img "${checks[@]}" --online
 expect_rc 0
 expect_stdout "INTACT: received transfer package recv-img"
 expect_stdout "archive time-stamp 1 in data/img.aff4"
+expect_stdout "(the package has no token of its own; proven by archive time-stamp 1 in data/img.aff4"
 expect_stdout "[ETSI EN 319 102-1: TOTAL-PASSED]"
 run "$VERIFY" recv-other "${checks[@]}" --online
 expect_rc 1
