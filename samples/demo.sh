@@ -222,7 +222,7 @@ else
   echo "(skipped: needs softhsm2 and opensc)"
 fi
 
-step "17. Signatures a foreign court's validator accepts: CAdES B-LT, a revoked signer caught, ASiC-E"
+step "17. Signatures a foreign court's validator accepts: CAdES B-LT, a revoked signer caught, ASiC-E, a renewal"
 if command -v python3 >/dev/null; then
   # A TEST CA with an OCSP responder and a CRL server on this machine only, and the test TSA.
   cleanup_hooks=()
@@ -256,6 +256,11 @@ if command -v python3 >/dev/null; then
     --by-key pki/good.key --by-cert pki/good.pem --by-chain pki/ca.pem --tsa "$tsa_url"
   show custody-verify evidence/DEMO-2026-17.asice --trust keys/ca.pem --trust pki/ca.pem \
     --tsa-trust tsa/tsa-ca.pem
+  # The receiving authority keeps the package of step 13 for years: a renewal time-stamps each
+  # container and the sender's signature, which then stays proven after the sender's
+  # certificate expires or is revoked.
+  show custody-seal received --renew --tsa "$tsa_url" --key keys/witness.key --cert keys/witness.pem
+  show custody-verify received --trust keys/ca.pem --tsa-trust tsa/tsa-ca.pem
   kill "$tsa_pid" 2>/dev/null
   stop_ocsp
   stop_crl_server
