@@ -179,6 +179,10 @@ struct LogCheck {
   bool summary = false;  // sums up the log (the whole log, a saved head): shown even when it passes
 };
 
+// The subject of the not_checked line verify_custody_log adds for a log with signatures: it does
+// not judge whether the signers were revoked (custody-verify does, with renewals and --online).
+inline constexpr const char* k_log_revocation_subject = "revocation";
+
 struct LogVerification {
   CustodyLog log;
   std::vector<LogCheck> checks;

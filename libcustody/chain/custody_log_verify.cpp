@@ -222,6 +222,31 @@ void check_volume(Checker& out, const CustodyLog& log) {
 
 }  // namespace
 
+namespace {
+
+// Whether the signers were revoked is judged by custody-verify, with the archive time-stamps that
+// may prove a signature came first and, on request, online; this check does not judge it, and
+// says so rather than let INTACT imply it.
+void add_revocation_not_checked(LogVerification& verification) {
+  const CustodyLog& log = verification.log;
+  const bool any_signed =
+      std::any_of(log.events.begin(), log.events.end(),
+                  [](const LoggedEvent& event) { return event.signature.has_value(); }) ||
+      std::any_of(log.heads.begin(), log.heads.end(),
+                  [](const LoggedHead& head) { return head.signature.has_value(); });
+  if (any_signed) {
+    verification.checks.push_back(
+        LogCheck{k_log_revocation_subject, Verdict::not_checked,
+                 fmt::format("the signers' revocation is not checked here; custody-verify {} "
+                             "judges it (ETSI EN 319 102-1: the signatures' own data, renewals, "
+                             "and --online)",
+                             log.path),
+                 true});
+  }
+}
+
+}  // namespace
+
 Result<LogVerification> verify_custody_log(const std::string& path,
                                            const std::vector<std::string>& trust_files,
                                            const std::vector<std::string>& tsa_trust_files,
@@ -243,6 +268,7 @@ Result<LogVerification> verify_custody_log(const std::string& path,
                                 logged.heads.size(), logged.heads.size() == 1 ? "" : "s",
                                 logged.heads.empty() ? "" : logged.heads.back().root_sha256));
   }
+  add_revocation_not_checked(verification);
   verification.intact = none_failed(verification.checks);
   return verification;
 }

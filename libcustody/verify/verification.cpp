@@ -596,6 +596,9 @@ void add_custody_log_checks(const LogVerification& log, VerificationReport& repo
     if (check.verdict == Verdict::pass && check.subject != "log") {
       continue;
     }
+    if (check.subject == k_log_revocation_subject) {
+      continue;  // judged here, by add_log_signer_revocation
+    }
     report.checks.push_back(make_check(CheckKind::custody_log,
                                        check.subject == "log" ? "custody log" : check.subject,
                                        check.verdict, check.detail));

@@ -76,6 +76,12 @@ expect_stdout "warning: custody log event 2: signed by Later Revoked Signer on"
 grep -q 'event 3: signed by' stdout && fail "the time-stamped event was not passed: $(cat stdout)"
 grep -q 'tree head 3: signed by' stdout && fail "the time-stamped head was not passed"
 
+# custody-log verify does not judge revocation, and says so.
+run "$LOG" verify img.aff4 "${trusted[@]}"
+expect_rc 0
+expect_stdout "NOT CHECKED  revocation"
+expect_stdout "the signers' revocation is not checked here; custody-verify img.aff4 judges it"
+
 # --- A revoked signer records nothing (the status is asked before anything is written). ---
 before=$(sha256sum <img.aff4)
 add_by revoked-later --tsa "$TSA_URL"
