@@ -27,6 +27,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <random>
 #include <regex>
 #include <set>
 #include <span>
@@ -225,6 +227,27 @@ Result<void> check_inputs(const AsicOptions& options) {
   return {};
 }
 
+// The file the ASiC-E is written into before it is renamed to its name: a new file (O_EXCL) under
+// a random name beside the output. Never an existing file at a predictable name, which another
+// user, or a stale interrupted run, could have made a link to the evidence: opening it would
+// truncate the evidence and copy it into itself.
+Result<std::pair<std::string, internal::ZipWriter>> create_partial(const std::string& output) {
+  std::random_device entropy;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    std::string partial = fmt::format("{}.partial-{:08x}", output, entropy());
+    auto writer = internal::ZipWriter::create(partial, false);
+    if (writer) {
+      return std::pair<std::string, internal::ZipWriter>(std::move(partial), std::move(*writer));
+    }
+    if (writer.error().code != Errc::already_exists) {
+      return tl::unexpected(writer.error());
+    }
+  }
+  return make_error(
+      Errc::io_error,
+      fmt::format("cannot create a new file beside {}: every name tried exists", output));
+}
+
 // Records the export in each container's custody log; a container that cannot take it is named.
 // The events are signed at the export signature's level, with its revocation data.
 void record_exports(const AsicOptions& options,
@@ -297,9 +320,10 @@ Result<AsicResult> export_asic_e(const AsicOptions& options,
                                   objects.size() + 3, k_dss_entry_limit));
   }
 
-  const std::string partial = options.output + ".partial";
-  auto writer = internal::ZipWriter::create(partial, true);
-  CUSTODY_TRY(writer);
+  auto created = create_partial(options.output);
+  CUSTODY_TRY(created);
+  const std::string partial = created->first;
+  std::optional<internal::ZipWriter> writer(std::move(created->second));
   struct PartialRemover {
     std::string path;
     bool keep = false;

@@ -109,5 +109,17 @@ run "$EXPORT" disk1.aff4 --format asic-e -o down.asice "${signer[@]}" --tsa http
   --tsa-timeout 2
 expect_rc 74
 expect_stderr "nothing was written"
-[ ! -e down.asice ] && [ ! -e down.asice.partial ] || fail "a failed export left a file"
+ls down.asice* >left.txt 2>/dev/null || true
+[ ! -s left.txt ] || fail "a failed export left a file: $(cat left.txt)"
+
+# A link planted where the file being written could be (the name of an earlier version's partial
+# file) never leads the export into the evidence: it used to truncate disk1.aff4 and copy it into
+# itself without end.
+before=$(sha256sum <disk1.aff4)
+ln -s disk1.aff4 planted.asice.partial
+run timeout 60 "$EXPORT" disk1.aff4 --format asic-e -o planted.asice "${signer[@]}" \
+  --tsa "$TSA_URL" --no-record
+expect_rc 0
+[ "$(sha256sum <disk1.aff4)" = "$before" ] || fail "the export wrote into the evidence"
+[ -L planted.asice.partial ] || fail "the planted link was touched"
 exit 0
