@@ -73,6 +73,10 @@ CadesOptions options_after(const CadesOptions& options,
                            const std::vector<std::string>& revocation_der,
                            const std::vector<std::string>& shortfalls,
                            const std::string& timestamp_problem);
+inline CadesOptions options_after(const CadesOptions& options, const CadesSignature& earlier) {
+  return options_after(options, earlier.revocation_der, earlier.shortfalls,
+                       earlier.timestamp_problem);
+}
 
 // The standard words of EN 319 102-1 for one signature, beside our plain-language verdict.
 struct EtsiValidation {

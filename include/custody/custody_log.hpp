@@ -115,6 +115,13 @@ struct AppendResult {
   std::vector<std::string> shortfalls;      // why the level is lower than B-LT, with a TSA
 };
 
+// The CAdES options of the signer's next signature in the same step, after this append
+// (options_after in cades.hpp).
+inline CadesOptions options_after(const CadesOptions& options, const AppendResult& earlier) {
+  return options_after(options, earlier.revocation_der, earlier.shortfalls,
+                       earlier.timestamp_problem);
+}
+
 // Appends one event to the log of `path`: an AFF4 container, or a standalone log file. With an
 // identity the event and the tree head are signed; without one (a tool recording its own event
 // when no key was given) they are recorded unsigned, and verification says so.

@@ -72,13 +72,6 @@ json archive_manifest(const ZipReader& zip,
   return manifest;
 }
 
-// The string `key` of a manifest object; "" when it is missing or not a string (a damaged or
-// forged manifest is reported, never thrown).
-std::string text_of(const json& object, const char* key) {
-  const auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
-}
-
 // The "package" part of a manifest, when it has one of the right shape.
 void read_package_part(const json& manifest, ArchiveReport& report) {
   const auto package = manifest.find("package");
@@ -86,10 +79,10 @@ void read_package_part(const json& manifest, ArchiveReport& report) {
       !(*package)["files"].is_array()) {
     return;
   }
-  report.package_id = text_of(*package, "package_id");
+  report.package_id = text_at(*package, "/package_id");
   for (const json& file : (*package)["files"]) {
     if (file.is_object()) {
-      report.package_files.emplace_back(text_of(file, "name"), text_of(file, "sha256"));
+      report.package_files.emplace_back(text_at(file, "/name"), text_at(file, "/sha256"));
     }
   }
 }
@@ -115,17 +108,17 @@ Result<std::vector<ArchiveRead>> read_archives(const ZipReader& zip,
     CUSTODY_TRY(bytes);
     const json manifest = parse_untrusted_json(*bytes);
     read.report.manifest_readable =
-        manifest.is_object() && text_of(manifest, "format") == k_archive_manifest_format &&
+        manifest.is_object() && text_at(manifest, "/format") == k_archive_manifest_format &&
         manifest.contains("covered_length") && manifest["covered_length"].is_number_unsigned() &&
         manifest.contains("members") && manifest["members"].is_array();
     if (!read.report.manifest_readable) {
       read.report.problem = "the archive manifest is damaged or not a custody archive manifest";
     } else {
       read.report.covered_length = manifest["covered_length"].get<std::uint64_t>();
-      read.covered_sha256 = text_of(manifest, "covered_sha256");
+      read.covered_sha256 = text_at(manifest, "/covered_sha256");
       for (const json& listed : manifest["members"]) {
         if (listed.is_object()) {
-          read.report.covered_members.push_back(text_of(listed, "name"));
+          read.report.covered_members.push_back(text_at(listed, "/name"));
         }
       }
       read_package_part(manifest, read.report);

@@ -138,16 +138,9 @@ Result<Signatures> sign_event_and_head(const std::string& event_bytes,
   CUSTODY_TRY(event_signature);
   auto head_signature = identity.sign_detached(head_bytes);
   CUSTODY_TRY(head_signature);
-  if (options.cades.tsa_url.empty() && options.cades.revocation_files.empty() &&
-      options.cades.revocation_der.empty()) {
-    result.signature_level = "B-B";
-    return Signatures{std::move(*event_signature), std::move(*head_signature)};
-  }
   auto event = extend_signature(std::move(*event_signature), options.cades);
   CUSTODY_TRY(event);
-  auto head = extend_signature(std::move(*head_signature),
-                               options_after(options.cades, event->revocation_der,
-                                             event->shortfalls, event->timestamp_problem));
+  auto head = extend_signature(std::move(*head_signature), options_after(options.cades, *event));
   CUSTODY_TRY(head);
   result.signature_level = event->level;
   result.revocation = event->revocation;

@@ -211,8 +211,7 @@ Result<SealResult> seal_container(const std::string& path,
                      {"sealed_sha256", result.sealed_sha256}};
     // Its signatures reach the seal's level with the seal's revocation data, nothing fetched again.
     AppendOptions event_options;
-    event_options.cades = options_after(cades, extended->revocation_der, extended->shortfalls,
-                                        extended->timestamp_problem);
+    event_options.cades = options_after(cades, *extended);
     auto event = internal::add_custody_event(*writer, path, draft, &identity, event_options);
     CUSTODY_TRY(event);
     result.event_sequence = event->sequence;

@@ -68,4 +68,15 @@ auto json_errors_are_corrupt(std::string_view what, Body&& body) -> decltype(bod
   }
 }
 
+// A text member of an outside JSON object at `pointer` ("/a/b"), or "" when it is missing or not
+// a string: JSON of the wrong shape is reported by its reader, never thrown.
+inline std::string text_at(const nlohmann::json& value, const char* pointer) {
+  const nlohmann::json::json_pointer where(pointer);
+  if (!value.is_object() || !value.contains(where)) {
+    return {};
+  }
+  const nlohmann::json& found = value.at(where);
+  return found.is_string() ? found.get<std::string>() : std::string();
+}
+
 }  // namespace custody::internal

@@ -256,8 +256,7 @@ void record_exports(const AsicOptions& options,
                     const std::vector<DataObject>& objects,
                     AsicResult& result) {
   AppendOptions append;
-  append.cades = options_after(options.cades, export_signature.revocation_der,
-                               export_signature.shortfalls, export_signature.timestamp_problem);
+  append.cades = options_after(options.cades, export_signature);
   for (const std::string& path : options.containers) {
     EventDraft draft;
     draft.action = "exported";

@@ -307,7 +307,7 @@ Result<std::pair<std::uint64_t, std::string>> record_packaged(const std::string&
   append.cades = cades;
   auto added = append_custody_event(container, draft, &sender, append);
   CUSTODY_TRY(added);
-  cades = options_after(cades, added->revocation_der, added->shortfalls, added->timestamp_problem);
+  cades = options_after(cades, *added);
   auto proof = make_inclusion_proof(container, added->sequence);
   CUSTODY_TRY(proof);
   return std::pair{added->sequence, std::move(*proof)};

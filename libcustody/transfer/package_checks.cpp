@@ -25,16 +25,6 @@ namespace custody::internal {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// A text member of an outside JSON object, or "" when it is missing or not a string.
-std::string text_at(const json& value, const char* pointer) {
-  const json::json_pointer where(pointer);
-  if (!value.is_object() || !value.contains(where)) {
-    return {};
-  }
-  const json& found = value.at(where);
-  return found.is_string() ? found.get<std::string>() : std::string();
-}
-
 // A BagIt manifest's lines, "DIGEST  NAME", in order (NAME as written, percent-encoded; a CR
 // before the LF, which BagIt allows, is not part of it).
 std::vector<std::pair<std::string, std::string>> manifest_lines(const std::string& text) {

@@ -68,7 +68,7 @@ Result<PackedItem> record_received(const Identity& receiver,
   auto added = append_custody_event(received.container, draft, &receiver, append);
   CUSTODY_TRY(added);
   // The next signature reuses this one's revocation data (one fetch for the whole receipt).
-  cades = options_after(cades, added->revocation_der, added->shortfalls, added->timestamp_problem);
+  cades = options_after(cades, *added);
   received.received_event = added->sequence;
   return received;
 }

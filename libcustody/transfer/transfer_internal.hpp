@@ -4,6 +4,8 @@
 // recorded, and the steps of checking one (custody-package(5)).
 #pragma once
 
+#include "core/untrusted_json.hpp"  // text_at
+
 #include <custody/error.hpp>
 #include <custody/hash.hpp>
 #include <custody/identity.hpp>
@@ -112,9 +114,6 @@ void add_revocation_check(const EtsiValidation& etsi,
                           const std::string& who,
                           const std::string& what,
                           PackageChecker& out);
-
-// A text member of an outside JSON object, or "" when it is missing or not a string.
-std::string text_at(const nlohmann::json& value, const char* pointer);
 
 // A BagIt manifest's lines, "DIGEST  NAME", in order (NAME as written, percent-encoded; a CR
 // before the LF, which BagIt allows, is not part of it).
