@@ -230,7 +230,9 @@ int main(int argc, char** argv) {
                      "  custody-seal disk1.aff4 --key examiner.key --cert examiner.pem\n"
                      "  custody-seal disk1.aff4 --key witness.p12 --passphrase-prompt\n"
                      "  custody-verify disk1.aff4 --trust lab-ca.pem");
-  app.add_option("CONTAINER", container, "The AFF4 container to seal")->required();
+  app.add_option("CONTAINER", container,
+                 "The AFF4 container to seal (with --renew: or a received package's directory)")
+      ->required();
   add_identity_options(app, identity, "");
   add_signer_trust_option(app, identity);
   TimeOptions time;
@@ -249,6 +251,8 @@ int main(int argc, char** argv) {
   add_revocation_data_options(app, time.revocation_data, time.no_revocation_fetch, "signer's");
   app.add_flag("--renew", time.renew,
                "Renew the container's long-term protection: an archive time-stamp (--tsa) over "
-               "every seal, event, tree head and time-stamp so far; --key signs its event");
+               "every seal, event, tree head and time-stamp so far; --key signs its event. For a "
+               "package custody-receive released, every container in it, and the package's "
+               "signature too");
   return run_tool(app, argc, argv, [&] { return run(container, identity, time, common); });
 }
