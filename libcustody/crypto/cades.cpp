@@ -39,59 +39,132 @@ std::string signer_name(X509* cert) {
   return common_name(internal::name_text(X509_get_subject_name(cert)));
 }
 
-tl::unexpected<Error> revoked_signer(X509* cert, const CertificateStatus& status) {
-  Error error{
-      Errc::invalid_argument,
-      fmt::format("the certificate of {} was revoked on {} ({}); a signature made with "
-                  "it would not be accepted",
-                  signer_name(cert), status.revoked_at, internal::describe_status_source(status)),
-      {},
-      {},
-      0,
-      "nothing was signed or changed; sign with a certificate that is not revoked"};
+// One certificate of the signer's chain whose revocation status a validator needs: each but a
+// self-signed root (a trust anchor is trusted as it is), with what is known of its status.
+struct ChainLink {
+  X509* cert = nullptr;
+  X509* issuer = nullptr;  // null: its issuer's certificate is not in the signature
+  bool is_signer = false;
+  std::string ca_name;  // the CA's common name; empty for the signer
+  std::vector<CertificateStatus> statuses;
+
+  std::string label() const {
+    return is_signer ? "the signer's certificate" : "the certificate of CA " + ca_name;
+  }
+  // Starts the words about this link's missing status: "no revocation data (B-LT) for CA X: ".
+  std::string shortfall_prefix() const {
+    return is_signer ? "no revocation data (B-LT): "
+                     : fmt::format("no revocation data (B-LT) for CA {}: ", ca_name);
+  }
+};
+
+std::vector<ChainLink> chain_links(const internal::SignerCertificates& certs) {
+  std::vector<ChainLink> links;
+  const std::size_t end = certs.ends_at_root ? certs.chain.size() - 1 : certs.chain.size();
+  for (std::size_t i = 0; i < end; ++i) {
+    ChainLink link;
+    link.cert = certs.chain[i].get();
+    link.issuer = i + 1 < certs.chain.size() ? certs.chain[i + 1].get() : nullptr;
+    link.is_signer = i == 0;
+    if (!link.is_signer) {
+      link.ca_name = signer_name(link.cert);
+    }
+    links.push_back(std::move(link));
+  }
+  return links;
+}
+
+bool complete(const std::vector<ChainLink>& links) {
+  return !links.empty() && std::all_of(links.begin(), links.end(), [](const ChainLink& link) {
+    return !link.statuses.empty();
+  });
+}
+
+tl::unexpected<Error> revoked_certificate(const ChainLink& link, const CertificateStatus& status) {
+  const std::string whose =
+      link.is_signer
+          ? fmt::format("the certificate of {}", signer_name(link.cert))
+          : fmt::format("the certificate of CA {}, which vouches for the signer,", link.ca_name);
+  Error error{Errc::invalid_argument,
+              fmt::format("{} was revoked on {} ({}); a signature made with it would not be "
+                          "accepted",
+                          whose, status.revoked_at, internal::describe_status_source(status)),
+              {},
+              {},
+              0,
+              "nothing was signed or changed; sign with a certificate that is not revoked"};
   return tl::unexpected(std::move(error));
 }
 
-// One piece of revocation data given at signing, checked to be about the signer. `origin` names
-// it in errors.
-Result<CertificateStatus> status_about_signer(const std::string& data,
-                                              const std::string& origin,
-                                              X509* cert,
-                                              X509* issuer) {
-  if (issuer == nullptr) {
+// One piece of revocation data given at signing, filed under the certificate of the chain it is
+// about. `origin` names it in errors.
+Result<void> add_given_status(const std::string& data,
+                              const std::string& origin,
+                              std::vector<ChainLink>& links) {
+  std::optional<Error> first_problem;
+  for (ChainLink& link : links) {
+    if (link.issuer == nullptr) {
+      continue;
+    }
+    auto status = internal::status_from_data(data, link.cert, link.issuer);
+    if (status) {
+      link.statuses.push_back(std::move(*status));
+      return {};
+    }
+    if (!first_problem) {
+      first_problem = status.error();  // about the signer first: the likeliest intent
+    }
+  }
+  if (!first_problem) {
     return make_error(Errc::invalid_argument,
                       fmt::format("cannot use the revocation data {}: the certificate of the "
                                   "signer's issuer is not in the signature; give it with --chain",
                                   origin));
   }
-  auto status = internal::status_from_data(data, cert, issuer);
-  if (!status) {
-    Error error = status.error();
-    error.message = fmt::format("the revocation data {}: {}", origin, error.message);
-    return tl::unexpected(std::move(error));
-  }
-  return status;
+  first_problem->message =
+      fmt::format("the revocation data {}: {}", origin, first_problem->message);
+  return tl::unexpected(std::move(*first_problem));
 }
 
-// The revocation files of an offline lab and the data already in hand, each checked to be about
-// the signer.
-Result<std::vector<CertificateStatus>> statuses_given(const CadesOptions& options,
-                                                      X509* cert,
-                                                      X509* issuer) {
-  std::vector<CertificateStatus> statuses;
+// The revocation files of an offline lab and the data already in hand, each filed under the
+// certificate it is about.
+Result<void> add_given_statuses(const CadesOptions& options, std::vector<ChainLink>& links) {
   for (const std::string& path : options.revocation_files) {
     auto data = internal::read_small_file(path, k_max_revocation_file);
     CUSTODY_TRY(data);
-    auto status = status_about_signer(*data, path, cert, issuer);
-    CUSTODY_TRY(status);
-    statuses.push_back(std::move(*status));
+    CUSTODY_TRY(add_given_status(*data, path, links));
   }
   for (const std::string& der : options.revocation_der) {
-    auto status = status_about_signer(der, "in hand", cert, issuer);
-    CUSTODY_TRY(status);
-    statuses.push_back(std::move(*status));
+    CUSTODY_TRY(add_given_status(der, "in hand", links));
   }
-  return statuses;
+  return {};
+}
+
+// B-LT: asks the network for the status of one certificate of the chain. A revoked one is
+// refused; one that cannot be had costs the level, said in `shortfalls`.
+Result<void> fetch_link_status(ChainLink& link,
+                               unsigned timeout_seconds,
+                               std::vector<std::string>& shortfalls) {
+  if (link.issuer == nullptr) {
+    shortfalls.push_back(link.shortfall_prefix() +
+                         fmt::format("the certificate of {} is not in the signature (give it "
+                                     "with --chain)",
+                                     link.is_signer ? "the signer's issuer" : "its issuer"));
+    return {};
+  }
+  auto fetched = internal::fetch_status(link.cert, link.issuer, timeout_seconds);
+  if (!fetched) {
+    shortfalls.push_back(link.shortfall_prefix() + fetched.error().message);
+  } else if (fetched->kind == CertificateStatus::Kind::revoked) {
+    return revoked_certificate(link, *fetched);
+  } else if (fetched->kind == CertificateStatus::Kind::unknown) {
+    // Proves nothing either way: a validator would still have to ask.
+    shortfalls.push_back(link.shortfall_prefix() +
+                         fmt::format("{} does not know {}", fetched->issuer, link.label()));
+  } else {
+    link.statuses.push_back(std::move(*fetched));
+  }
+  return {};
 }
 
 std::string status_words(const CertificateStatus& status) {
@@ -104,6 +177,11 @@ std::string status_words(const CertificateStatus& status) {
       break;
   }
   return "unknown to the responder";
+}
+
+// "CA X: " before the words about a CA of the chain; nothing before the signer's.
+std::string link_prefix(const ChainLink& link) {
+  return link.is_signer ? std::string() : fmt::format("CA {}: ", link.ca_name);
 }
 
 // Adds the signature time-stamp (B-T). A TSA that fails costs the level, never the signature.
@@ -126,20 +204,27 @@ Result<void> add_signature_timestamp(const CadesOptions& options, CadesSignature
   return {};
 }
 
-// B-LT: the statuses into SignedData.crls (B-B stays B-B: revocation data without a proof of
-// existence is no level of its own).
-Result<void> embed_statuses(const std::vector<CertificateStatus>& statuses,
-                            CadesSignature& signature) {
+// The statuses into SignedData.crls: B-LT once every certificate of the chain has one (B-B stays
+// B-B: revocation data without a proof of existence is no level of its own).
+Result<void> embed_statuses(const std::vector<ChainLink>& links, CadesSignature& signature) {
+  std::vector<CertificateStatus> statuses;
+  for (const ChainLink& link : links) {
+    for (const CertificateStatus& status : link.statuses) {
+      // "CRL of T by X: not revoked", "OCSP response of T by Y: CA Z not revoked".
+      signature.revocation.push_back(fmt::format(
+          "{}: {}{}", internal::describe_status_source(status),
+          link.is_signer ? "" : fmt::format("CA {} ", link.ca_name), status_words(status)));
+      signature.revocation_der.push_back(status.der);
+      statuses.push_back(status);
+    }
+  }
   auto embedded = internal::embed_revocation_data(signature.der, statuses);
   CUSTODY_TRY(embedded);
   signature.der = std::move(*embedded);
-  for (const CertificateStatus& status : statuses) {
-    signature.revocation.push_back(
-        fmt::format("{}: {}", internal::describe_status_source(status), status_words(status)));
-    signature.revocation_der.push_back(status.der);
-  }
   if (signature.level == "B-T") {
-    signature.level = "B-LT";
+    if (complete(links)) {
+      signature.level = "B-LT";
+    }
   } else {
     signature.shortfalls.push_back(
         "the revocation data is embedded, but without a signature time-stamp the signature "
@@ -160,15 +245,15 @@ Result<CadesSignature> extend_signature(std::string cms_der, const CadesOptions&
   CUSTODY_TRY(cms);
   auto certs = internal::signer_certificates(cms->get());
   CUSTODY_TRY(certs);
-  X509* cert = certs->signer.get();
-  X509* issuer = certs->issuer.get();
+  std::vector<ChainLink> links = chain_links(*certs);
 
-  // Files first: a revoked signer is refused before anything asks the network.
-  auto statuses = statuses_given(options, cert, issuer);
-  CUSTODY_TRY(statuses);
-  for (const CertificateStatus& status : *statuses) {
-    if (status.kind == CertificateStatus::Kind::revoked) {
-      return revoked_signer(cert, status);
+  // Files first: a revoked signer (or CA) is refused before anything asks the network.
+  CUSTODY_TRY(add_given_statuses(options, links));
+  for (const ChainLink& link : links) {
+    for (const CertificateStatus& status : link.statuses) {
+      if (status.kind == CertificateStatus::Kind::revoked) {
+        return revoked_certificate(link, status);
+      }
     }
   }
   if (!options.earlier_tsa_problem.empty()) {
@@ -177,33 +262,26 @@ Result<CadesSignature> extend_signature(std::string cms_der, const CadesOptions&
     CUSTODY_TRY(add_signature_timestamp(options, signature));
   }
   const bool timestamped = signature.level == "B-T";
-  if (statuses->empty() && timestamped && options.fetch_revocation) {
-    if (certs->self_signed) {
-      signature.shortfalls.push_back(
-          "no revocation data (B-LT): the signer's certificate is self-signed, so no CA "
-          "publishes its status");
-    } else if (issuer == nullptr) {
-      signature.shortfalls.push_back(
-          "no revocation data (B-LT): the certificate of the signer's issuer is not in the "
-          "signature (give it with --chain)");
-    } else if (auto fetched = internal::fetch_status(cert, issuer, options.fetch_timeout)) {
-      if (fetched->kind == CertificateStatus::Kind::revoked) {
-        return revoked_signer(cert, *fetched);
-      }
-      if (fetched->kind == CertificateStatus::Kind::unknown) {
-        // Proves nothing either way: a validator would still have to ask.
-        signature.shortfalls.push_back(
-            fmt::format("no revocation data (B-LT): {} does not know the signer's certificate",
-                        fetched->issuer));
-      } else {
-        statuses->push_back(std::move(*fetched));
-      }
-    } else {
-      signature.shortfalls.push_back("no revocation data (B-LT): " + fetched.error().message);
+  if (timestamped && certs->self_signed) {
+    signature.shortfalls.push_back(
+        "no revocation data (B-LT): the signer's certificate is self-signed, so no CA "
+        "publishes its status");
+  }
+  for (ChainLink& link : links) {
+    if (!timestamped || !link.statuses.empty()) {
+      continue;
+    }
+    if (options.fetch_revocation) {
+      CUSTODY_TRY(fetch_link_status(link, options.fetch_timeout, signature.shortfalls));
+    } else if (options.earlier_shortfalls.empty()) {
+      // (An earlier signature of the step already said why, in the shortfalls carried over.)
+      signature.shortfalls.push_back(link.shortfall_prefix() +
+                                     "none was given, and fetching it is off");
     }
   }
-  if (!statuses->empty()) {
-    CUSTODY_TRY(embed_statuses(*statuses, signature));
+  if (std::any_of(links.begin(), links.end(),
+                  [](const ChainLink& link) { return !link.statuses.empty(); })) {
+    CUSTODY_TRY(embed_statuses(links, signature));
   }
   for (const std::string& shortfall : options.earlier_shortfalls) {
     if (std::find(signature.shortfalls.begin(), signature.shortfalls.end(), shortfall) ==
@@ -229,24 +307,26 @@ CadesOptions options_after(const CadesOptions& options,
 
 namespace cades_detail {
 
-// The signer's status as the embedded data tells it, each piece checked; unusable pieces are
-// skipped (they prove nothing either way).
-std::vector<CertificateStatus> embedded_statuses(std::string_view cms_der,
-                                                 X509* cert,
-                                                 X509* issuer) {
-  std::vector<CertificateStatus> statuses;
+// The chain's statuses as the embedded data tells them, each piece checked and filed under the
+// certificate it is about; unusable pieces are skipped (they prove nothing either way).
+void add_embedded_statuses(std::string_view cms_der, std::vector<ChainLink>& links) {
   auto found = internal::embedded_revocation_data(cms_der);
-  if (!found || issuer == nullptr) {
-    return statuses;
+  if (!found) {
+    return;
   }
   for (const auto* list : {&found->crls, &found->ocsp_responses}) {
     for (const std::string& der : *list) {
-      if (auto status = internal::status_from_data(der, cert, issuer)) {
-        statuses.push_back(std::move(*status));
+      for (ChainLink& link : links) {
+        if (link.issuer == nullptr) {
+          continue;
+        }
+        if (auto status = internal::status_from_data(der, link.cert, link.issuer)) {
+          link.statuses.push_back(std::move(*status));
+          break;
+        }
       }
     }
   }
-  return statuses;
 }
 
 // Whether `status` tells the signer's status at `time`: issued at or after it, or issued before
@@ -285,12 +365,71 @@ void read_signature_timestamp(std::string_view cms_der,
   }
 }
 
-// Decides on the signer's revocation status; returns false when that already settles the
-// indication (failed or indeterminate).
-bool judge_revocation(const std::vector<CertificateStatus>& statuses,
+// Whether the statuses settle the certificate's status at `when`: revoked, or good then.
+bool decisive(const std::vector<CertificateStatus>& statuses, const std::string& when) {
+  return std::any_of(statuses.begin(), statuses.end(), [&](const CertificateStatus& status) {
+    return status.kind == CertificateStatus::Kind::revoked ||
+           (status.kind == CertificateStatus::Kind::good && covers(status, when));
+  });
+}
+
+// Asks online for the status of `link` when the embedded data does not settle it and `policy`
+// allows; returns what stood in the way (empty: nothing did).
+std::string ask_online(ChainLink& link, const std::string& when, const RevocationPolicy& policy) {
+  if (decisive(link.statuses, when)) {
+    return {};
+  }
+  if (!policy.online) {
+    return "not asked online (--online not given)";
+  }
+  if (link.issuer == nullptr) {
+    return fmt::format("cannot ask online: the certificate of {} is not in the signature",
+                       link.is_signer ? "the signer's issuer" : "the CA's issuer");
+  }
+  auto fetched = internal::fetch_status(link.cert, link.issuer, policy.timeout);
+  if (!fetched) {
+    return "asked online: " + fetched.error().message;
+  }
+  link.statuses.push_back(std::move(*fetched));
+  return {};
+}
+
+// A CA of the signer's chain revoked: fine when the signature is proven to exist before; else
+// INDETERMINATE/REVOKED_CA_NO_POE (EN 319 102-1 5.6.2.4: a CA's revocation never fails a
+// signature outright, it leaves it unproven).
+bool judge_revoked_ca(const ChainLink& link,
+                      const CertificateStatus& revoked,
+                      EtsiValidation& validation) {
+  if (!validation.proof_time.empty() && validation.proof_time < revoked.revoked_at) {
+    validation.revocation += fmt::format(
+        "; CA {}: revoked on {} ({}), after the signature was proven to exist at {}", link.ca_name,
+        revoked.revoked_at, internal::describe_status_source(revoked), validation.proof_time);
+    return true;
+  }
+  validation.revoked_at = revoked.revoked_at;
+  validation.revocation +=
+      fmt::format("; CA {}: revoked on {} ({})", link.ca_name, revoked.revoked_at,
+                  internal::describe_status_source(revoked));
+  set_indication(validation, "INDETERMINATE", "REVOKED_CA_NO_POE",
+                 validation.proof_time.empty()
+                     ? fmt::format("the certificate of CA {}, which vouches for the signer, was "
+                                   "revoked on {}, and no trusted time proves the signature was "
+                                   "made before",
+                                   link.ca_name, revoked.revoked_at)
+                     : fmt::format("the certificate of CA {}, which vouches for the signer, was "
+                                   "revoked on {}, before the signature's proven time {}",
+                                   link.ca_name, revoked.revoked_at, validation.proof_time));
+  return false;
+}
+
+// Decides on the revocation status of one certificate of the chain; returns false when that
+// already settles the indication (failed or indeterminate). The words go to
+// validation.revocation, the signer's first, then each CA's after "; CA name: ".
+bool judge_revocation(const ChainLink& link,
                       const std::string& when,
                       const std::string& fetch_problem,
                       EtsiValidation& validation) {
+  const std::vector<CertificateStatus>& statuses = link.statuses;
   const CertificateStatus* revoked = nullptr;
   const CertificateStatus* good = nullptr;
   for (const CertificateStatus& status : statuses) {
@@ -301,6 +440,10 @@ bool judge_revocation(const std::vector<CertificateStatus>& statuses,
       good = &status;
     }
   }
+  if (revoked != nullptr && !link.is_signer) {
+    return judge_revoked_ca(link, *revoked, validation);
+  }
+  const std::string before = link.is_signer ? "" : validation.revocation + "; ";
   if (revoked != nullptr) {
     validation.revoked_at = revoked->revoked_at;
     validation.revocation = fmt::format("revoked on {} ({})", revoked->revoked_at,
@@ -324,21 +467,22 @@ bool judge_revocation(const std::vector<CertificateStatus>& statuses,
     return true;
   }
   if (good != nullptr) {
-    validation.revocation =
-        fmt::format("not revoked ({})", internal::describe_status_source(*good));
+    validation.revocation = fmt::format("{}{}not revoked ({})", before, link_prefix(link),
+                                        internal::describe_status_source(*good));
     return true;
   }
   const bool unknown = std::any_of(statuses.begin(), statuses.end(), [](const auto& status) {
     return status.kind == CertificateStatus::Kind::unknown;
   });
-  std::string why = unknown ? "the OCSP responder does not know the signer's certificate"
+  std::string why = unknown ? "the OCSP responder does not know " + link.label()
                     : !statuses.empty()
-                        ? fmt::format("the revocation data is older than the signature ({})", when)
-                        : "no revocation data for the signer's certificate";
+                        ? fmt::format("the revocation data {}is older than the signature ({})",
+                                      link.is_signer ? "" : "about " + link.label() + " ", when)
+                        : "no revocation data for " + link.label();
   if (!fetch_problem.empty()) {
     why += "; " + fetch_problem;
   }
-  validation.revocation = why;
+  validation.revocation = before + why;
   set_indication(validation, "INDETERMINATE", "TRY_LATER", why);
   return false;
 }
@@ -385,10 +529,9 @@ Result<EtsiValidation> validate_signature(std::string_view cms_der,
                    certs.error().message);
     return validation;
   }
-  X509* cert = certs->signer.get();
-  X509* issuer = certs->issuer.get();
-  std::vector<CertificateStatus> statuses = embedded_statuses(cms_der, cert, issuer);
-  if (!statuses.empty() && validation.level == "B-T") {
+  std::vector<ChainLink> links = chain_links(*certs);
+  add_embedded_statuses(cms_der, links);
+  if (complete(links) && validation.level == "B-T") {
     validation.level = "B-LT";
   }
   // The time the status must speak for: the proven time, else the signer's own claim.
@@ -399,26 +542,14 @@ Result<EtsiValidation> validate_signature(std::string_view cms_der,
   if (certs->self_signed) {
     validation.revocation = "not applicable: the signer's certificate is self-signed";
   } else {
-    std::string fetch_problem;
-    const auto decisive = [&] {
-      return std::any_of(statuses.begin(), statuses.end(), [&](const CertificateStatus& status) {
-        return status.kind == CertificateStatus::Kind::revoked ||
-               (status.kind == CertificateStatus::Kind::good && covers(status, when));
-      });
-    };
-    if (!decisive()) {
-      if (!policy.online) {
-        fetch_problem = "not asked online (--online not given)";
-      } else if (issuer == nullptr) {
-        fetch_problem =
-            "cannot ask online: the certificate of the signer's issuer is not in the signature";
-      } else if (auto fetched = internal::fetch_status(cert, issuer, policy.timeout)) {
-        statuses.push_back(std::move(*fetched));
-      } else {
-        fetch_problem = "asked online: " + fetched.error().message;
+    // The signer first: its own revocation is the stronger finding.
+    for (ChainLink& link : links) {
+      const std::string fetch_problem = ask_online(link, when, policy);
+      if (!judge_revocation(link, when, fetch_problem, validation)) {
+        settled_by_revocation = true;
+        break;
       }
     }
-    settled_by_revocation = !judge_revocation(statuses, when, fetch_problem, validation);
   }
   if (settled_by_revocation) {
     return validation;

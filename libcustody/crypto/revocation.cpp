@@ -381,6 +381,35 @@ std::string describe_status_source(const CertificateStatus& status) {
                      status.this_update, status.issuer);
 }
 
+namespace revocation_detail {
+
+// Longer chains than this are not followed (real ones have two to four certificates).
+constexpr std::size_t k_max_chain_length = 8;
+
+bool is_self_signed(X509* cert) {
+  return X509_check_issued(cert, cert) == X509_V_OK;
+}
+
+// The certificate among `certs` whose key verifies the last of `chain` (and is not already in
+// it); null when none does.
+X509Ptr issuer_among(STACK_OF(X509) * certs, const std::vector<X509Ptr>& chain) {
+  X509* subject = chain.back().get();
+  for (int i = 0; certs != nullptr && i < sk_X509_num(certs); ++i) {
+    X509* cert = sk_X509_value(certs, i);
+    const bool in_chain = std::any_of(chain.begin(), chain.end(), [cert](const X509Ptr& link) {
+      return X509_cmp(cert, link.get()) == 0;
+    });
+    if (!in_chain && X509_check_issued(cert, subject) == X509_V_OK &&
+        X509_verify(subject, X509_get0_pubkey(cert)) == 1) {
+      X509_up_ref(cert);
+      return X509Ptr(cert);
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace revocation_detail
+
 Result<SignerCertificates> signer_certificates(CMS_ContentInfo* cms) {
   STACK_OF(CMS_SignerInfo)* signers = CMS_get0_SignerInfos(cms);
   if (signers == nullptr || sk_CMS_SignerInfo_num(signers) < 1) {
@@ -401,19 +430,20 @@ Result<SignerCertificates> signer_certificates(CMS_ContentInfo* cms) {
     ERR_clear_error();
     return make_error(Errc::corrupt, "the signer's certificate is not in the CMS signature");
   }
-  result.self_signed = X509_check_issued(result.signer.get(), result.signer.get()) == X509_V_OK;
-  // The issuer is the certificate whose key verifies the signer's certificate: a certificate that
-  // only looks like the issuer (same name and key identifier, another key) could otherwise sign a
-  // forged "good" OCSP response for a revoked signer.
-  for (int i = 0; !result.self_signed && certs && i < sk_X509_num(certs.get()); ++i) {
-    X509* cert = sk_X509_value(certs.get(), i);
-    if (cert != result.signer.get() && X509_cmp(cert, result.signer.get()) != 0 &&
-        X509_check_issued(cert, result.signer.get()) == X509_V_OK &&
-        X509_verify(result.signer.get(), X509_get0_pubkey(cert)) == 1) {
-      X509_up_ref(cert);
-      result.issuer.reset(cert);
+  result.self_signed = is_self_signed(result.signer.get());
+  X509_up_ref(result.signer.get());
+  result.chain.emplace_back(result.signer.get());
+  while (result.chain.size() < k_max_chain_length && !is_self_signed(result.chain.back().get())) {
+    X509Ptr issuer = issuer_among(certs.get(), result.chain);
+    if (!issuer) {
       break;
     }
+    result.chain.push_back(std::move(issuer));
+  }
+  result.ends_at_root = is_self_signed(result.chain.back().get());
+  if (result.chain.size() > 1) {
+    X509_up_ref(result.chain[1].get());
+    result.issuer.reset(result.chain[1].get());
   }
   ERR_clear_error();
   return result;
@@ -485,8 +515,9 @@ Result<CertificateStatus> revocation_detail::fetch_status_uncached(X509* cert,
   const std::vector<std::string> crls = crl_urls(cert);
   if (ocsp.empty() && crls.empty()) {
     return make_error(Errc::not_found,
-                      "the signer's certificate names no OCSP responder and no CRL "
-                      "distribution point");
+                      fmt::format("the certificate of {} names no OCSP responder and no CRL "
+                                  "distribution point",
+                                  common_name(name_text(X509_get_subject_name(cert)))));
   }
   std::vector<std::string> failures;
   for (const std::string& url : ocsp) {

@@ -33,12 +33,18 @@ struct CertificateStatus {
 // "OCSP response of 2026-12-03T10:00:00Z by CN=OCSP" / "CRL of 2026-12-01T00:00:00Z by CN=CA".
 std::string describe_status_source(const CertificateStatus& status);
 
-// The signer's certificate of `cms` and its issuer, as found among the CMS certificates (the
-// issuer is null when it is not there, or the signer is self-signed).
+// The signer's certificate of `cms` and the chain above it, as found among the CMS certificates.
+// Each issuer is the certificate whose key verifies the one below it: a certificate that only
+// looks like the issuer (same name and key identifier, another key) could otherwise sign a forged
+// "good" OCSP response for a revoked signer.
 struct SignerCertificates {
   X509Ptr signer;
-  X509Ptr issuer;
+  X509Ptr issuer;  // chain[1]: null when it is not there, or the signer is self-signed
   bool self_signed = false;
+  // The signer first, then each certificate's issuer, up to a self-signed one (a root, needing no
+  // revocation status) or to one whose issuer is not in the signature.
+  std::vector<X509Ptr> chain;
+  bool ends_at_root = false;  // chain.back() is self-signed
 };
 Result<SignerCertificates> signer_certificates(CMS_ContentInfo* cms);
 

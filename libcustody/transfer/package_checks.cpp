@@ -557,6 +557,8 @@ void add_revocation_check(const EtsiValidation& etsi,
              fmt::format("the {}'s certificate was revoked on {}, and no trusted time proves the "
                          "{} was signed before (give --tsa-trust if it is timestamped){}",
                          who, etsi.revoked_at, what, words));
+  } else if (etsi.sub_indication == "REVOKED_CA_NO_POE") {
+    out.fail("revocation", fmt::format("the {}'s certificate: {}{}", who, etsi.detail, words));
   } else if (etsi.sub_indication == "TRY_LATER") {
     out.warn("revocation", fmt::format("the {}'s revocation status is not checked: {}{}", who,
                                        etsi.revocation, words));

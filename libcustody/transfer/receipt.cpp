@@ -142,6 +142,11 @@ Result<EtsiValidation> judge_receiver(const SignedReceipt& signed_receipt,
                     "(give --tsa-trust if the receipt is timestamped)",
                     receiver, etsi->revoked_at, etsi_words(*etsi)));
   }
+  if (etsi->sub_indication == "REVOKED_CA_NO_POE") {
+    return make_error(Errc::corrupt,
+                      fmt::format("the receipt is signed by {}: {}{}; nothing was recorded",
+                                  receiver, etsi->detail, etsi_words(*etsi)));
+  }
   return etsi;
 }
 

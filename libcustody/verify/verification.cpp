@@ -569,6 +569,14 @@ void add_log_signer_revocation(const LogVerification& log,
                       "trusted time proves the signature came first (custody-seal --renew "
                       "time-stamps the log's signatures)",
                       signer, check->signing_time, etsi->revoked_at));
+    } else if (etsi->sub_indication == "REVOKED_CA_NO_POE" &&
+               check->signing_time >= etsi->revoked_at) {
+      add(Verdict::fail, fmt::format("signed by {} on {}, by its own date after: {}", signer,
+                                     check->signing_time, etsi->detail));
+    } else if (etsi->sub_indication == "REVOKED_CA_NO_POE") {
+      add(Verdict::warn, fmt::format("signed by {} on {}; {} (custody-seal --renew time-stamps "
+                                     "the log's signatures)",
+                                     signer, check->signing_time, etsi->detail));
     } else if (etsi->sub_indication == "TRY_LATER") {
       ++unsettled_count;
       if (unsettled.empty()) {
@@ -692,6 +700,12 @@ void add_seal_checks(const std::vector<SealReport>& seals,
       stamp_etsi();
       continue;
     }
+    if (seal.etsi.sub_indication == "REVOKED_CA_NO_POE") {
+      // Nothing vouches any more for who the signer was: the verdict cannot name them.
+      fail(fmt::format("seal {} was made by {}: {}", seal.number, signer, seal.etsi.detail));
+      stamp_etsi();
+      continue;
+    }
     seal_checks_of(seal, subject, signer, anchors_given, accept_expired, now, report);
     stamp_etsi();
   }
@@ -769,8 +783,10 @@ void seal_checks_of(const SealReport& seal,
       report.checks.push_back(make_check(
           CheckKind::seal, subject, Verdict::pass,
           fmt::format("signed {}, signer trusted, nothing changed since{}", seal.sealed_at,
-                      seal.etsi.revocation.find("revoked") == 0 ||
-                              seal.etsi.revocation.find("not revoked") == 0
+                      // (Unsettled, it is said whole on its NOT CHECKED line instead.)
+                      seal.etsi.sub_indication != "TRY_LATER" &&
+                              (seal.etsi.revocation.find("revoked") == 0 ||
+                               seal.etsi.revocation.find("not revoked") == 0)
                           ? "; signer " + seal.etsi.revocation
                           : "")));
     }

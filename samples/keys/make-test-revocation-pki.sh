@@ -24,6 +24,14 @@
 #   crl-only.key, crl-only.pem   a signer with the CRL distribution point but no OCSP pointer
 #   crl/ca.crl, ca-crl.pem       the CA's CRL (DER, as served; and PEM), next update in 30 days,
 #                                nothing revoked yet
+#   sub-ca.key, sub-ca.pem       "Custody Revocation Test Sub-CA", an intermediate CA the CA
+#                                issued (its OCSP pointer and CRL distribution point are the
+#                                CA's, so it is revoked like a signer: revoke_signer sub-ca)
+#   sub-ca.cnf, sub-ca/          the sub-CA's "openssl ca" configuration and database
+#   sub-signer.key, .pem         a signer the sub-CA issued, with only a CRL distribution point:
+#                                http://127.0.0.1:CRL_PORT/sub-ca.crl
+#   crl/sub-ca.crl               the sub-CA's CRL (DER), next update in 30 days, nothing revoked
+#   sub-chain.pem                sub-ca.pem then ca.pem: the chain a sub-signer signs with
 set -euo pipefail
 usage='usage: make-test-revocation-pki.sh DIR OCSP_PORT CRL_PORT'
 dir=${1:?$usage}
@@ -63,8 +71,9 @@ signers=(good revoked-later revoked-early unknown ocsp-only crl-only)
 rm -f -- ca.key ca.pem ca.cnf index.txt index.txt.attr index.txt.old index.txt.attr.old serial \
   serial.old crlnumber crlnumber.old ocsp.key ocsp.pem ca-crl.pem crl/ca.crl
 for name in "${signers[@]}"; do rm -f -- "$name.key" "$name.pem"; done
-rm -rf -- newcerts
-mkdir -p newcerts crl
+rm -f -- sub-ca.key sub-ca.pem sub-ca.cnf sub-signer.key sub-signer.pem crl/sub-ca.crl sub-chain.pem
+rm -rf -- newcerts sub-ca
+mkdir -p newcerts crl sub-ca/newcerts
 
 # The CA's database. Serials are random, so no serial of this run matches one of an earlier run
 # (a stale answer or CRL can then never look right); the leading byte 0x40 keeps them positive
@@ -150,6 +159,63 @@ extendedKeyUsage = emailProtection
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 crlDistributionPoints = URI:http://127.0.0.1:$crl_port/ca.crl
+
+# An intermediate CA: found revoked or not through the CA's own services, as a signer is.
+[sub_ca_profile]
+basicConstraints = critical, CA:true, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+authorityInfoAccess = OCSP;URI:http://127.0.0.1:$ocsp_port/
+crlDistributionPoints = URI:http://127.0.0.1:$crl_port/ca.crl
+EOF
+
+# The sub-CA's own database and configuration: it issues the sub-signer and signs its CRL.
+touch sub-ca/index.txt
+printf 'unique_subject = no\n' >sub-ca/index.txt.attr
+printf '40%s\n' "$(openssl rand -hex 15)" >sub-ca/serial
+printf '01\n' >sub-ca/crlnumber
+cat >sub-ca.cnf <<EOF
+# TEST-ONLY intermediate CA made by make-test-revocation-pki.sh: never use it for real evidence.
+[ca]
+default_ca = revocation_test_sub_ca
+
+[revocation_test_sub_ca]
+dir = $dir/sub-ca
+database = \$dir/index.txt
+new_certs_dir = \$dir/newcerts
+serial = \$dir/serial
+crlnumber = \$dir/crlnumber
+certificate = $dir/sub-ca.pem
+private_key = $dir/sub-ca.key
+default_md = sha256
+default_days = 730
+default_crl_days = 30
+policy = any_subject
+unique_subject = no
+copy_extensions = none
+crl_extensions = crl_extensions
+
+[any_subject]
+commonName = supplied
+organizationName = optional
+countryName = optional
+
+[req]
+distinguished_name = empty_dn
+
+[empty_dn]
+
+[crl_extensions]
+authorityKeyIdentifier = keyid:always
+
+[sub_signer_profile]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = emailProtection
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+crlDistributionPoints = URI:http://127.0.0.1:$crl_port/sub-ca.crl
 EOF
 
 # Validity starts in the past, so that a signature made "now" falls well inside it even when the
@@ -166,14 +232,14 @@ openssl req -new -key ca.key -config ca.cnf \
 quietly openssl ca -batch -notext -config ca.cnf -selfsign -keyfile ca.key \
   -in "$work/request.csr" -startdate "$ca_start" -days 3650 -extensions ca_profile -out ca.pem
 
-# Issues a certificate from the CA with PROFILE (a section of ca.cnf) for a new key NAME.key:
-# NAME.pem, valid from yesterday for 2 years.
-#   issue NAME SUBJECT PROFILE
+# Issues a certificate from the CA (or the CA of CONFIG) with PROFILE (a section of the
+# configuration) for a new key NAME.key: NAME.pem, valid from yesterday for 2 years.
+#   issue NAME SUBJECT PROFILE [CONFIG]
 issue() {
-  local name=$1 subject=$2 profile=$3
+  local name=$1 subject=$2 profile=$3 config=${4:-ca.cnf}
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$name.key"
-  openssl req -new -key "$name.key" -config ca.cnf -subj "$subject" -out "$work/request.csr"
-  quietly openssl ca -batch -notext -config ca.cnf -in "$work/request.csr" \
+  openssl req -new -key "$name.key" -config "$config" -subj "$subject" -out "$work/request.csr"
+  quietly openssl ca -batch -notext -config "$config" -in "$work/request.csr" \
     -startdate "$start" -days 730 -extensions "$profile" -out "$name.pem"
 }
 
@@ -184,6 +250,9 @@ issue revoked-early "/CN=Early Revoked Signer/O=Custody Test Lab/C=DE" signer_pr
 issue unknown "/CN=Unknown Signer/O=Custody Test Lab/C=DE" signer_profile
 issue ocsp-only "/CN=OCSP Only Signer/O=Custody Test Lab/C=DE" ocsp_only_profile
 issue crl-only "/CN=CRL Only Signer/O=Custody Test Lab/C=DE" crl_only_profile
+issue sub-ca "/CN=Custody Revocation Test Sub-CA/O=Custody Test Lab/C=DE" sub_ca_profile
+issue sub-signer "/CN=Sub-CA Signer/O=Custody Test Lab/C=DE" sub_signer_profile sub-ca.cnf
+cat sub-ca.pem ca.pem >sub-chain.pem
 
 # --- The "unknown" signer: a genuine certificate of the CA that its database does not know (as
 # after a lost database or a certificate the CA never recorded). The responder answers unknown
@@ -202,8 +271,10 @@ fi
 # DER as the CRL distribution point serves it (RFC 5280 section 4.2.1.13). ---
 quietly openssl ca -batch -config ca.cnf -gencrl -out ca-crl.pem
 openssl crl -in ca-crl.pem -outform DER -out crl/ca.crl
+quietly openssl ca -batch -config sub-ca.cnf -gencrl -out "$work/sub-ca-crl.pem"
+openssl crl -in "$work/sub-ca-crl.pem" -outform DER -out crl/sub-ca.crl
 
 # Keys for the owner only; certificates, CRLs and the configuration are public.
 chmod 600 ./*.key
-chmod 644 ./*.pem ca.cnf crl/ca.crl
+chmod 644 ./*.pem ca.cnf sub-ca.cnf crl/ca.crl crl/sub-ca.crl
 chmod 755 crl
