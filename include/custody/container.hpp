@@ -95,6 +95,11 @@ class Container {
   // Reads up to out.size() bytes of the image at `offset`; fewer only at the end of the image.
   // A damaged chunk is Errc::corrupt naming the chunk, its bevy and the image offset.
   virtual Result<std::size_t> read(std::uint64_t offset, std::span<std::byte> out) = 0;
+  // From now on, read() also checks each chunk's stored bytes against the CRC-32 recorded at
+  // acquisition (custody/chunk-crc32, in containers custody wrote), so that a changed chunk is
+  // Errc::corrupt naming it, never wrong bytes. Off by default: a verification or export hashes
+  // every byte anyway and then names the damaged chunks all at once (check_members).
+  virtual void check_chunk_crcs_on_read() = 0;
   // A Source over [offset, offset + length) of the image, for pipelines. The Container must
   // outlive it.
   virtual std::unique_ptr<Source> image_source(std::uint64_t offset, std::uint64_t length) = 0;

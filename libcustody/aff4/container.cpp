@@ -75,6 +75,9 @@ struct StreamState {
   std::string member_prefix;
   // Loaded bevy indexes: bevy -> entries.
   std::unordered_map<std::uint64_t, std::vector<aff4::IndexEntry>> indexes;
+  // The CRC-32s of the loaded bevy's stored chunks, 4 bytes each, as recorded at acquisition
+  // (custody/chunk-crc32/N); empty when none were.
+  std::unordered_map<std::uint64_t, std::string> chunk_crcs;
 };
 
 const std::string& tile_for(Target::Kind kind) {
@@ -151,6 +154,8 @@ class Aff4Container final : public Container {
     }
     return total;
   }
+
+  void check_chunk_crcs_on_read() override { m_check_chunk_crcs = true; }
 
   std::unique_ptr<Source> image_source(std::uint64_t offset, std::uint64_t length) override {
     return std::make_unique<ImageSource>(*this, offset, length);
@@ -690,6 +695,56 @@ class Aff4Container final : public Container {
     return &stream.indexes.emplace(bevy, std::move(entries)).first->second;
   }
 
+  // The CRC-32s custody recorded for a bevy's chunks at acquisition, or none (an empty string):
+  // containers of other tools have none, and the members name no stream, so an image of several
+  // streams is not checked this way.
+  Result<const std::string*> recorded_chunk_crcs(StreamState& stream, std::uint64_t bevy) {
+    if (auto found = stream.chunk_crcs.find(bevy); found != stream.chunk_crcs.end()) {
+      return &found->second;
+    }
+    std::string crcs;
+    const std::string name = fmt::format("custody/chunk-crc32/{:08d}", bevy);
+    if (m_streams.size() == 1 && m_members.count(name) != 0) {
+      auto bytes = read_member(name, std::size_t{stream.info.chunks_per_bevy} * 4);
+      CUSTODY_TRY(bytes);
+      crcs = std::move(*bytes);
+    }
+    stream.chunk_crcs.clear();  // one bevy at a time, as its index
+    return &stream.chunk_crcs.emplace(bevy, std::move(crcs)).first->second;
+  }
+
+  // A chunk's stored bytes against their recorded CRC-32: a flipped bit in a stored (or
+  // decompressible) chunk would otherwise be served as the image's bytes.
+  Result<void> check_chunk_crc(StreamState& stream,
+                               std::uint64_t chunk,
+                               std::span<const std::byte> stored,
+                               std::uint64_t file_offset,
+                               std::size_t volume) {
+    const std::uint64_t bevy = chunk / stream.info.chunks_per_bevy;
+    const std::uint64_t entry_number = chunk % stream.info.chunks_per_bevy;
+    if (!m_check_chunk_crcs) {
+      return {};
+    }
+    auto crcs = recorded_chunk_crcs(stream, bevy);
+    CUSTODY_TRY(crcs);
+    if ((entry_number + 1) * 4 > (*crcs)->size()) {
+      return {};
+    }
+    const auto computed = static_cast<std::uint32_t>(::crc32(
+        0, reinterpret_cast<const Bytef*>(stored.data()), static_cast<uInt>(stored.size())));
+    const std::uint32_t recorded =
+        aff4::get_u32(reinterpret_cast<const std::byte*>((*crcs)->data()) + entry_number * 4);
+    if (computed == recorded) {
+      return {};
+    }
+    return make_error(Errc::corrupt,
+                      fmt::format("chunk {} (bevy {}, entry {}) at byte {} of {} is damaged: its "
+                                  "stored bytes do not match the CRC-32 recorded at "
+                                  "acquisition{}",
+                                  chunk, bevy, entry_number, file_offset, m_info.paths[volume],
+                                  image_range_text(stream, chunk)));
+  }
+
   Result<const std::vector<std::byte>*> chunk_data(StreamState& stream, std::uint64_t chunk) {
     const std::size_t stream_id = static_cast<std::size_t>(&stream - m_streams.data());
     const auto key = std::make_pair(stream_id, chunk);
@@ -711,6 +766,8 @@ class Aff4Container final : public Container {
     const ZipMember& member = *found->second.second;
     std::vector<std::byte> stored(entry.length);
     CUSTODY_TRY(m_volumes[found->second.first]->read_stored(member, entry.offset, stored));
+    CUSTODY_TRY(check_chunk_crc(stream, chunk, stored, member.data_offset + entry.offset,
+                                found->second.first));
     std::vector<std::byte> data(stream.info.chunk_size);
     std::size_t length = stored.size();
     if (stored.size() == stream.info.chunk_size || stream.compression == Compression::stored) {
@@ -1014,6 +1071,7 @@ class Aff4Container final : public Container {
   std::size_t m_gap_target = 0;
   using CacheEntry = std::pair<std::pair<std::size_t, std::uint64_t>, std::vector<std::byte>>;
   std::list<CacheEntry> m_cache;
+  bool m_check_chunk_crcs = false;
   std::unordered_map<std::pair<std::size_t, std::uint64_t>,
                      std::list<CacheEntry>::iterator,
                      PairHash>

@@ -84,9 +84,10 @@ Result<void> check_text_is_utf8(const EventDraft& draft) {
 
 const std::vector<std::string>& custody_actions() {
   static const std::vector<std::string> actions{
-      "acquired",   "imported",    "sealed", "renewed",  "verified",           "accessed",
-      "exported",   "packaged",    "sent",   "received", "delivery-confirmed", "checked-out",
-      "checked-in", "transferred", "stored", "returned", "destroyed",          "note"};
+      "acquired",           "imported",    "sealed",     "renewed",     "verified",
+      "accessed",           "exported",    "packaged",   "sent",        "received",
+      "delivery-confirmed", "checked-out", "checked-in", "transferred", "stored",
+      "returned",           "destroyed",   "released",   "note"};
   return actions;
 }
 

@@ -85,6 +85,37 @@ void check_events(Checker& out,
   }
 }
 
+// An access through custody-mount ("accessed", details access=mount) is closed by the "released"
+// event naming it; one without is still mounted, or ended without a trace of what was read (the
+// process killed, the machine stopped). Said, not failed: the log itself is intact.
+void check_open_accesses(Checker& out, const CustodyLog& log) {
+  for (const LoggedEvent& event : log.events) {
+    const auto access = event.details.find("access");
+    if (!event.parse_problem.empty() || event.action != "accessed" ||
+        access == event.details.end() || access->second != "mount") {
+      continue;
+    }
+    const bool released =
+        std::any_of(log.events.begin(), log.events.end(), [&](const LoggedEvent& later) {
+          const auto named = later.details.find("accessed_id");
+          return later.action == "released" && named != later.details.end() &&
+                 named->second == event.event_id;
+        });
+    if (released) {
+      continue;
+    }
+    const auto detail = [&](const char* key) {
+      const auto found = event.details.find(key);
+      return found != event.details.end() ? found->second : std::string("?");
+    };
+    out.warn(fmt::format("event {}", event.number),
+             fmt::format("the access through custody-mount at {} on {} since {} never ended: no "
+                         "\"released\" event names it (still mounted, or the mount was killed or "
+                         "the machine stopped, so what was read is not recorded)",
+                         detail("mountpoint"), detail("host"), event.time));
+  }
+}
+
 // The latest head covers every event stored.
 void check_latest_head_covers_events(Checker& out, const CustodyLog& log) {
   if (!log.events.empty() &&
@@ -259,6 +290,7 @@ Result<LogVerification> verify_custody_log(const std::string& path,
   Checker out{verification.checks};
   check_volume(out, logged);
   check_events(out, logged, trust_files);
+  check_open_accesses(out, logged);
   check_heads(out, logged, trust_files, tsa_trust_files);
   name_first_changed_event(out, logged);
   check_saved_heads(out, logged, saved_heads);

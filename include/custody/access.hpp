@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// Examination access to evidence (custody-mount): the image of an AFF4 container served for
+// reading at any offset, each chunk checked as it is read, with an "accessed" custody event
+// recorded before the first byte is served and a "released" event when the access ends. What a
+// file system layer (FUSE) needs, and nothing of FUSE itself.
+#pragma once
+
+#include <custody/custody_log.hpp>
+#include <custody/error.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace custody {
+
+struct AccessOptions {
+  std::vector<std::string> container_paths;  // a physical AFF4 container; every striped volume
+  EventContext custody;                      // who examines and why (draft.purpose required)
+  std::string mountpoint;                    // where the image is served, as recorded
+};
+
+// What one access read, as its "released" event records it.
+struct AccessSummary {
+  std::uint64_t accessed_event = 0;  // the "accessed" event's number
+  std::uint64_t released_event = 0;  // the "released" event's number
+  std::string started;               // RFC 3339 UTC
+  std::string ended;
+  std::uint64_t bytes_read = 0;     // bytes served to readers
+  std::uint64_t chunks_read = 0;    // distinct chunks of the image touched
+  std::uint64_t damaged_reads = 0;  // reads refused because a chunk is damaged
+  std::string first_damage;         // what the first of them found
+  bool signed_events = false;
+};
+
+class EvidenceAccess {
+ public:
+  // Checks that the context can sign and the purpose is given, records the "accessed" event in
+  // the container's custody log, then opens the image read-only. Errc::invalid_argument (no
+  // purpose, a bad draft, a revoked signer), Errc::unsupported (a logical container),
+  // Errc::io_error (the container may not be written, so the access could not be recorded: nothing
+  // is served), and the errors of Container::open.
+  static Result<std::unique_ptr<EvidenceAccess>> begin(const AccessOptions& options);
+  virtual ~EvidenceAccess() = default;
+
+  virtual std::uint64_t size() const = 0;
+  virtual std::uint64_t accessed_event() const = 0;
+  virtual bool signed_events() const = 0;
+  // Reads up to out.size() bytes of the image at `offset` (fewer only at its end). Safe from
+  // several threads. A damaged chunk is Errc::corrupt, counted for the "released" event.
+  virtual Result<std::size_t> read(std::uint64_t offset, std::span<std::byte> out) = 0;
+  // Closes the image and records the "released" event (once; later calls return the same).
+  virtual Result<AccessSummary> end() = 0;
+};
+
+}  // namespace custody

@@ -1,0 +1,557 @@
+// SPDX-License-Identifier: Apache-2.0
+// custody-mount: serve the image of an AFF4 container read-only through FUSE 3, as
+// MOUNTPOINT/image.raw, for any examination tool; the library records the "accessed" event before
+// the first byte is served and the "released" event when the mount ends.
+#define FUSE_USE_VERSION 35
+
+#include "common/case_options.hpp"
+#include "common/identity_options.hpp"
+#include "common/tool_main.hpp"
+
+#include <custody/access.hpp>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <fuse.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace custody::tools {
+namespace {
+
+constexpr const char* k_tool = "custody-mount";
+constexpr const char* k_image_name = "image.raw";
+constexpr const char* k_image_path = "/image.raw";
+
+struct Options {
+  std::vector<std::string> positional;  // CONTAINER... MOUNTPOINT
+  std::string unmount;
+  bool foreground = false;
+  bool allow_other = false;
+  IdentityArguments identity;
+  EventDraft draft;
+};
+
+// What the FUSE callbacks serve: set before the loop starts, read-only afterwards.
+struct Served {
+  EvidenceAccess* access = nullptr;
+  struct stat image {};
+  struct stat root {};
+};
+
+Served& served() {
+  return *static_cast<Served*>(fuse_get_context()->private_data);
+}
+
+// --- The file system: one read-only file. Every change is EROFS (the mount is "ro" as well, so
+// the kernel refuses most before they reach us). ---
+
+int get_attributes(const char* path, struct stat* out, fuse_file_info* /*file*/) {
+  if (std::strcmp(path, "/") == 0) {
+    *out = served().root;
+    return 0;
+  }
+  if (std::strcmp(path, k_image_path) == 0) {
+    *out = served().image;
+    return 0;
+  }
+  return -ENOENT;
+}
+
+int read_directory(const char* path,
+                   void* buffer,
+                   fuse_fill_dir_t fill,
+                   off_t /*offset*/,
+                   fuse_file_info* /*file*/,
+                   fuse_readdir_flags /*flags*/) {
+  if (std::strcmp(path, "/") != 0) {
+    return -ENOTDIR;
+  }
+  fill(buffer, ".", &served().root, 0, static_cast<fuse_fill_dir_flags>(0));
+  fill(buffer, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+  fill(buffer, k_image_name, &served().image, 0, static_cast<fuse_fill_dir_flags>(0));
+  return 0;
+}
+
+int open_file(const char* path, fuse_file_info* file) {
+  if (std::strcmp(path, k_image_path) != 0) {
+    return -ENOENT;
+  }
+  if ((file->flags & O_ACCMODE) != O_RDONLY || (file->flags & O_TRUNC) != 0) {
+    return -EROFS;
+  }
+  file->keep_cache = 1;  // the image never changes: the page cache may keep what it read
+  return 0;
+}
+
+int read_file(const char* path, char* buffer, size_t size, off_t offset, fuse_file_info* /*file*/) {
+  if (std::strcmp(path, k_image_path) != 0) {
+    return -ENOENT;
+  }
+  if (offset < 0) {
+    return -EINVAL;
+  }
+  auto got = served().access->read(static_cast<std::uint64_t>(offset),
+                                   std::span(reinterpret_cast<std::byte*>(buffer), size));
+  // A damaged chunk (or any failure to read the evidence) is EIO: never wrong bytes.
+  return got ? static_cast<int>(*got) : -EIO;
+}
+
+int refuse_path(const char* /*path*/) {
+  return -EROFS;
+}
+int refuse_mode(const char* /*path*/, mode_t /*mode*/) {
+  return -EROFS;
+}
+int refuse_node(const char* /*path*/, mode_t /*mode*/, dev_t /*device*/) {
+  return -EROFS;
+}
+int refuse_two_paths(const char* /*from*/, const char* /*to*/) {
+  return -EROFS;
+}
+int refuse_rename(const char* /*from*/, const char* /*to*/, unsigned int /*flags*/) {
+  return -EROFS;
+}
+int refuse_chmod(const char* /*path*/, mode_t /*mode*/, fuse_file_info* /*file*/) {
+  return -EROFS;
+}
+int refuse_chown(const char* /*path*/, uid_t /*uid*/, gid_t /*gid*/, fuse_file_info* /*file*/) {
+  return -EROFS;
+}
+int refuse_truncate(const char* /*path*/, off_t /*size*/, fuse_file_info* /*file*/) {
+  return -EROFS;
+}
+int refuse_write(const char* /*path*/,
+                 const char* /*data*/,
+                 size_t /*size*/,
+                 off_t /*offset*/,
+                 fuse_file_info* /*file*/) {
+  return -EROFS;
+}
+int refuse_create(const char* /*path*/, mode_t /*mode*/, fuse_file_info* /*file*/) {
+  return -EROFS;
+}
+int refuse_set_xattr(const char* /*path*/,
+                     const char* /*name*/,
+                     const char* /*value*/,
+                     size_t /*size*/,
+                     int /*flags*/) {
+  return -EROFS;
+}
+int refuse_remove_xattr(const char* /*path*/, const char* /*name*/) {
+  return -EROFS;
+}
+int refuse_times(const char* /*path*/,
+                 const struct timespec /*times*/[2],
+                 fuse_file_info* /*file*/) {
+  return -EROFS;
+}
+
+fuse_operations file_system_operations() {
+  fuse_operations ops{};
+  ops.getattr = get_attributes;
+  ops.readdir = read_directory;
+  ops.open = open_file;
+  ops.read = read_file;
+  ops.mknod = refuse_node;
+  ops.mkdir = refuse_mode;
+  ops.unlink = refuse_path;
+  ops.rmdir = refuse_path;
+  ops.symlink = refuse_two_paths;
+  ops.rename = refuse_rename;
+  ops.link = refuse_two_paths;
+  ops.chmod = refuse_chmod;
+  ops.chown = refuse_chown;
+  ops.truncate = refuse_truncate;
+  ops.write = refuse_write;
+  ops.create = refuse_create;
+  ops.setxattr = refuse_set_xattr;
+  ops.removexattr = refuse_remove_xattr;
+  ops.utimens = refuse_times;
+  return ops;
+}
+
+// --- Mounting. ---
+
+struct FuseDeleter {
+  void operator()(fuse* handle) const { fuse_destroy(handle); }
+};
+using FusePtr = std::unique_ptr<fuse, FuseDeleter>;
+
+// The FUSE options: read-only, and named "custody:PID" so that custody-mount -u finds the
+// process that must record the "released" event.
+std::string mount_options(const Options& options) {
+  std::string text = fmt::format("ro,default_permissions,fsname=custody:{},subtype=custody",
+                                 static_cast<long>(getpid()));
+  if (options.allow_other) {
+    text += ",allow_other";
+  }
+  return text;
+}
+
+Result<FusePtr> make_mount(const Options& options,
+                           const std::string& mountpoint,
+                           const fuse_operations& ops,
+                           Served& state) {
+  const std::string option_text = mount_options(options);
+  const char* arguments[] = {"custody-mount", "-o", option_text.c_str()};
+  fuse_args args = FUSE_ARGS_INIT(3, const_cast<char**>(arguments));
+  FusePtr handle(fuse_new(&args, &ops, sizeof ops, &state));
+  if (!handle) {
+    return make_error(Errc::io_error, "FUSE refused the mount options " + option_text);
+  }
+  if (fuse_mount(handle.get(), mountpoint.c_str()) != 0) {
+    Error error{Errc::io_error,
+                fmt::format("cannot mount FUSE at {} (see the message above)", mountpoint),
+                mountpoint,
+                {},
+                0,
+                "check that /dev/fuse exists and fusermount3 is installed (Debian: fuse3); "
+                "--allow-other needs user_allow_other in /etc/fuse.conf unless you are root"};
+    return tl::unexpected(std::move(error));
+  }
+  return handle;
+}
+
+Result<void> check_mountpoint(const std::string& mountpoint) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(mountpoint, error)) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("the mount point {} is not a directory", mountpoint));
+  }
+  if (!std::filesystem::is_empty(mountpoint, error)) {
+    return make_error(
+        Errc::invalid_argument,
+        fmt::format("the mount point {} is not empty (or is mounted already)", mountpoint));
+  }
+  return {};
+}
+
+void fill_attributes(const std::string& container, std::uint64_t size, Served& state) {
+  struct stat file {};
+  ::stat(container.c_str(), &file);
+  state.image.st_mode = S_IFREG | 0444;
+  state.image.st_nlink = 1;
+  state.image.st_size = static_cast<off_t>(size);
+  state.image.st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
+  state.image.st_uid = getuid();
+  state.image.st_gid = getgid();
+  state.image.st_mtim = file.st_mtim;
+  state.image.st_atim = file.st_mtim;
+  state.image.st_ctim = file.st_ctim;
+  state.root = state.image;
+  state.root.st_mode = S_IFDIR | 0555;
+  state.root.st_nlink = 2;
+  state.root.st_size = 0;
+  state.root.st_blocks = 0;
+}
+
+void print_mounted(const Options& options,
+                   const std::vector<std::string>& containers,
+                   const std::string& mountpoint,
+                   const EvidenceAccess& access,
+                   const CommonOptions& common) {
+  const std::string image = (std::filesystem::path(mountpoint) / k_image_name).string();
+  if (common.json) {
+    print_json({{"format", "custody-mount-result"},
+                {"version", 1},
+                {"containers", containers},
+                {"mountpoint", mountpoint},
+                {"image", image},
+                {"size", access.size()},
+                {"accessed_event", access.accessed_event()},
+                {"signed", access.signed_events()}});
+  } else if (!common.quiet) {
+    fmt::print("mounted {} read-only at {} ({} bytes)\n", containers.front(), image, access.size());
+    fmt::print("custody event {} (accessed) recorded; unmount with: custody-mount -u {}\n",
+               access.accessed_event(), mountpoint);
+  }
+  if (options.identity.key.empty()) {
+    print_warning(k_tool,
+                  "no --by-key given: the accessed and released events are recorded UNSIGNED");
+  }
+  std::fflush(stdout);
+}
+
+// Tells the waiting parent how the mount went (one byte: the exit status), then lets go of the
+// terminal: a daemon must not hold the caller's pipes open (a script reading our output would
+// wait for ever).
+void signal_ready(int ready_fd, ExitCode code) {
+  if (ready_fd < 0) {
+    return;
+  }
+  const auto byte = static_cast<unsigned char>(code);
+  [[maybe_unused]] ssize_t written = ::write(ready_fd, &byte, 1);
+  ::close(ready_fd);
+  if (code != ExitCode::ok) {
+    return;
+  }
+  const int null = ::open("/dev/null", O_RDWR);
+  if (null >= 0) {
+    ::dup2(null, STDIN_FILENO);
+    ::dup2(null, STDOUT_FILENO);
+    ::dup2(null, STDERR_FILENO);
+    if (null > STDERR_FILENO) {
+      ::close(null);
+    }
+  }
+  ::setsid();
+}
+
+ExitCode fail_before_ready(int ready_fd, ExitCode code) {
+  signal_ready(ready_fd, code);
+  return code;
+}
+
+// The mount itself, in the daemon (or in the foreground with -f): identity, FUSE mount, the
+// "accessed" event, then the requests until unmounted, then the "released" event.
+ExitCode serve(const Options& options, const CommonOptions& common, int ready_fd) {
+  std::vector<std::string> containers(options.positional.begin(), options.positional.end() - 1);
+  const std::string mountpoint = options.positional.back();
+  auto identity = load_identity_if_given(options.identity);
+  if (!identity) {
+    return fail_before_ready(ready_fd, report_error(k_tool, identity.error()));
+  }
+  Served state;
+  const fuse_operations ops = file_system_operations();
+  auto handle = make_mount(options, mountpoint, ops, state);
+  if (!handle) {
+    return fail_before_ready(ready_fd, report_error(k_tool, handle.error()));
+  }
+  // Requests wait in the kernel until the loop runs: the event is recorded before any is served.
+  auto access = EvidenceAccess::begin(AccessOptions{
+      containers, EventContext{options.draft, identity->has_value() ? &**identity : nullptr},
+      std::filesystem::absolute(mountpoint).lexically_normal().string()});
+  if (!access) {
+    fuse_unmount(handle->get());
+    return fail_before_ready(ready_fd, report_error(k_tool, access.error()));
+  }
+  fill_attributes(containers.front(), (*access)->size(), state);
+  state.access = access->get();
+  print_mounted(options, containers, mountpoint, **access, common);
+  signal_ready(ready_fd, ExitCode::ok);
+
+  fuse_session* session = fuse_get_session(handle->get());
+  if (fuse_set_signal_handlers(session) != 0) {
+    fuse_unmount(handle->get());
+  } else {
+    fuse_loop(handle->get());
+    fuse_remove_signal_handlers(session);
+    fuse_unmount(handle->get());
+  }
+  auto summary = (*access)->end();
+  if (!summary) {
+    return report_error(k_tool, summary.error());
+  }
+  if (ready_fd < 0 && !common.quiet && !common.json) {
+    fmt::print("released: {} bytes read, {} chunks; custody event {} (released)\n",
+               summary->bytes_read, summary->chunks_read, summary->released_event);
+  }
+  return ExitCode::ok;
+}
+
+// Without -f: the work happens in a child, which becomes the daemon once the mount is ready;
+// this process waits for its word and exits with the status it sends. Forking first keeps a
+// token's PKCS#11 session and OpenSSL's state in the one process that uses them.
+ExitCode mount_in_background(const Options& options, const CommonOptions& common) {
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) {
+    return report_error(k_tool, Error{Errc::io_error, "cannot make a pipe", {}, {}, errno, {}});
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t child = ::fork();
+  if (child < 0) {
+    return report_error(k_tool, Error{Errc::io_error, "cannot fork", {}, {}, errno, {}});
+  }
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    const ExitCode code = serve(options, common, pipe_fds[1]);
+    std::fflush(stdout);
+    ::_exit(static_cast<int>(code));
+  }
+  ::close(pipe_fds[1]);
+  unsigned char byte = 0;
+  ssize_t got = 0;
+  do {
+    got = ::read(pipe_fds[0], &byte, 1);
+  } while (got < 0 && errno == EINTR);
+  ::close(pipe_fds[0]);
+  if (got == 1) {
+    if (byte != 0) {
+      ::waitpid(child, nullptr, 0);
+    }
+    return static_cast<ExitCode>(byte);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return report_error(k_tool, Error{Errc::internal,
+                                    "the mount process ended before the mount "
+                                    "was ready",
+                                    {},
+                                    {},
+                                    0,
+                                    {}});
+}
+
+// --- Unmounting. ---
+
+// The pid of the custody-mount process serving `mountpoint`, from /proc/self/mountinfo (the
+// source field "custody:PID"); 0 when no custody mount is there.
+pid_t serving_process(const std::string& mountpoint) {
+  std::error_code error;
+  const std::string wanted = std::filesystem::canonical(mountpoint, error).string();
+  std::ifstream mounts("/proc/self/mountinfo");
+  std::string line;
+  pid_t found = 0;
+  while (std::getline(mounts, line)) {
+    // Fields: id parent major:minor root mountpoint options [optional...] - type source super.
+    std::istringstream fields(line);
+    std::string id, parent, device, root, point, separator, type, source;
+    fields >> id >> parent >> device >> root >> point;
+    while (fields >> separator && separator != "-") {
+    }
+    fields >> type >> source;
+    // Octal escapes of the kernel: spaces, tabs, newlines and backslashes in the path.
+    std::string unescaped;
+    for (std::size_t i = 0; i < point.size(); ++i) {
+      if (point[i] == '\\' && i + 3 < point.size()) {
+        unescaped += static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8));
+        i += 3;
+      } else {
+        unescaped += point[i];
+      }
+    }
+    if (unescaped == wanted && type == "fuse.custody" && source.rfind("custody:", 0) == 0) {
+      found = static_cast<pid_t>(std::atol(source.c_str() + 8));  // the last one is on top
+    }
+  }
+  return found;
+}
+
+ExitCode unmount(const Options& options, const CommonOptions& common) {
+  const std::string& mountpoint = options.unmount;
+  const pid_t server = serving_process(mountpoint);
+  if (server == 0) {
+    return report_error(k_tool, Error{Errc::not_found,
+                                      fmt::format("no custody mount at {}", mountpoint),
+                                      mountpoint,
+                                      {},
+                                      0,
+                                      "findmnt -t fuse.custody lists the custody mounts"});
+  }
+  const char* arguments[] = {"fusermount3", "-u", mountpoint.c_str(), nullptr};
+  pid_t helper = 0;
+  if (posix_spawnp(&helper, "fusermount3", nullptr, nullptr, const_cast<char**>(arguments),
+                   environ) != 0) {
+    return report_error(k_tool, Error{Errc::io_error,
+                                      "cannot run fusermount3",
+                                      {},
+                                      {},
+                                      errno,
+                                      "install fuse3 (Debian: apt-get install fuse3)"});
+  }
+  int status = 0;
+  ::waitpid(helper, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return report_error(k_tool, Error{Errc::io_error,
+                                      fmt::format("fusermount3 -u {} failed (see its message "
+                                                  "above)",
+                                                  mountpoint),
+                                      mountpoint,
+                                      {},
+                                      0,
+                                      "close the programs and shells that still use the mount "
+                                      "(fuser -m MOUNTPOINT lists them)"});
+  }
+  // The server records the "released" event as it exits: wait for it, so that the log is
+  // complete when this command returns.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (::kill(server, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (::kill(server, 0) == 0) {
+    print_warning(k_tool, fmt::format("unmounted {}, but its process {} has not ended yet; the "
+                                      "released event follows when it does",
+                                      mountpoint, static_cast<long>(server)));
+  }
+  if (common.json) {
+    print_json({{"format", "custody-unmount-result"}, {"version", 1}, {"mountpoint", mountpoint}});
+  } else if (!common.quiet) {
+    fmt::print("unmounted {}\n", mountpoint);
+  }
+  return ExitCode::ok;
+}
+
+ExitCode run(const Options& options, const CommonOptions& common) {
+  if (!options.unmount.empty()) {
+    if (!options.positional.empty()) {
+      return report_usage_error(k_tool, "-u takes only the mount point",
+                                "custody-mount -u MOUNTPOINT");
+    }
+    return unmount(options, common);
+  }
+  if (options.positional.size() < 2) {
+    return report_usage_error(k_tool, "give the container and the mount point",
+                              "custody-mount CONTAINER MOUNTPOINT --purpose TEXT");
+  }
+  if (options.draft.purpose.empty()) {
+    return report_usage_error(k_tool, "--purpose is required: it is recorded with the access",
+                              "say why, e.g. --purpose \"file system analysis, case 17\"");
+  }
+  if (auto checked = check_mountpoint(options.positional.back()); !checked) {
+    return report_error(k_tool, checked.error());
+  }
+  return options.foreground ? serve(options, common, -1) : mount_in_background(options, common);
+}
+
+}  // namespace
+}  // namespace custody::tools
+
+int main(int argc, char** argv) {
+  using namespace custody::tools;
+  Options options;
+  CommonOptions common;
+  CLI::App app{
+      "Mount the image of an AFF4 container read-only (FUSE) as MOUNTPOINT/image.raw for any "
+      "examination tool,\nrecording who opened it, when and why in its custody log."};
+  add_common_options(app, common, k_tool,
+                     "  custody-mount disk1.aff4 /mnt/disk1 --by-key me.key --by-cert me.pem \\\n"
+                     "      --purpose \"file system analysis\" --legal-reference \"EIO 2026/17\"\n"
+                     "  fls -r /mnt/disk1/image.raw\n"
+                     "  custody-mount -u /mnt/disk1");
+  app.add_option("CONTAINER MOUNTPOINT", options.positional,
+                 "The AFF4 container (every volume of a striped image), then an empty directory");
+  app.add_option("-u,--unmount", options.unmount,
+                 "End the mount at MOUNTPOINT (the released event is recorded before this returns)")
+      ->type_name("MOUNTPOINT");
+  app.add_flag("-f,--foreground", options.foreground,
+               "Stay in the foreground until unmounted (Ctrl-C unmounts)");
+  app.add_flag("--allow-other", options.allow_other,
+               "Let other users read the mount (needs user_allow_other in /etc/fuse.conf)");
+  add_identity_options(app, options.identity, "by-");
+  app.add_option("--name", options.draft.actor.name,
+                 "Custody log: your name (default: your certificate's CN)")
+      ->type_name("TEXT");
+  add_event_context_options(app, options.draft);
+  app.add_option("--notes", options.draft.notes, "Custody log: free notes")->type_name("TEXT");
+  return run_tool(app, argc, argv, [&] { return run(options, common); });
+}
