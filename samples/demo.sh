@@ -268,4 +268,18 @@ else
   echo "(skipped: needs python3 for the test TSA and CRL server)"
 fi
 
+step "18. Examination through custody-mount: any tool reads the evidence, the access is recorded"
+if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null && command -v fls >/dev/null &&
+  [ -f evidence/fs.aff4 ]; then
+  mkdir -p mnt
+  show custody-mount evidence/fs.aff4 mnt --by-key keys/examiner.key --by-cert keys/examiner.pem \
+    --purpose "file system analysis (TEST)" --legal-reference "DEMO-2026-17"
+  show fls -r mnt/image.raw
+  show custody-mount -u mnt
+  # The two events: who opened it, when and why; how much was read when it was released.
+  custody-log show evidence/fs.aff4 | tail -n 8
+else
+  echo "(skipped: needs /dev/fuse, fuse3 and sleuthkit)"
+fi
+
 step "Demo complete: evidence in $work/evidence"

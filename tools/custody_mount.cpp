@@ -25,6 +25,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -39,7 +40,6 @@ namespace {
 
 constexpr const char* k_tool = "custody-mount";
 constexpr const char* k_image_name = "image.raw";
-constexpr const char* k_image_path = "/image.raw";
 
 struct Options {
   std::vector<std::string> positional;  // CONTAINER... MOUNTPOINT
@@ -50,30 +50,41 @@ struct Options {
   EventDraft draft;
 };
 
-// What the FUSE callbacks serve: set before the loop starts, read-only afterwards.
+// One name in the served tree.
+struct Node {
+  enum class Kind : std::uint8_t { directory, image, file, symlink, other };
+  Kind kind = Kind::directory;
+  std::size_t content = 0;  // file: the manifest entry whose content it has (a hardlink's target)
+  std::string link_target;  // symlink
+  std::vector<std::string> children;  // directory: names, in the order first seen
+  struct stat attributes {};
+};
+
+// What the FUSE callbacks serve: built before the loop starts, read-only afterwards.
 struct Served {
   EvidenceAccess* access = nullptr;
-  struct stat image {};
-  struct stat root {};
+  std::map<std::string, Node> nodes;  // by path: "/", "/image.raw", "/label/dir/file"
 };
 
 Served& served() {
   return *static_cast<Served*>(fuse_get_context()->private_data);
 }
 
-// --- The file system: one read-only file. Every change is EROFS (the mount is "ro" as well, so
-// the kernel refuses most before they reach us). ---
+const Node* node_at(const char* path) {
+  const auto found = served().nodes.find(path);
+  return found != served().nodes.end() ? &found->second : nullptr;
+}
+
+// --- The file system: read-only. Every change is EROFS (the mount is "ro" as well, so the
+// kernel refuses most before they reach us). ---
 
 int get_attributes(const char* path, struct stat* out, fuse_file_info* /*file*/) {
-  if (std::strcmp(path, "/") == 0) {
-    *out = served().root;
-    return 0;
+  const Node* node = node_at(path);
+  if (node == nullptr) {
+    return -ENOENT;
   }
-  if (std::strcmp(path, k_image_path) == 0) {
-    *out = served().image;
-    return 0;
-  }
-  return -ENOENT;
+  *out = node->attributes;
+  return 0;
 }
 
 int read_directory(const char* path,
@@ -82,36 +93,70 @@ int read_directory(const char* path,
                    off_t /*offset*/,
                    fuse_file_info* /*file*/,
                    fuse_readdir_flags /*flags*/) {
-  if (std::strcmp(path, "/") != 0) {
+  const Node* node = node_at(path);
+  if (node == nullptr) {
+    return -ENOENT;
+  }
+  if (node->kind != Node::Kind::directory) {
     return -ENOTDIR;
   }
-  fill(buffer, ".", &served().root, 0, static_cast<fuse_fill_dir_flags>(0));
-  fill(buffer, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
-  fill(buffer, k_image_name, &served().image, 0, static_cast<fuse_fill_dir_flags>(0));
+  const auto no_flags = static_cast<fuse_fill_dir_flags>(0);
+  fill(buffer, ".", &node->attributes, 0, no_flags);
+  fill(buffer, "..", nullptr, 0, no_flags);
+  const std::string prefix = std::strcmp(path, "/") == 0 ? "/" : std::string(path) + "/";
+  for (const std::string& name : node->children) {
+    const Node* child = node_at((prefix + name).c_str());
+    fill(buffer, name.c_str(), child != nullptr ? &child->attributes : nullptr, 0, no_flags);
+  }
+  return 0;
+}
+
+int read_link(const char* path, char* buffer, size_t size) {
+  const Node* node = node_at(path);
+  if (node == nullptr) {
+    return -ENOENT;
+  }
+  if (node->kind != Node::Kind::symlink || size == 0) {
+    return -EINVAL;
+  }
+  const std::size_t length = std::min(size - 1, node->link_target.size());
+  std::memcpy(buffer, node->link_target.data(), length);
+  buffer[length] = '\0';
   return 0;
 }
 
 int open_file(const char* path, fuse_file_info* file) {
-  if (std::strcmp(path, k_image_path) != 0) {
+  const Node* node = node_at(path);
+  if (node == nullptr) {
     return -ENOENT;
+  }
+  if (node->kind == Node::Kind::directory) {
+    return -EISDIR;
   }
   if ((file->flags & O_ACCMODE) != O_RDONLY || (file->flags & O_TRUNC) != 0) {
     return -EROFS;
   }
-  file->keep_cache = 1;  // the image never changes: the page cache may keep what it read
+  file->keep_cache = 1;  // the evidence never changes: the page cache may keep what it read
   return 0;
 }
 
 int read_file(const char* path, char* buffer, size_t size, off_t offset, fuse_file_info* /*file*/) {
-  if (std::strcmp(path, k_image_path) != 0) {
+  const Node* node = node_at(path);
+  if (node == nullptr) {
     return -ENOENT;
   }
   if (offset < 0) {
     return -EINVAL;
   }
-  auto got = served().access->read(static_cast<std::uint64_t>(offset),
-                                   std::span(reinterpret_cast<std::byte*>(buffer), size));
-  // A damaged chunk (or any failure to read the evidence) is EIO: never wrong bytes.
+  const std::span out(reinterpret_cast<std::byte*>(buffer), size);
+  const auto at = static_cast<std::uint64_t>(offset);
+  Result<std::size_t> got = std::size_t{0};
+  if (node->kind == Node::Kind::image) {
+    got = served().access->read(at, out);
+  } else if (node->kind == Node::Kind::file) {
+    got = served().access->read_file(node->content, at, out);
+  }
+  // A damaged chunk or file (or any failure to read the evidence) is EIO: never wrong bytes.
   return got ? static_cast<int>(*got) : -EIO;
 }
 
@@ -169,6 +214,7 @@ fuse_operations file_system_operations() {
   fuse_operations ops{};
   ops.getattr = get_attributes;
   ops.readdir = read_directory;
+  ops.readlink = read_link;
   ops.open = open_file;
   ops.read = read_file;
   ops.mknod = refuse_node;
@@ -245,44 +291,201 @@ Result<void> check_mountpoint(const std::string& mountpoint) {
   return {};
 }
 
-void fill_attributes(const std::string& container, std::uint64_t size, Served& state) {
+// The attributes every node starts from: the container file's times, the caller's ownership.
+struct stat base_attributes(const std::string& container) {
   struct stat file {};
   ::stat(container.c_str(), &file);
-  state.image.st_mode = S_IFREG | 0444;
-  state.image.st_nlink = 1;
-  state.image.st_size = static_cast<off_t>(size);
-  state.image.st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
-  state.image.st_uid = getuid();
-  state.image.st_gid = getgid();
-  state.image.st_mtim = file.st_mtim;
-  state.image.st_atim = file.st_mtim;
-  state.image.st_ctim = file.st_ctim;
-  state.root = state.image;
-  state.root.st_mode = S_IFDIR | 0555;
-  state.root.st_nlink = 2;
-  state.root.st_size = 0;
-  state.root.st_blocks = 0;
+  struct stat out {};
+  out.st_mode = S_IFDIR | 0555;
+  out.st_nlink = 2;
+  out.st_uid = getuid();
+  out.st_gid = getgid();
+  out.st_mtim = file.st_mtim;
+  out.st_atim = file.st_mtim;
+  out.st_ctim = file.st_ctim;
+  return out;
+}
+
+Node regular_node(const struct stat& base, std::uint64_t size, mode_t permissions) {
+  Node node;
+  node.kind = Node::Kind::file;
+  node.attributes = base;
+  node.attributes.st_mode = S_IFREG | permissions;
+  node.attributes.st_nlink = 1;
+  node.attributes.st_size = static_cast<off_t>(size);
+  node.attributes.st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
+  return node;
+}
+
+// A physical image: MOUNTPOINT/image.raw.
+void add_image(std::uint64_t size, const struct stat& base, Served& state) {
+  Node root;
+  root.attributes = base;
+  root.children.emplace_back(k_image_name);
+  state.nodes["/"] = std::move(root);
+  Node image = regular_node(base, size, 0444);
+  image.kind = Node::Kind::image;
+  state.nodes[std::string("/") + k_image_name] = std::move(image);
+}
+
+// The directory at `path`, made (with its parents) when the file list only implies it.
+Node& directory_at(const std::string& path, const struct stat& base, Served& state) {
+  auto found = state.nodes.find(path);
+  if (found != state.nodes.end()) {
+    return found->second;
+  }
+  const std::size_t slash = path.rfind('/');
+  const std::string parent = slash == 0 ? "/" : path.substr(0, slash);
+  directory_at(parent, base, state).children.push_back(path.substr(slash + 1));
+  Node directory;
+  directory.attributes = base;
+  return state.nodes[path] = std::move(directory);
+}
+
+// A path of the file list usable as a name here: no empty, "." or ".." component (a crafted list
+// could hold them; they are left out, and said).
+bool usable_path(const std::string& path) {
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    const std::string_view part(path.data() + start, end - start);
+    if (part.empty() || part == "." || part == "..") {
+      return false;
+    }
+    start = end + 1;
+  }
+  return !path.empty();
+}
+
+// The entry's recorded facts over the base attributes: permissions, owner, times.
+void apply_recorded(const LogicalEntry& entry, struct stat& attributes) {
+  if (entry.mode) {
+    attributes.st_mode = (attributes.st_mode & S_IFMT) | (*entry.mode & 07777);
+  }
+  if (entry.uid) {
+    attributes.st_uid = static_cast<uid_t>(*entry.uid);
+  }
+  if (entry.gid) {
+    attributes.st_gid = static_cast<gid_t>(*entry.gid);
+  }
+  if (auto time = logical_entry_time(entry.mtime)) {
+    attributes.st_mtim = *time;
+  }
+  if (auto time = logical_entry_time(entry.atime)) {
+    attributes.st_atim = *time;
+  }
+  if (auto time = logical_entry_time(entry.ctime)) {
+    attributes.st_ctim = *time;
+  }
+}
+
+// The node of one entry. A hardlink shows its earlier file's content; fifos, sockets and device
+// nodes are shown as empty files (never as device nodes a reader could open on this machine).
+Node entry_node(const LogicalManifest& files,
+                std::size_t index,
+                const std::map<std::string, std::size_t>& by_path,
+                const struct stat& base) {
+  const LogicalEntry& entry = files.entries[index];
+  Node node;
+  switch (entry.type) {
+    case LogicalEntryType::directory:
+      node.attributes = base;
+      break;
+    case LogicalEntryType::symlink:
+      node = regular_node(base, entry.link_target.size(), 0777);
+      node.kind = Node::Kind::symlink;
+      node.attributes.st_mode = S_IFLNK | 0777;
+      node.link_target = entry.link_target;
+      break;
+    case LogicalEntryType::file:
+    case LogicalEntryType::hardlink: {
+      std::size_t content = index;
+      if (entry.type == LogicalEntryType::hardlink) {
+        const auto target = by_path.find(entry.link_target);
+        content = target != by_path.end() ? target->second : index;
+      }
+      node = regular_node(base, files.entries[content].size, 0444);
+      node.content = content;
+      break;
+    }
+    default:
+      node = regular_node(base, 0, 0444);
+      node.kind = Node::Kind::other;
+      break;
+  }
+  apply_recorded(entry, node.attributes);
+  return node;
+}
+
+// A logical container: its file list as a tree. Returns how many entries were left out.
+std::size_t add_files(const LogicalManifest& files, const struct stat& base, Served& state) {
+  Node root;
+  root.attributes = base;
+  state.nodes["/"] = std::move(root);
+  std::map<std::string, std::size_t> by_path;
+  for (std::size_t i = 0; i < files.entries.size(); ++i) {
+    by_path.emplace(files.entries[i].path, i);
+  }
+  std::size_t left_out = 0;
+  for (std::size_t i = 0; i < files.entries.size(); ++i) {
+    const std::string& path = files.entries[i].path;
+    if (!usable_path(path)) {
+      ++left_out;
+      continue;
+    }
+    const std::string full = "/" + path;
+    Node node = entry_node(files, i, by_path, base);
+    if (auto existing = state.nodes.find(full); existing != state.nodes.end()) {
+      node.children = std::move(existing->second.children);  // implied before it was listed
+      existing->second = std::move(node);
+      continue;
+    }
+    const std::size_t slash = full.rfind('/');
+    directory_at(slash == 0 ? "/" : full.substr(0, slash), base, state)
+        .children.push_back(full.substr(slash + 1));
+    state.nodes[full] = std::move(node);
+  }
+  return left_out;
 }
 
 void print_mounted(const Options& options,
                    const std::vector<std::string>& containers,
                    const std::string& mountpoint,
                    const EvidenceAccess& access,
+                   std::size_t left_out,
                    const CommonOptions& common) {
+  const LogicalManifest* files = access.files();
   const std::string image = (std::filesystem::path(mountpoint) / k_image_name).string();
   if (common.json) {
-    print_json({{"format", "custody-mount-result"},
-                {"version", 1},
-                {"containers", containers},
-                {"mountpoint", mountpoint},
-                {"image", image},
-                {"size", access.size()},
-                {"accessed_event", access.accessed_event()},
-                {"signed", access.signed_events()}});
+    nlohmann::ordered_json document{{"format", "custody-mount-result"},
+                                    {"version", 1},
+                                    {"containers", containers},
+                                    {"mountpoint", mountpoint}};
+    if (files != nullptr) {
+      document["files"] = files->entries.size() - left_out;
+      document["left_out"] = left_out;
+    } else {
+      document["image"] = image;
+      document["size"] = access.size();
+    }
+    document["accessed_event"] = access.accessed_event();
+    document["signed"] = access.signed_events();
+    print_json(document);
   } else if (!common.quiet) {
-    fmt::print("mounted {} read-only at {} ({} bytes)\n", containers.front(), image, access.size());
+    if (files != nullptr) {
+      fmt::print("mounted the {} files of {} read-only at {}\n", files->entries.size() - left_out,
+                 containers.front(), mountpoint);
+    } else {
+      fmt::print("mounted {} read-only at {} ({} bytes)\n", containers.front(), image,
+                 access.size());
+    }
     fmt::print("custody event {} (accessed) recorded; unmount with: custody-mount -u {}\n",
                access.accessed_event(), mountpoint);
+  }
+  if (left_out > 0) {
+    print_warning(k_tool, fmt::format("{} entries of the file list have unusable paths (empty, "
+                                      "\".\" or \"..\" parts) and are not shown",
+                                      left_out));
   }
   if (options.identity.key.empty()) {
     print_warning(k_tool,
@@ -344,9 +547,15 @@ ExitCode serve(const Options& options, const CommonOptions& common, int ready_fd
     fuse_unmount(handle->get());
     return fail_before_ready(ready_fd, report_error(k_tool, access.error()));
   }
-  fill_attributes(containers.front(), (*access)->size(), state);
+  const struct stat base = base_attributes(containers.front());
+  std::size_t left_out = 0;
+  if (const LogicalManifest* files = (*access)->files()) {
+    left_out = add_files(*files, base, state);
+  } else {
+    add_image((*access)->size(), base, state);
+  }
   state.access = access->get();
-  print_mounted(options, containers, mountpoint, **access, common);
+  print_mounted(options, containers, mountpoint, **access, left_out, common);
   signal_ready(ready_fd, ExitCode::ok);
 
   fuse_session* session = fuse_get_session(handle->get());

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,6 +52,10 @@ enum class LogicalEntryType : std::uint8_t {
 
 // "file", "directory", "symlink", "hardlink", "fifo", "socket", "char-device", "block-device".
 const char* logical_entry_type_name(LogicalEntryType type);
+
+// One of an entry's times (RFC 3339 UTC with nanoseconds) as a timespec; nullopt when empty or
+// not such a time.
+std::optional<timespec> logical_entry_time(std::string_view text);
 
 // One entry of a logical acquisition (or of an AFF4-L container made elsewhere).
 struct LogicalEntry {
@@ -168,6 +173,12 @@ class LogicalContainer {
   using PieceSink = std::function<Result<void>(
       std::uint64_t offset, std::uint64_t length, const std::byte* data)>;
   virtual Result<void> read_file(const LogicalEntry& entry, const PieceSink& sink) const = 0;
+  // Reads up to out.size() bytes of a regular file at `offset` (fewer only at its end; holes read
+  // as zeros). Direct for a file stored whole (how custody stores files); a deflated or sparse one
+  // is read from its start up to the bytes wanted. Unchecked: hash_file checks the content.
+  virtual Result<std::size_t> read_at(const LogicalEntry& entry,
+                                      std::uint64_t offset,
+                                      std::span<std::byte> out) const = 0;
   // Hashes a regular file's content with `algorithms`.
   virtual Result<DigestSet> hash_file(const LogicalEntry& entry,
                                       std::span<const HashAlgorithm> algorithms) const = 0;

@@ -736,4 +736,8 @@ Result<LogicalManifest> parse_logical_manifest(std::string_view text) {
   return manifest;
 }
 
+std::optional<timespec> logical_entry_time(std::string_view text) {
+  return internal::parse_ns_time(text);
+}
+
 }  // namespace custody

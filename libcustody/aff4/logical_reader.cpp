@@ -79,6 +79,49 @@ class LogicalContainerImpl final : public LogicalContainer {
     return read_mapped(entry, *map, *idx, sink);
   }
 
+  Result<std::size_t> read_at(const LogicalEntry& entry,
+                              std::uint64_t offset,
+                              std::span<std::byte> out) const override {
+    if (entry.type != LogicalEntryType::file || offset >= entry.size || out.empty()) {
+      return std::size_t{0};
+    }
+    const auto wanted =
+        static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), entry.size - offset));
+    const internal::ZipMember* member = m_zip.find(entry.member);
+    if (member != nullptr && member->method == 0) {
+      if (offset + wanted > member->uncompressed_size) {
+        return tl::unexpected(Error{Errc::corrupt,
+                                    "the file's member is shorter than the file",
+                                    entry.member,
+                                    {},
+                                    0,
+                                    "use another copy"});
+      }
+      CUSTODY_TRY(m_zip.read_stored(*member, offset, out.first(wanted)));
+      return wanted;
+    }
+    // From the start, keeping the part wanted; stopped as soon as it is complete.
+    std::fill_n(out.begin(), wanted, std::byte{0});
+    static constexpr const char* k_enough = "read enough";
+    const std::uint64_t end = offset + wanted;
+    auto read = read_file(
+        entry, [&](std::uint64_t at, std::uint64_t length, const std::byte* data) -> Result<void> {
+          const std::uint64_t from = std::max(at, offset);
+          const std::uint64_t to = std::min(at + length, end);
+          if (from < to && data != nullptr) {
+            std::memcpy(out.data() + (from - offset), data + (from - at), to - from);
+          }
+          if (at + length >= end) {
+            return make_error(Errc::cancelled, k_enough);
+          }
+          return {};
+        });
+    if (!read && !(read.error().code == Errc::cancelled && read.error().message == k_enough)) {
+      return tl::unexpected(read.error());
+    }
+    return wanted;
+  }
+
   Result<DigestSet> hash_file(const LogicalEntry& entry,
                               std::span<const HashAlgorithm> algorithms) const override {
     std::vector<Hasher> hashers;

@@ -12,13 +12,14 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 namespace custody {
 namespace {
 
-// Only a physical AFF4 image is served: what else the paths are is named in the refusal.
-Result<void> check_mountable(const std::vector<std::string>& paths) {
+// Only AFF4 containers are served: what else the paths are is named in the refusal.
+Result<EvidenceKind> check_mountable(const std::vector<std::string>& paths) {
   auto items = identify_evidence(paths);
   CUSTODY_TRY(items);
   if (items->size() != 1) {
@@ -28,59 +29,95 @@ Result<void> check_mountable(const std::vector<std::string>& paths) {
                                   items->size()));
   }
   const EvidenceKind kind = items->front().kind;
-  if (kind == EvidenceKind::aff4_container || kind == EvidenceKind::aff4_striped) {
-    return {};
+  if (kind == EvidenceKind::aff4_container || kind == EvidenceKind::aff4_striped ||
+      kind == EvidenceKind::aff4_logical) {
+    return kind;
   }
   Error error{Errc::unsupported,
-              fmt::format("{} is an {}: only physical AFF4 containers can be mounted yet",
-                          paths.front(), evidence_kind_name(kind)),
+              fmt::format("{} is an {}: only AFF4 containers can be mounted yet", paths.front(),
+                          evidence_kind_name(kind)),
               paths.front(),
               {},
               0,
-              kind == EvidenceKind::aff4_logical
-                  ? "extract its files with custody-export --files -o DIRECTORY"
-                  : "use ewfmount(1) for an E01 set, or read a raw image directly"};
+              "use ewfmount(1) for an E01 set, or read a raw image directly"};
   return tl::unexpected(std::move(error));
 }
 
+// The algorithm a logical file's content is checked with: SHA-256 where recorded, else the first
+// recorded one.
+std::optional<HashAlgorithm> check_algorithm(const LogicalEntry& entry) {
+  if (entry.hashes.count(HashAlgorithm::sha256) != 0) {
+    return HashAlgorithm::sha256;
+  }
+  if (!entry.hashes.empty()) {
+    return entry.hashes.begin()->first;
+  }
+  return std::nullopt;
+}
+
+// What is served: a physical image, or the files of a logical container.
+struct Opened {
+  std::unique_ptr<Container> image;
+  std::unique_ptr<LogicalContainer> logical;
+};
+
 class AccessImpl final : public EvidenceAccess {
  public:
-  AccessImpl(AccessOptions options,
-             std::unique_ptr<Container> container,
-             AppendResult accessed,
-             std::string started)
+  AccessImpl(AccessOptions options, Opened opened, AppendResult accessed, std::string started)
       : m_options(std::move(options)),
-        m_container(std::move(container)),
-        m_size(m_container->info().size),
-        m_chunk_size(m_container->info().streams.empty()
+        m_image(std::move(opened.image)),
+        m_logical(std::move(opened.logical)),
+        m_size(m_image ? m_image->info().size : 0),
+        m_chunk_size(!m_image || m_image->info().streams.empty()
                          ? 32768
-                         : std::max<std::uint32_t>(1, m_container->info().streams[0].chunk_size)),
+                         : std::max<std::uint32_t>(1, m_image->info().streams[0].chunk_size)),
         m_touched((m_size + m_chunk_size - 1) / m_chunk_size, false),
         m_accessed(std::move(accessed)) {
     m_summary.accessed_event = m_accessed.sequence;
     m_summary.started = std::move(started);
     m_summary.signed_events = m_accessed.signed_event;
+    if (m_logical) {
+      m_file_state.assign(m_logical->manifest().entries.size(), FileState::unchecked);
+    }
   }
 
   std::uint64_t size() const override { return m_size; }
+  const LogicalManifest* files() const override {
+    return m_logical ? &m_logical->manifest() : nullptr;
+  }
   std::uint64_t accessed_event() const override { return m_accessed.sequence; }
   bool signed_events() const override { return m_accessed.signed_event; }
 
   Result<std::size_t> read(std::uint64_t offset, std::span<std::byte> out) override {
     std::lock_guard lock(m_mutex);
-    if (!m_container) {
-      return make_error(Errc::invalid_argument, "the access has ended");
+    if (!m_image) {
+      return make_error(Errc::invalid_argument, "no image is served (the access ended)");
     }
-    auto got = m_container->read(offset, out);
+    auto got = m_image->read(offset, out);
     if (!got) {
-      ++m_summary.damaged_reads;
-      if (m_summary.first_damage.empty()) {
-        m_summary.first_damage = got.error().message;
-      }
+      note_damage(got.error().message);
       return got;
     }
     m_summary.bytes_read += *got;
     mark_touched(offset, *got);
+    return got;
+  }
+
+  Result<std::size_t> read_file(std::size_t index,
+                                std::uint64_t offset,
+                                std::span<std::byte> out) override {
+    std::lock_guard lock(m_mutex);
+    if (!m_logical || index >= m_file_state.size()) {
+      return make_error(Errc::invalid_argument, "no such file is served");
+    }
+    const LogicalEntry& entry = m_logical->manifest().entries[index];
+    CUSTODY_TRY(check_file(index, entry));
+    auto got = m_logical->read_at(entry, offset, out);
+    if (!got) {
+      note_damage(got.error().message);
+      return got;
+    }
+    m_summary.bytes_read += *got;
     return got;
   }
 
@@ -89,8 +126,53 @@ class AccessImpl final : public EvidenceAccess {
     if (m_ended) {
       return m_summary;
     }
-    m_container.reset();  // closed before the log is appended to
+    m_image.reset();  // closed before the log is appended to
+    m_logical.reset();
     m_summary.ended = utc_now();
+    auto added = append_custody_event(m_options.container_paths.front(), released_draft(),
+                                      m_options.custody.signer);
+    CUSTODY_TRY(added);
+    m_summary.released_event = added->sequence;
+    m_ended = true;
+    return m_summary;
+  }
+
+ private:
+  enum class FileState : std::uint8_t { unchecked, good, damaged };
+
+  // A file is hashed whole before any of it is served; the verdict is kept for the access.
+  Result<void> check_file(std::size_t index, const LogicalEntry& entry) {
+    if (m_file_state[index] == FileState::unchecked) {
+      m_summary.files_opened.push_back(encode_logical_path(entry.path));
+      const auto algorithm = check_algorithm(entry);
+      if (algorithm) {
+        const HashAlgorithm algorithms[] = {*algorithm};
+        auto hashed = m_logical->hash_file(entry, algorithms);
+        m_file_state[index] = hashed && hashed->at(*algorithm) == entry.hashes.at(*algorithm)
+                                  ? FileState::good
+                                  : FileState::damaged;
+      } else {
+        m_file_state[index] = FileState::good;  // nothing recorded to check it with
+      }
+    }
+    if (m_file_state[index] == FileState::damaged) {
+      const std::string why = fmt::format(
+          "{} does not match its recorded hash: it is damaged, and none of it is served",
+          encode_logical_path(entry.path));
+      note_damage(why);
+      return make_error(Errc::corrupt, why);
+    }
+    return {};
+  }
+
+  void note_damage(const std::string& what) {
+    ++m_summary.damaged_reads;
+    if (m_summary.first_damage.empty()) {
+      m_summary.first_damage = what;
+    }
+  }
+
+  EventDraft released_draft() const {
     EventDraft draft = m_options.custody.draft;
     draft.action = "released";
     draft.tool_name = "custody-mount";
@@ -100,20 +182,33 @@ class AccessImpl final : public EvidenceAccess {
                      {"started", m_summary.started},
                      {"ended", m_summary.ended},
                      {"bytes_read", std::to_string(m_summary.bytes_read)},
-                     {"chunks_read", std::to_string(m_summary.chunks_read)},
                      {"damaged_reads", std::to_string(m_summary.damaged_reads)}};
+    if (!m_file_state.empty()) {
+      draft.details["files_opened"] = std::to_string(m_summary.files_opened.size());
+      draft.details["files_opened_list"] = listed(m_summary.files_opened);
+    } else {
+      draft.details["chunks_read"] = std::to_string(m_summary.chunks_read);
+    }
     if (!m_summary.first_damage.empty()) {
       draft.details["first_damage"] = m_summary.first_damage;
     }
-    auto added =
-        append_custody_event(m_options.container_paths.front(), draft, m_options.custody.signer);
-    CUSTODY_TRY(added);
-    m_summary.released_event = added->sequence;
-    m_ended = true;
-    return m_summary;
+    return draft;
   }
 
- private:
+  // The paths, percent-encoded (so a space never occurs in one), separated by spaces; at most
+  // k_listed of them (the count is always recorded).
+  static std::string listed(const std::vector<std::string>& paths) {
+    constexpr std::size_t k_listed = 1000;
+    std::string text;
+    for (std::size_t i = 0; i < paths.size() && i < k_listed; ++i) {
+      text += (i == 0 ? "" : " ") + paths[i];
+    }
+    if (paths.size() > k_listed) {
+      text += fmt::format(" ... and {} more", paths.size() - k_listed);
+    }
+    return text;
+  }
+
   void mark_touched(std::uint64_t offset, std::size_t length) {
     if (length == 0) {
       return;
@@ -130,14 +225,32 @@ class AccessImpl final : public EvidenceAccess {
 
   AccessOptions m_options;
   std::mutex m_mutex;
-  std::unique_ptr<Container> m_container;
+  std::unique_ptr<Container> m_image;
+  std::unique_ptr<LogicalContainer> m_logical;
   std::uint64_t m_size;
   std::uint64_t m_chunk_size;
-  std::vector<bool> m_touched;  // one bit per chunk of the image: bounded, 4 MiB per TiB
+  std::vector<bool> m_touched;          // one bit per chunk of the image: bounded, 4 MiB per TiB
+  std::vector<FileState> m_file_state;  // logical: one per entry
   AppendResult m_accessed;
   AccessSummary m_summary;
   bool m_ended = false;
 };
+
+// Opens what is served, read-only.
+Result<Opened> open_served(const std::vector<std::string>& paths, EvidenceKind kind) {
+  Opened opened;
+  if (kind == EvidenceKind::aff4_logical) {
+    auto logical = LogicalContainer::open(paths.front());
+    CUSTODY_TRY(logical);
+    opened.logical = std::move(*logical);
+    return opened;
+  }
+  auto image = Container::open(paths);
+  CUSTODY_TRY(image);
+  (*image)->check_chunk_crcs_on_read();
+  opened.image = std::move(*image);
+  return opened;
+}
 
 }  // namespace
 
@@ -149,7 +262,8 @@ Result<std::unique_ptr<EvidenceAccess>> EvidenceAccess::begin(const AccessOption
     return make_error(Errc::invalid_argument,
                       "the purpose of the access is required: it is recorded in the custody log");
   }
-  CUSTODY_TRY(check_mountable(options.container_paths));
+  auto kind = check_mountable(options.container_paths);
+  CUSTODY_TRY(kind);
   CUSTODY_TRY(check_event_context(options.custody));
   const std::string& container = options.container_paths.front();
   if (std::string why = why_evidence_is_read_only(container); !why.empty()) {
@@ -165,7 +279,7 @@ Result<std::unique_ptr<EvidenceAccess>> EvidenceAccess::begin(const AccessOption
     return tl::unexpected(std::move(error));
   }
   // Opened first, so that a damaged container is refused before anything is recorded.
-  CUSTODY_TRY(Container::open(options.container_paths));
+  CUSTODY_TRY(open_served(options.container_paths, *kind));
 
   const std::string started = utc_now();
   EventDraft draft = options.custody.draft;
@@ -179,9 +293,8 @@ Result<std::unique_ptr<EvidenceAccess>> EvidenceAccess::begin(const AccessOption
   auto accessed = append_custody_event(container, draft, options.custody.signer);
   CUSTODY_TRY(accessed);
   // Opened again: the append added members to the file.
-  auto opened = Container::open(options.container_paths);
+  auto opened = open_served(options.container_paths, *kind);
   CUSTODY_TRY(opened);
-  (*opened)->check_chunk_crcs_on_read();
   return std::make_unique<AccessImpl>(options, std::move(*opened), std::move(*accessed), started);
 }
 
