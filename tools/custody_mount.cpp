@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// custody-mount: serve the image of an AFF4 container read-only through FUSE 3, as
-// MOUNTPOINT/image.raw, for any examination tool; the library records the "accessed" event before
-// the first byte is served and the "released" event when the mount ends.
+// custody-mount: serve an AFF4 container read-only through FUSE 3 for any examination tool: a
+// physical image as MOUNTPOINT/image.raw, a logical container as its file tree. The library
+// (EvidenceAccess) records the "accessed" event before the first byte is served and the
+// "released" event when the mount ends; this file holds only FUSE.
 #define FUSE_USE_VERSION 35
 
 #include "common/case_options.hpp"
@@ -32,8 +33,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace custody::tools {
 namespace {
@@ -237,6 +236,16 @@ fuse_operations file_system_operations() {
 
 // --- Mounting. ---
 
+// An argv of `words`, for C interfaces that take char** (and do not change the strings).
+std::vector<char*> argv_of(std::vector<std::string>& words) {
+  std::vector<char*> argv;
+  for (std::string& word : words) {
+    argv.push_back(word.data());
+  }
+  argv.push_back(nullptr);
+  return argv;
+}
+
 struct FuseDeleter {
   void operator()(fuse* handle) const { fuse_destroy(handle); }
 };
@@ -258,8 +267,9 @@ Result<FusePtr> make_mount(const Options& options,
                            const fuse_operations& ops,
                            Served& state) {
   const std::string option_text = mount_options(options);
-  const char* arguments[] = {"custody-mount", "-o", option_text.c_str()};
-  fuse_args args = FUSE_ARGS_INIT(3, const_cast<char**>(arguments));
+  std::vector<std::string> words{"custody-mount", "-o", option_text};
+  std::vector<char*> arguments = argv_of(words);
+  fuse_args args = FUSE_ARGS_INIT(3, arguments.data());
   FusePtr handle(fuse_new(&args, &ops, sizeof ops, &state));
   if (!handle) {
     return make_error(Errc::io_error, "FUSE refused the mount options " + option_text);
@@ -524,6 +534,15 @@ ExitCode fail_before_ready(int ready_fd, ExitCode code) {
   return code;
 }
 
+void block_stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+}
+
 // The mount itself, in the daemon (or in the foreground with -f): identity, FUSE mount, the
 // "accessed" event, then the requests until unmounted, then the "released" event.
 ExitCode serve(const Options& options, const CommonOptions& common, int ready_fd) {
@@ -559,20 +578,25 @@ ExitCode serve(const Options& options, const CommonOptions& common, int ready_fd
   signal_ready(ready_fd, ExitCode::ok);
 
   fuse_session* session = fuse_get_session(handle->get());
-  if (fuse_set_signal_handlers(session) != 0) {
-    fuse_unmount(handle->get());
-  } else {
+  if (fuse_set_signal_handlers(session) == 0) {
     fuse_loop(handle->get());
+    // A second Ctrl-C (or SIGTERM) must not cut the released event short: from here on the
+    // signals wait, and are dropped at exit.
+    block_stop_signals();
     fuse_remove_signal_handlers(session);
-    fuse_unmount(handle->get());
   }
+  block_stop_signals();
+  fuse_unmount(handle->get());
+  const bool logical = (*access)->files() != nullptr;  // (end() closes the container)
   auto summary = (*access)->end();
   if (!summary) {
     return report_error(k_tool, summary.error());
   }
   if (ready_fd < 0 && !common.quiet && !common.json) {
-    fmt::print("released: {} bytes read, {} chunks; custody event {} (released)\n",
-               summary->bytes_read, summary->chunks_read, summary->released_event);
+    fmt::print("released: {} bytes read, {}; custody event {} (released)\n", summary->bytes_read,
+               logical ? fmt::format("{} files opened", summary->files_opened.size())
+                       : fmt::format("{} chunks", summary->chunks_read),
+               summary->released_event);
   }
   return ExitCode::ok;
 }
@@ -634,10 +658,14 @@ pid_t serving_process(const std::string& mountpoint) {
   while (std::getline(mounts, line)) {
     // Fields: id parent major:minor root mountpoint options [optional...] - type source super.
     std::istringstream fields(line);
-    std::string id, parent, device, root, point, separator, type, source;
-    fields >> id >> parent >> device >> root >> point;
-    while (fields >> separator && separator != "-") {
+    std::string skipped;
+    std::string point;
+    fields >> skipped >> skipped >> skipped >> skipped >> point;
+    while (fields >> skipped && skipped != "-") {
+      // optional fields, up to the separator
     }
+    std::string type;
+    std::string source;
     fields >> type >> source;
     // Octal escapes of the kernel: spaces, tabs, newlines and backslashes in the path.
     std::string unescaped;
@@ -667,10 +695,10 @@ ExitCode unmount(const Options& options, const CommonOptions& common) {
                                       0,
                                       "findmnt -t fuse.custody lists the custody mounts"});
   }
-  const char* arguments[] = {"fusermount3", "-u", mountpoint.c_str(), nullptr};
+  std::vector<std::string> words{"fusermount3", "-u", mountpoint};
+  std::vector<char*> arguments = argv_of(words);
   pid_t helper = 0;
-  if (posix_spawnp(&helper, "fusermount3", nullptr, nullptr, const_cast<char**>(arguments),
-                   environ) != 0) {
+  if (posix_spawnp(&helper, "fusermount3", nullptr, nullptr, arguments.data(), environ) != 0) {
     return report_error(k_tool, Error{Errc::io_error,
                                       "cannot run fusermount3",
                                       {},
@@ -740,15 +768,17 @@ int main(int argc, char** argv) {
   Options options;
   CommonOptions common;
   CLI::App app{
-      "Mount the image of an AFF4 container read-only (FUSE) as MOUNTPOINT/image.raw for any "
-      "examination tool,\nrecording who opened it, when and why in its custody log."};
+      "Mount an AFF4 container read-only (FUSE) for any examination tool: a physical image as\n"
+      "MOUNTPOINT/image.raw, a logical container as its file tree; who opened it, when and why\n"
+      "is recorded in its custody log."};
   add_common_options(app, common, k_tool,
                      "  custody-mount disk1.aff4 /mnt/disk1 --by-key me.key --by-cert me.pem \\\n"
                      "      --purpose \"file system analysis\" --legal-reference \"EIO 2026/17\"\n"
                      "  fls -r /mnt/disk1/image.raw\n"
                      "  custody-mount -u /mnt/disk1");
   app.add_option("CONTAINER MOUNTPOINT", options.positional,
-                 "The AFF4 container (every volume of a striped image), then an empty directory");
+                 "The AFF4 container (physical, every volume of a striped image, or logical), then "
+                 "an empty directory");
   app.add_option("-u,--unmount", options.unmount,
                  "End the mount at MOUNTPOINT (the released event is recorded before this returns)")
       ->type_name("MOUNTPOINT");
