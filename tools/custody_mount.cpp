@@ -43,6 +43,7 @@ constexpr const char* k_image_name = "image.raw";
 struct Options {
   std::vector<std::string> positional;  // CONTAINER... MOUNTPOINT
   std::string unmount;
+  std::string log;  // E01 sets and raw images: the standalone custody log
   bool foreground = false;
   bool allow_other = false;
   IdentityArguments identity;
@@ -478,6 +479,9 @@ void print_mounted(const Options& options,
       document["image"] = image;
       document["size"] = access.size();
     }
+    if (!options.log.empty()) {
+      document["log"] = options.log;
+    }
     document["accessed_event"] = access.accessed_event();
     document["signed"] = access.signed_events();
     print_json(document);
@@ -489,8 +493,9 @@ void print_mounted(const Options& options,
       fmt::print("mounted {} read-only at {} ({} bytes)\n", containers.front(), image,
                  access.size());
     }
-    fmt::print("custody event {} (accessed) recorded; unmount with: custody-mount -u {}\n",
-               access.accessed_event(), mountpoint);
+    fmt::print("custody event {} (accessed) recorded{}; unmount with: custody-mount -u {}\n",
+               access.accessed_event(), options.log.empty() ? "" : " in " + options.log,
+               mountpoint);
   }
   if (left_out > 0) {
     print_warning(k_tool, fmt::format("{} entries of the file list have unusable paths (empty, "
@@ -561,7 +566,7 @@ ExitCode serve(const Options& options, const CommonOptions& common, int ready_fd
   // Requests wait in the kernel until the loop runs: the event is recorded before any is served.
   auto access = EvidenceAccess::begin(AccessOptions{
       containers, EventContext{options.draft, identity->has_value() ? &**identity : nullptr},
-      std::filesystem::absolute(mountpoint).lexically_normal().string()});
+      std::filesystem::absolute(mountpoint).lexically_normal().string(), options.log});
   if (!access) {
     fuse_unmount(handle->get());
     return fail_before_ready(ready_fd, report_error(k_tool, access.error()));
@@ -768,20 +773,27 @@ int main(int argc, char** argv) {
   Options options;
   CommonOptions common;
   CLI::App app{
-      "Mount an AFF4 container read-only (FUSE) for any examination tool: a physical image as\n"
-      "MOUNTPOINT/image.raw, a logical container as its file tree; who opened it, when and why\n"
-      "is recorded in its custody log."};
-  add_common_options(app, common, k_tool,
-                     "  custody-mount disk1.aff4 /mnt/disk1 --by-key me.key --by-cert me.pem \\\n"
-                     "      --purpose \"file system analysis\" --legal-reference \"EIO 2026/17\"\n"
-                     "  fls -r /mnt/disk1/image.raw\n"
-                     "  custody-mount -u /mnt/disk1");
+      "Mount evidence read-only (FUSE) for any examination tool: the image of an AFF4 container,\n"
+      "an E01 set or a raw image as MOUNTPOINT/image.raw, a logical container as its file tree;\n"
+      "who opened it, when and why is recorded in its custody log (--log for E01 and raw)."};
+  add_common_options(
+      app, common, k_tool,
+      "  custody-mount disk1.aff4 /mnt/disk1 --by-key me.key --by-cert me.pem \\\n"
+      "      --purpose \"file system analysis\" --legal-reference \"EIO 2026/17\"\n"
+      "  fls -r /mnt/disk1/image.raw\n"
+      "  custody-mount -u /mnt/disk1\n"
+      "  custody-mount phone.E01 /mnt/phone --log phone.custody-log --purpose triage");
   app.add_option("CONTAINER MOUNTPOINT", options.positional,
-                 "The AFF4 container (physical, every volume of a striped image, or logical), then "
-                 "an empty directory");
+                 "The evidence: an AFF4 container (physical, every volume of a striped image, or "
+                 "logical), an E01 set, or a raw image's acquisition record; then an empty "
+                 "directory");
   app.add_option("-u,--unmount", options.unmount,
                  "End the mount at MOUNTPOINT (the released event is recorded before this returns)")
       ->type_name("MOUNTPOINT");
+  app.add_option("--log", options.log,
+                 "E01 set or raw image: the standalone custody log that records the access "
+                 "(created if missing); an AFF4 container keeps its own")
+      ->type_name("FILE");
   app.add_flag("-f,--foreground", options.foreground,
                "Stay in the foreground until unmounted (Ctrl-C unmounts)");
   app.add_flag("--allow-other", options.allow_other,

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Examination access to evidence (custody-mount): the image of a physical AFF4 container served
-// for reading at any offset, each chunk checked as it is read, or the files of a logical (AFF4-L)
-// container, each checked against its recorded hash before it is served; with an "accessed"
-// custody event recorded before the first byte is served and a "released" event when the access
-// ends. What a file system layer (FUSE) needs, and nothing of FUSE itself.
+// Examination access to evidence (custody-mount): the image of a physical AFF4 container, an E01
+// set or a raw image served for reading at any offset (each AFF4 chunk checked against its
+// recorded CRC-32, each E01 chunk against its checksum, as it is read), or the files of a logical
+// (AFF4-L) container, each checked against its recorded hash before it is served; with an
+// "accessed" custody event recorded before the first byte is served and a "released" event when
+// the access ends (in the container's log, or for an E01 set or a raw image in a standalone
+// log). What a file system layer (FUSE) needs, and nothing of FUSE itself.
 #pragma once
 
 #include <custody/custody_log.hpp>
@@ -19,10 +21,15 @@
 namespace custody {
 
 struct AccessOptions {
-  // An AFF4 container: physical (every volume of a striped image) or logical (AFF4-L)
+  // The evidence: an AFF4 container, physical (every volume of a striped image) or logical
+  // (AFF4-L); an E01 set (its first segment, or all); a raw image (its acquisition record, or its
+  // segment files beside the record)
   std::vector<std::string> container_paths;
   EventContext custody;    // who examines and why (draft.purpose required)
   std::string mountpoint;  // where the image is served, as recorded
+  // An E01 set or a raw image cannot hold a custody log: the standalone log that records its
+  // accesses (created when missing). Empty for an AFF4 container, which keeps its own.
+  std::string log_path;
 };
 
 // What one access read, as its "released" event records it.
@@ -41,11 +48,12 @@ struct AccessSummary {
 
 class EvidenceAccess {
  public:
-  // Checks that the context can sign and the purpose is given, records the "accessed" event in
-  // the container's custody log, then opens the container read-only. Errc::invalid_argument (no
-  // purpose, a bad draft, a revoked signer), Errc::unsupported (an E01 set, a raw image),
-  // Errc::io_error (the container may not be written, so the access could not be recorded: nothing
-  // is served), and the errors of Container::open and LogicalContainer::open.
+  // Checks that the context can sign and the purpose is given, opens the evidence read-only (so
+  // that damaged evidence is refused first), then records the "accessed" event.
+  // Errc::invalid_argument (no purpose, a bad draft, a revoked signer, an E01 set or raw image
+  // without a standalone log or a container with one), Errc::unsupported (a transfer package, a
+  // bag), Errc::io_error (the log may not be written, so the access could not be recorded: nothing
+  // is served), and the errors of opening the evidence.
   static Result<std::unique_ptr<EvidenceAccess>> begin(const AccessOptions& options);
   virtual ~EvidenceAccess() = default;
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Examination access to an AFF4 container's image, bracketed by its "accessed" and "released"
-// custody events (access.hpp).
+// Examination access to evidence, bracketed by its "accessed" and "released" custody events
+// (access.hpp).
 #include "core/host.hpp"
+#include "image/image_reader.hpp"
 
 #include <custody/access.hpp>
 #include <custody/container.hpp>
@@ -11,6 +12,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -18,30 +21,64 @@
 namespace custody {
 namespace {
 
-// Only AFF4 containers are served: what else the paths are is named in the refusal.
-Result<EvidenceKind> check_mountable(const std::vector<std::string>& paths) {
+// The one evidence item the paths form; every kind with an image or files is served.
+Result<EvidenceItem> mountable_item(const std::vector<std::string>& paths) {
   auto items = identify_evidence(paths);
   CUSTODY_TRY(items);
   if (items->size() != 1) {
     return make_error(Errc::invalid_argument,
-                      fmt::format("the containers given form {} evidence items; mount one at a "
-                                  "time (every volume of a striped image together)",
+                      fmt::format("the paths given form {} evidence items; mount one at a time "
+                                  "(every volume of a striped image, every segment of a set, "
+                                  "together)",
                                   items->size()));
   }
-  const EvidenceKind kind = items->front().kind;
-  if (kind == EvidenceKind::aff4_container || kind == EvidenceKind::aff4_striped ||
-      kind == EvidenceKind::aff4_logical) {
-    return kind;
+  switch (items->front().kind) {
+    case EvidenceKind::aff4_container:
+    case EvidenceKind::aff4_striped:
+    case EvidenceKind::aff4_logical:
+    case EvidenceKind::e01_set:
+    case EvidenceKind::raw_image:
+    case EvidenceKind::raw_record:
+      return items->front();
+    default:
+      break;
   }
-  Error error{Errc::unsupported,
-              fmt::format("{} is an {}: only AFF4 containers can be mounted yet", paths.front(),
-                          evidence_kind_name(kind)),
-              paths.front(),
-              {},
-              0,
-              "use ewfmount(1) for an E01 set, or read a raw image directly"};
-  return tl::unexpected(std::move(error));
+  return tl::unexpected(Error{Errc::unsupported,
+                              fmt::format("{} ({}) holds no image to mount", paths.front(),
+                                          evidence_kind_name(items->front().kind)),
+                              paths.front(),
+                              {},
+                              0,
+                              "mount the containers inside it (custody-receive releases them)"});
 }
+
+bool keeps_own_log(EvidenceKind kind) {
+  return kind == EvidenceKind::aff4_container || kind == EvidenceKind::aff4_striped ||
+         kind == EvidenceKind::aff4_logical;
+}
+
+// An AFF4 container's image, read as any other (each chunk's recorded CRC-32 checked).
+class ContainerImage final : public internal::ImageReader {
+ public:
+  explicit ContainerImage(std::unique_ptr<Container> container)
+      : m_container(std::move(container)),
+        m_chunk_size(m_container->info().streams.empty()
+                         ? 32768
+                         : std::max<std::uint32_t>(1, m_container->info().streams[0].chunk_size)) {
+    m_container->check_chunk_crcs_on_read();
+  }
+  std::uint64_t size() const override { return m_container->info().size; }
+  std::uint64_t chunk_size() const override { return m_chunk_size; }
+  const DigestSet& recorded_hashes() const override { return m_container->info().linear_hashes; }
+  const std::string& evidence_id() const override { return m_container->info().image_urn; }
+  Result<std::size_t> read(std::uint64_t offset, std::span<std::byte> out) override {
+    return m_container->read(offset, out);
+  }
+
+ private:
+  std::unique_ptr<Container> m_container;
+  std::uint64_t m_chunk_size;
+};
 
 // The algorithm a logical file's content is checked with: SHA-256 where recorded, else the first
 // recorded one.
@@ -55,22 +92,33 @@ std::optional<HashAlgorithm> check_algorithm(const LogicalEntry& entry) {
   return std::nullopt;
 }
 
+// Where the events go, and how they name the item: a standalone log's events say which item they
+// are about (a container's log knows its own, so both stay empty for it).
+struct LogTarget {
+  std::string path;
+  std::string evidence_id;
+  std::map<std::string, std::string> image_hashes;
+};
+
 // What is served: a physical image, or the files of a logical container.
 struct Opened {
-  std::unique_ptr<Container> image;
+  std::unique_ptr<internal::ImageReader> image;
   std::unique_ptr<LogicalContainer> logical;
 };
 
 class AccessImpl final : public EvidenceAccess {
  public:
-  AccessImpl(AccessOptions options, Opened opened, AppendResult accessed, std::string started)
+  AccessImpl(AccessOptions options,
+             LogTarget log,
+             Opened opened,
+             AppendResult accessed,
+             std::string started)
       : m_options(std::move(options)),
+        m_log(std::move(log)),
         m_image(std::move(opened.image)),
         m_logical(std::move(opened.logical)),
-        m_size(m_image ? m_image->info().size : 0),
-        m_chunk_size(!m_image || m_image->info().streams.empty()
-                         ? 32768
-                         : std::max<std::uint32_t>(1, m_image->info().streams[0].chunk_size)),
+        m_size(m_image ? m_image->size() : 0),
+        m_chunk_size(m_image ? std::max<std::uint64_t>(1, m_image->chunk_size()) : 1),
         m_touched((m_size + m_chunk_size - 1) / m_chunk_size, false),
         m_accessed(std::move(accessed)) {
     m_summary.accessed_event = m_accessed.sequence;
@@ -129,8 +177,7 @@ class AccessImpl final : public EvidenceAccess {
     m_image.reset();  // closed before the log is appended to
     m_logical.reset();
     m_summary.ended = utc_now();
-    auto added = append_custody_event(m_options.container_paths.front(), released_draft(),
-                                      m_options.custody.signer);
+    auto added = append_custody_event(m_log.path, released_draft(), m_options.custody.signer);
     CUSTODY_TRY(added);
     m_summary.released_event = added->sequence;
     m_ended = true;
@@ -174,6 +221,8 @@ class AccessImpl final : public EvidenceAccess {
 
   EventDraft released_draft() const {
     EventDraft draft = m_options.custody.draft;
+    draft.evidence_id = m_log.evidence_id;
+    draft.image_hashes = m_log.image_hashes;
     draft.action = "released";
     draft.tool_name = "custody-mount";
     draft.details = {{"accessed_event", std::to_string(m_accessed.sequence)},
@@ -224,8 +273,9 @@ class AccessImpl final : public EvidenceAccess {
   }
 
   AccessOptions m_options;
+  LogTarget m_log;
   std::mutex m_mutex;
-  std::unique_ptr<Container> m_image;
+  std::unique_ptr<internal::ImageReader> m_image;
   std::unique_ptr<LogicalContainer> m_logical;
   std::uint64_t m_size;
   std::uint64_t m_chunk_size;
@@ -237,65 +287,130 @@ class AccessImpl final : public EvidenceAccess {
 };
 
 // Opens what is served, read-only.
-Result<Opened> open_served(const std::vector<std::string>& paths, EvidenceKind kind) {
+Result<Opened> open_served(const EvidenceItem& item) {
   Opened opened;
-  if (kind == EvidenceKind::aff4_logical) {
-    auto logical = LogicalContainer::open(paths.front());
-    CUSTODY_TRY(logical);
-    opened.logical = std::move(*logical);
-    return opened;
+  switch (item.kind) {
+    case EvidenceKind::aff4_logical: {
+      auto logical = LogicalContainer::open(item.paths.front());
+      CUSTODY_TRY(logical);
+      opened.logical = std::move(*logical);
+      return opened;
+    }
+    case EvidenceKind::e01_set: {
+      auto reader = internal::open_e01_reader(item.paths.front());
+      CUSTODY_TRY(reader);
+      opened.image = std::move(*reader);
+      return opened;
+    }
+    case EvidenceKind::raw_image:
+    case EvidenceKind::raw_record: {
+      auto reader = internal::open_raw_reader(item.record);
+      CUSTODY_TRY(reader);
+      opened.image = std::move(*reader);
+      return opened;
+    }
+    default:
+      break;
   }
-  auto image = Container::open(paths);
-  CUSTODY_TRY(image);
-  (*image)->check_chunk_crcs_on_read();
-  opened.image = std::move(*image);
+  auto container = Container::open(item.paths);
+  CUSTODY_TRY(container);
+  opened.image = std::make_unique<ContainerImage>(std::move(*container));
   return opened;
+}
+
+// Where the events go: the container's own log, or the standalone log given for an E01 set or a
+// raw image (which cannot hold one).
+Result<std::string> log_target(const EvidenceItem& item, const std::string& log_path) {
+  if (keeps_own_log(item.kind)) {
+    if (!log_path.empty()) {
+      return make_error(Errc::invalid_argument,
+                        "an AFF4 container keeps its own custody log: a standalone log (--log) "
+                        "is for an E01 set or a raw image");
+    }
+    return item.paths.front();
+  }
+  if (log_path.empty()) {
+    return tl::unexpected(Error{Errc::invalid_argument,
+                                fmt::format("{} ({}) cannot hold a custody log: the access must "
+                                            "be recorded in a standalone log",
+                                            item.paths.front(), evidence_kind_name(item.kind)),
+                                item.paths.front(),
+                                {},
+                                0,
+                                "give --log FILE (the lab's log of this item; created if it does "
+                                "not exist)"});
+  }
+  return log_path;
+}
+
+Result<void> check_log_writable(const std::string& log) {
+  std::error_code error;
+  if (!std::filesystem::exists(log, error)) {
+    return {};
+  }
+  if (std::string why = why_evidence_is_read_only(log); !why.empty()) {
+    return tl::unexpected(Error{Errc::io_error,
+                                fmt::format("cannot record the access in the custody log of {}: "
+                                            "{}; nothing was mounted",
+                                            log, why),
+                                log,
+                                {},
+                                0,
+                                "examine a copy that may be written to (custody-export), or make "
+                                "it writable for the duration of the examination"});
+  }
+  return {};
 }
 
 }  // namespace
 
 Result<std::unique_ptr<EvidenceAccess>> EvidenceAccess::begin(const AccessOptions& options) {
   if (options.container_paths.empty()) {
-    return make_error(Errc::invalid_argument, "no container given");
+    return make_error(Errc::invalid_argument, "no evidence given");
   }
   if (options.custody.draft.purpose.empty()) {
     return make_error(Errc::invalid_argument,
                       "the purpose of the access is required: it is recorded in the custody log");
   }
-  auto kind = check_mountable(options.container_paths);
-  CUSTODY_TRY(kind);
+  auto item = mountable_item(options.container_paths);
+  CUSTODY_TRY(item);
+  auto log = log_target(*item, options.log_path);
+  CUSTODY_TRY(log);
   CUSTODY_TRY(check_event_context(options.custody));
-  const std::string& container = options.container_paths.front();
-  if (std::string why = why_evidence_is_read_only(container); !why.empty()) {
-    Error error{Errc::io_error,
-                fmt::format("cannot record the access in the custody log of {}: {}; nothing was "
-                            "mounted",
-                            container, why),
-                container,
-                {},
-                0,
-                "examine a copy that may be written to (custody-export), or make the container "
-                "writable for the duration of the examination"};
-    return tl::unexpected(std::move(error));
-  }
-  // Opened first, so that a damaged container is refused before anything is recorded.
-  CUSTODY_TRY(open_served(options.container_paths, *kind));
+  CUSTODY_TRY(check_log_writable(*log));
+  // Opened first, so that damaged evidence is refused before anything is recorded.
+  auto opened = open_served(*item);
+  CUSTODY_TRY(opened);
 
   const std::string started = utc_now();
   EventDraft draft = options.custody.draft;
   draft.action = "accessed";
   draft.tool_name = "custody-mount";
+  const bool standalone = !keeps_own_log(item->kind);
+  if (standalone) {
+    draft.evidence_id = opened->image->evidence_id();
+    for (const auto& [algorithm, hex] : opened->image->recorded_hashes()) {
+      draft.image_hashes[std::string(hash_name(algorithm))] = hex;
+    }
+  }
   const internal::HostDescription host = internal::describe_this_host();
   draft.details = {{"access", "mount"},
                    {"mountpoint", options.mountpoint},
                    {"host", host.name},
                    {"started", started}};
-  auto accessed = append_custody_event(container, draft, options.custody.signer);
+  AppendOptions append;
+  append.create_standalone = standalone;
+  append.standalone_title = "custody log of " + draft.evidence_id;
+  auto accessed = append_custody_event(*log, draft, options.custody.signer, append);
   CUSTODY_TRY(accessed);
-  // Opened again: the append added members to the file.
-  auto opened = open_served(options.container_paths, *kind);
-  CUSTODY_TRY(opened);
-  return std::make_unique<AccessImpl>(options, std::move(*opened), std::move(*accessed), started);
+  if (!standalone) {
+    // Opened again: the append added members to the container.
+    opened = open_served(*item);
+    CUSTODY_TRY(opened);
+  }
+  return std::make_unique<AccessImpl>(options,
+                                      LogTarget{*log, draft.evidence_id, draft.image_hashes},
+                                      std::move(*opened), std::move(*accessed), started);
 }
 
 }  // namespace custody
