@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -119,12 +120,12 @@ class AccessImpl final : public EvidenceAccess {
         m_logical(std::move(opened.logical)),
         m_size(m_image ? m_image->size() : 0),
         m_chunk_size(m_image ? std::max<std::uint64_t>(1, m_image->chunk_size()) : 1),
-        m_touched((m_size + m_chunk_size - 1) / m_chunk_size, false),
         m_accessed(std::move(accessed)) {
     m_summary.accessed_event = m_accessed.sequence;
     m_summary.started = std::move(started);
     m_summary.signed_events = m_accessed.signed_event;
     if (m_logical) {
+      m_serves_files = true;
       m_file_state.assign(m_logical->manifest().entries.size(), FileState::unchecked);
     }
   }
@@ -232,7 +233,7 @@ class AccessImpl final : public EvidenceAccess {
                      {"ended", m_summary.ended},
                      {"bytes_read", std::to_string(m_summary.bytes_read)},
                      {"damaged_reads", std::to_string(m_summary.damaged_reads)}};
-    if (!m_file_state.empty()) {
+    if (m_serves_files) {
       draft.details["files_opened"] = std::to_string(m_summary.files_opened.size());
       draft.details["files_opened_list"] = listed(m_summary.files_opened);
     } else {
@@ -258,18 +259,27 @@ class AccessImpl final : public EvidenceAccess {
     return text;
   }
 
+  // Counts the distinct chunks a read touched. Runs of chunks, merged as they meet: memory grows
+  // with how scattered the reads are, never with the image's size (an AFF4 image may claim
+  // exabytes).
   void mark_touched(std::uint64_t offset, std::size_t length) {
     if (length == 0) {
       return;
     }
-    const std::uint64_t last = (offset + length - 1) / m_chunk_size;
-    for (std::uint64_t chunk = offset / m_chunk_size; chunk <= last && chunk < m_touched.size();
-         ++chunk) {
-      if (!m_touched[chunk]) {
-        m_touched[chunk] = true;
-        ++m_summary.chunks_read;
-      }
+    std::uint64_t first = offset / m_chunk_size;
+    std::uint64_t end = (offset + length - 1) / m_chunk_size + 1;
+    auto run = m_touched.upper_bound(first);
+    if (run != m_touched.begin() && std::prev(run)->second >= first) {
+      --run;
+      first = run->first;
     }
+    while (run != m_touched.end() && run->first <= end) {
+      end = std::max(end, run->second);
+      m_summary.chunks_read -= run->second - run->first;
+      run = m_touched.erase(run);
+    }
+    m_touched.emplace(first, end);
+    m_summary.chunks_read += end - first;
   }
 
   AccessOptions m_options;
@@ -279,10 +289,11 @@ class AccessImpl final : public EvidenceAccess {
   std::unique_ptr<LogicalContainer> m_logical;
   std::uint64_t m_size;
   std::uint64_t m_chunk_size;
-  std::vector<bool> m_touched;          // one bit per chunk of the image: bounded, 4 MiB per TiB
-  std::vector<FileState> m_file_state;  // logical: one per entry
+  std::map<std::uint64_t, std::uint64_t> m_touched;  // runs of chunks read: first -> end
+  std::vector<FileState> m_file_state;               // logical: one per entry
   AppendResult m_accessed;
   AccessSummary m_summary;
+  bool m_serves_files = false;  // a logical container (kept after end() closed it)
   bool m_ended = false;
 };
 

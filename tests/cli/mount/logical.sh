@@ -87,4 +87,13 @@ expect_rc 0
 jq -e '.events[-1] | .action == "released" and (.details.damaged_reads | tonumber) >= 1
   and (.details.first_damage | contains("case/docs/photo.jpg does not match its recorded hash"))' \
   events.json >/dev/null || fail "the released event does not record the damaged file"
+
+# --- An AFF4-L container made elsewhere (pyaff4's reference image): its file tree. ---
+cp "$CUSTODY_SOURCE_DIR/tests/data/aff4/AFF4-L/dream.aff4" dream.aff4
+run "$MOUNT" dream.aff4 mnt --purpose "reference"
+expect_rc 0
+cmp mnt/test_images/AFF4-L/dream.txt "$CUSTODY_SOURCE_DIR/tests/data/aff4/AFF4-L/dream.txt" ||
+  fail "dream.txt through the mount of pyaff4's container"
+run "$MOUNT" -u mnt
+expect_rc 0
 exit 0

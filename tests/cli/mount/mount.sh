@@ -161,4 +161,19 @@ events damaged.aff4
 jq -e '.events[-1] | .action == "released" and (.details.damaged_reads | tonumber) >= 1
   and (.details.first_damage | contains("chunk 1 (bevy 0, entry 1)"))' events.json >/dev/null ||
   fail "the released event does not record the damaged read"
+
+# --- The AFF4 reference image that claims 8 EiB (Evimetry's errata): served, its reads counted
+# without memory that grows with the claimed size. ---
+cp "$CUSTODY_SOURCE_DIR/tests/data/aff4/Errata/Base-ExabyteSparse.aff4" sparse.aff4
+run "$MOUNT" sparse.aff4 bad --purpose "sparse"
+expect_rc 0
+expect_stdout "(9223372036854775296 bytes)"
+dd if=bad/image.raw of=/dev/null bs=4096 count=4 skip=1000000000 status=none ||
+  fail "a read far into the sparse image failed"
+run "$MOUNT" -u bad
+expect_rc 0
+events sparse.aff4
+jq -e '.events[-1] | .action == "released" and .details.damaged_reads == "0"
+  and (.details.chunks_read | tonumber) >= 1' events.json >/dev/null ||
+  fail "the released event of the sparse image"
 exit 0
