@@ -46,6 +46,14 @@ expect_rc 64
 expect_stderr "is not empty"
 run "$MOUNT" fs-image.img mnt --purpose "analysis"
 expect_rc 65
+# Evidence kept read-only cannot record the access, so it is not mounted at all.
+cp fs.aff4 kept.aff4
+chmod 444 kept.aff4
+run "$MOUNT" kept.aff4 mnt --purpose "analysis" --json
+expect_rc 74
+expect_json custody-error
+jq -e '.error.message | contains("nothing was mounted")' stdout >/dev/null ||
+  fail "--json: the refusal of read-only evidence"
 [ "$before" = "$(sha256sum fs.aff4)" ] || fail "a refused mount changed the container"
 mountpoint -q mnt && fail "a refused mount left something mounted"
 
