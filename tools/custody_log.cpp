@@ -13,6 +13,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <optional>
@@ -192,8 +193,14 @@ ExitCode run_show(const std::string& target, const CommonOptions& common) {
   fmt::print("custody log of {}{} ({} events; log {})\n", target,
              log->title.empty() ? "" : " \"" + log->title + "\"", log->events.size(), log->log_id);
   fmt::print("   #  time (UTC)            action             by\n");
+  const std::vector<std::uint64_t> unreleased = unreleased_accesses(*log);
   for (const LoggedEvent& event : log->events) {
     print_event(event);
+    if (std::find(unreleased.begin(), unreleased.end(), event.number) != unreleased.end()) {
+      fmt::print(
+          "      NOT RELEASED: no \"released\" event closes this access (still mounted, or "
+          "the mount was killed or the machine stopped)\n");
+    }
   }
   if (!log->heads.empty()) {
     const LoggedHead& head = log->heads.back();

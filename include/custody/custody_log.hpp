@@ -248,6 +248,12 @@ std::string proof_check_to_json(const ProofCheck& check);
 std::string log_verification_to_json(const LogVerification& verification);
 
 // The log as versioned JSON for `custody-log show --json` ("format": "custody-log-listing").
+// An "accessed" event that unreleased_accesses names carries "unreleased": true.
 std::string custody_log_to_json(const CustodyLog& log);
+
+// The numbers of the "accessed" events of custody-mount (details access=mount) that no
+// "released" event names (details accessed_id): accesses still mounted, or ended without a trace
+// of what was read (the process killed, the machine stopped).
+std::vector<std::uint64_t> unreleased_accesses(const CustodyLog& log);
 
 }  // namespace custody

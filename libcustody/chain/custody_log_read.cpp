@@ -10,7 +10,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
+#include <set>
 
 namespace custody {
 
@@ -190,7 +192,28 @@ Result<CustodyLog> read_custody_log(const std::string& path) {
   return log;
 }
 
+std::vector<std::uint64_t> unreleased_accesses(const CustodyLog& log) {
+  std::set<std::string> released;
+  for (const LoggedEvent& event : log.events) {
+    const auto named = event.details.find("accessed_id");
+    if (event.parse_problem.empty() && event.action == "released" && named != event.details.end()) {
+      released.insert(named->second);
+    }
+  }
+  std::vector<std::uint64_t> open;
+  for (const LoggedEvent& event : log.events) {
+    const auto access = event.details.find("access");
+    if (event.parse_problem.empty() && event.action == "accessed" &&
+        access != event.details.end() && access->second == "mount" &&
+        released.count(event.event_id) == 0) {
+      open.push_back(event.number);
+    }
+  }
+  return open;
+}
+
 std::string custody_log_to_json(const CustodyLog& log) {
+  const std::vector<std::uint64_t> unreleased = unreleased_accesses(log);
   json events = json::array();
   for (const LoggedEvent& event : log.events) {
     json item = internal::parse_untrusted_json(event.bytes);
@@ -201,6 +224,9 @@ std::string custody_log_to_json(const CustodyLog& log) {
     item["signed"] = event.signature.has_value();
     if (!event.parse_problem.empty()) {
       item["problem"] = event.parse_problem;
+    }
+    if (std::find(unreleased.begin(), unreleased.end(), event.number) != unreleased.end()) {
+      item["unreleased"] = true;
     }
     events.push_back(std::move(item));
   }

@@ -89,19 +89,9 @@ void check_events(Checker& out,
 // event naming it; one without is still mounted, or ended without a trace of what was read (the
 // process killed, the machine stopped). Said, not failed: the log itself is intact.
 void check_open_accesses(Checker& out, const CustodyLog& log) {
+  const std::vector<std::uint64_t> unreleased = unreleased_accesses(log);
   for (const LoggedEvent& event : log.events) {
-    const auto access = event.details.find("access");
-    if (!event.parse_problem.empty() || event.action != "accessed" ||
-        access == event.details.end() || access->second != "mount") {
-      continue;
-    }
-    const bool released =
-        std::any_of(log.events.begin(), log.events.end(), [&](const LoggedEvent& later) {
-          const auto named = later.details.find("accessed_id");
-          return later.action == "released" && named != later.details.end() &&
-                 named->second == event.event_id;
-        });
-    if (released) {
+    if (std::find(unreleased.begin(), unreleased.end(), event.number) == unreleased.end()) {
       continue;
     }
     const auto detail = [&](const char* key) {

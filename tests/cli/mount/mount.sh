@@ -148,6 +148,11 @@ fusermount3 -u -z mnt
 run "$VERIFY" fs.aff4 --trust keys/ca.pem
 expect_rc 0
 expect_stdout "never ended: no \"released\" event names it"
+run "$LOG" show fs.aff4
+expect_stdout "NOT RELEASED: no \"released\" event closes this access"
+events fs.aff4
+jq -e '[.events[] | select(.unreleased)] | length == 1 and .[0].purpose == "interrupted"' \
+  events.json >/dev/null || fail "custody-log show --json does not mark the unreleased access"
 
 # --- A damaged chunk: EIO for the reader, counted in the released event. ---
 make_source src.bin 3000000
@@ -169,6 +174,16 @@ events damaged.aff4
 jq -e '.events[-1] | .action == "released" and (.details.damaged_reads | tonumber) >= 1
   and (.details.first_damage | contains("chunk 1 (bevy 0, entry 1)"))' events.json >/dev/null ||
   fail "the released event does not record the damaged read"
+
+# --- A striped image (Evimetry's reference): both volumes give one image, its SHA-1 the
+# reference's. ---
+cp "$CUSTODY_SOURCE_DIR"/tests/data/aff4/AFF4Std/Striped/Base-Linear_*.aff4 .
+run "$MOUNT" Base-Linear_2.aff4 Base-Linear_1.aff4 bad --purpose "striped"
+expect_rc 0
+[ "$(sha1sum <bad/image.raw | cut -d' ' -f1)" = 7d3d27f667f95f7ec5b9d32121622c0f4b60b48d ] ||
+  fail "the striped image through the mount is not the reference's"
+run "$MOUNT" -u bad
+expect_rc 0
 
 # --- The AFF4 reference image that claims 8 EiB (Evimetry's errata): served, its reads counted
 # without memory that grows with the claimed size. ---
